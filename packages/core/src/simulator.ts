@@ -1,0 +1,275 @@
+/**
+ * createSimulator(): validate → load plugins → compose in a child container
+ * → boot → freeze. A failure at any step disposes what was built and
+ * rethrows a typed error; nothing global is touched.
+ * @module
+ */
+import 'reflect-metadata';
+import { container as rootContainer, type DependencyContainer } from 'tsyringe';
+import { SimClock } from './clock.js';
+import { parseConfig, type PluginRef, type ResolvedConfig, type SimulatorConfig } from './config.js';
+import { MmsimError } from './errors.js';
+import { EventBus } from './events.js';
+import { Kernel } from './kernel.js';
+import { layoutMachine } from './machine.js';
+import type { MemoryModel } from './memory-model.js';
+import type { OomScorer } from './oom.js';
+import { NO_PAGE, PageOwner, PG_reserved } from './page.js';
+import type { PageAllocator } from './page-allocator.js';
+import { checkCompatible, validateOptions, type PluginManifest } from './plugin.js';
+import { showBuddyinfo, showMeminfo, showOomScore, showSlabinfo, type ProcEntry } from './proc.js';
+import { Random } from './random.js';
+import type { ReclaimPolicy } from './reclaim.js';
+import { DEFAULT_PLUGINS, loadPlugin } from './registry.js';
+import type { SlabAllocator } from './slab-allocator.js';
+import { Sysctl, type SysctlName } from './sysctl.js';
+import {
+  CLOCK, EVENTS, EXTENSION_POINTS, type ExtensionPointKey, KERNEL, MEMORY_MODEL, OOM_SCORER, PAGE_ALLOCATOR,
+  PROC_ENTRY, RANDOM, RECLAIM_POLICY, SLAB_ALLOCATOR, SYSCTL, TOPOLOGY,
+} from './tokens.js';
+import { Topology } from './topology.js';
+
+/** Extension points in boot order: each may depend on the ones before it. */
+const SLOTS: ExtensionPointKey[] = ['memoryModel', 'pageAllocator', 'slab', 'reclaim', 'oom'];
+
+interface Loaded {
+  slot: ExtensionPointKey | 'extra';
+  path: string;
+  manifest: PluginManifest;
+  options: unknown;
+}
+
+async function loadRef(ref: PluginRef, slot: ExtensionPointKey | 'extra', path: string): Promise<Loaded> {
+  const use = typeof ref === 'object' && 'use' in ref ? ref.use : ref;
+  const rawOptions = typeof ref === 'object' && 'use' in ref ? ref.options : undefined;
+  const manifest = typeof use === 'string' ? await loadPlugin(use, path) : use;
+  checkCompatible(manifest, slot, path);
+  const options = await validateOptions(manifest, rawOptions, `${path}.options`);
+  return { slot, path, manifest, options };
+}
+
+/**
+ * Marks the pages memblock keeps (the memmap each zone is charged, taken
+ * from the top of the zone as memblock allocates top-down) PG_reserved, and
+ * sets managed_pages; the page allocator frees every other present page.
+ */
+function reserveBootmem(topology: Topology, memory: MemoryModel): void {
+  const t = memory.pages;
+  for (const z of topology.zones) {
+    if (!z.populated) continue;
+    let reserve = Math.min(memory.memmapPages(z), z.presentPages);
+    z.managedPages = z.presentPages - reserve;
+    for (let i = z.ranges.length - 1; i >= 0 && reserve > 0; i--) {
+      const r = z.ranges[i]!;
+      for (let pfn = r.end - 1; pfn >= r.start && reserve > 0; pfn--, reserve--) {
+        const page = memory.pfnToPage(pfn);
+        t.flags[page]! |= PG_reserved;
+        t.ownerKind[page] = PageOwner.MEMMAP;
+        t.refcount[page] = 1;
+      }
+    }
+  }
+}
+
+/** A composed, booted, frozen simulator. */
+export class Simulator {
+  /** The validated configuration (frozen). */
+  readonly config: Readonly<ResolvedConfig>;
+  /** Plugin name per extension point (frozen). */
+  readonly composition: Readonly<Record<ExtensionPointKey, string>>;
+  readonly kernel: Kernel;
+  private readonly c: DependencyContainer;
+  private disposed = false;
+
+  /** @internal use {@link createSimulator} */
+  constructor(config: ResolvedConfig, composition: Record<ExtensionPointKey, string>, c: DependencyContainer, kernel: Kernel) {
+    this.config = deepFreeze(config);
+    this.composition = Object.freeze(composition);
+    this.c = c;
+    this.kernel = kernel;
+    Object.freeze(this.kernel.topology);
+  }
+
+  private live(): DependencyContainer {
+    if (this.disposed) throw new MmsimError('EDISPOSED', 'this simulator was disposed');
+    return this.c;
+  }
+  /** The simulator's DI container (frozen: registering throws EFROZEN). */
+  get container(): DependencyContainer {
+    return this.live();
+  }
+  get memory(): MemoryModel {
+    return this.live().resolve<MemoryModel>(MEMORY_MODEL);
+  }
+  get pages(): PageAllocator {
+    return this.live().resolve<PageAllocator>(PAGE_ALLOCATOR);
+  }
+  get slab(): SlabAllocator {
+    return this.live().resolve<SlabAllocator>(SLAB_ALLOCATOR);
+  }
+  get reclaim(): ReclaimPolicy {
+    return this.live().resolve<ReclaimPolicy>(RECLAIM_POLICY);
+  }
+  get oom(): OomScorer {
+    return this.live().resolve<OomScorer>(OOM_SCORER);
+  }
+  get topology(): Topology {
+    return this.live().resolve<Topology>(TOPOLOGY);
+  }
+  get sysctl(): Sysctl {
+    return this.live().resolve<Sysctl>(SYSCTL);
+  }
+  get events(): EventBus {
+    return this.live().resolve<EventBus>(EVENTS);
+  }
+  get clock(): SimClock {
+    return this.live().resolve<SimClock>(CLOCK);
+  }
+  get random(): Random {
+    return this.live().resolve<Random>(RANDOM);
+  }
+  get tasks() {
+    this.live();
+    return this.kernel.tasks;
+  }
+
+  private procEntries(): Map<string, () => string> {
+    const k = this.kernel;
+    const m = new Map<string, () => string>([
+      ['buddyinfo', () => showBuddyinfo(k)],
+      ['slabinfo', () => showSlabinfo(k)],
+      ['meminfo', () => showMeminfo(k)],
+    ]);
+    for (const [name] of this.sysctl.entries()) {
+      m.set(`sys/${name.replace(/\./g, '/')}`, () => {
+        const v = this.sysctl.get(name as SysctlName);
+        return `${Array.isArray(v) ? v.join('\t') : v}\n`;
+      });
+    }
+    for (const t of k.tasks.all()) m.set(`${t.pid}/oom_score`, () => showOomScore(k, t.pid));
+    const c = this.live();
+    if (c.isRegistered(PROC_ENTRY, true)) {
+      for (const e of c.resolveAll<ProcEntry>(PROC_ENTRY)) if (!m.has(e.name)) m.set(e.name, () => e.show());
+    }
+    return m;
+  }
+
+  /** Names `proc()` accepts. */
+  procNames(): string[] {
+    return [...this.procEntries().keys()];
+  }
+
+  /** A /proc view as the kernel prints it: 'buddyinfo', 'slabinfo', 'meminfo', '<pid>/oom_score', 'sys/vm/swappiness', ... */
+  proc(name: string): string {
+    const n = name.replace(/^\/?proc\//, '').replace(/^\//, '');
+    const fn = this.procEntries().get(n);
+    if (!fn) throw new MmsimError('EPROC_UNKNOWN', `no /proc view '${name}'; available: ${this.procNames().filter((x) => !x.startsWith('sys/')).join(', ')}, sys/vm/*`);
+    return fn();
+  }
+
+  /**
+   * Invariants, as CONFIG_DEBUG_VM checks them: every extension point's own
+   * check(), then the core's cross-checks. Throws a typed error naming what
+   * is wrong.
+   */
+  check(): void {
+    for (const p of [this.memory, this.pages, this.slab, this.reclaim, this.oom] as { check?: () => void }[]) p.check?.();
+    const t = this.memory.pages;
+    for (const z of this.topology.populatedZones) {
+      let fromAreas = 0;
+      for (let o = 0; o <= this.pages.maxOrder; o++) fromAreas += this.pages.freeBlocks(z, o) << o;
+      if (fromAreas !== z.stats.nrFreePages) {
+        throw new MmsimError('EBAD_PFN', `node ${z.nid} zone ${z.name}: free areas hold ${fromAreas} pages but NR_FREE_PAGES is ${z.stats.nrFreePages}`);
+      }
+    }
+    if (t.lruNext.length !== t.size) throw new MmsimError('EBAD_PFN', 'page table arrays out of step');
+  }
+
+  /** Releases the container and listeners; any later use throws EDISPOSED. */
+  dispose(): void {
+    if (this.disposed) return;
+    this.events.removeAllListeners();
+    void this.c.dispose();
+    this.disposed = true;
+  }
+}
+
+function deepFreeze<T>(o: T): T {
+  if (o && typeof o === 'object' && !Object.isFrozen(o)) {
+    Object.freeze(o);
+    for (const v of Object.values(o as object)) if (typeof v !== 'function') deepFreeze(v);
+  }
+  return o;
+}
+
+/** Makes a container refuse further registrations (a composition is frozen once built). */
+function freeze(c: DependencyContainer): void {
+  const refuse = () => {
+    throw new MmsimError('EFROZEN', 'the simulator is composed and frozen; create a new simulator to change its composition');
+  };
+  for (const m of ['register', 'registerInstance', 'registerSingleton', 'registerType', 'reset', 'clearInstances'] as const) {
+    (c as unknown as Record<string, unknown>)[m] = refuse;
+  }
+}
+
+/** Validates `config`, composes the plugins in a new child container, boots and freezes the simulator. */
+export async function createSimulator(config: SimulatorConfig = {}): Promise<Simulator> {
+  const cfg = parseConfig(config);
+  const refs = { ...DEFAULT_PLUGINS, ...cfg.plugins } as Record<ExtensionPointKey, PluginRef>;
+  // load and check every plugin before building anything
+  const loaded: Loaded[] = [];
+  for (const slot of SLOTS) loaded.push(await loadRef(refs[slot], slot, `plugins.${slot}`));
+  for (const [i, ref] of cfg.extraPlugins.entries()) loaded.push(await loadRef(ref as PluginRef, 'extra', `extraPlugins.${i}`));
+
+  const layout = layoutMachine(cfg.machine);
+  const topology = new Topology(layout);
+  const sysctl = new Sysctl(cfg.sysctl);
+  if (cfg.sysctl['vm.lowmem_reserve_ratio'] === undefined) {
+    // one ratio per configured zone (sysctl_lowmem_reserve_ratio[MAX_NR_ZONES])
+    const def: Record<string, number> = { DMA: 256, DMA32: 256, Normal: 32, HighMem: 0, Movable: 0, Device: 0 };
+    sysctl.setComputed('vm.lowmem_reserve_ratio', topology.zoneTypes.map((t) => def[t] ?? 0));
+  }
+  const events = new EventBus();
+  const c = rootContainer.createChildContainer();
+  try {
+    const kernel = new Kernel(c, topology, sysctl, events);
+    c.register(TOPOLOGY, { useValue: topology });
+    c.register(SYSCTL, { useValue: sysctl });
+    c.register(EVENTS, { useValue: events });
+    c.register(CLOCK, { useValue: new SimClock() });
+    c.register(RANDOM, { useValue: new Random(cfg.seed) });
+    c.register(KERNEL, { useValue: kernel });
+    for (const l of loaded) {
+      try {
+        l.manifest.register(c, l.options);
+      } catch (e) {
+        if (e instanceof MmsimError) throw e;
+        throw new MmsimError('EPLUGIN_REGISTER', `${l.path}: register() failed: ${(e as Error).message}`, { plugin: l.manifest.name, path: l.path, cause: e });
+      }
+      if (!c.isRegistered(l.manifest.provides, false)) {
+        throw new MmsimError('EPLUGIN_INVALID', `${l.path}: plugin '${l.manifest.name}' did not register the token it provides`, { plugin: l.manifest.name, path: l.path });
+      }
+    }
+    // boot in dependency order; a missing @inject surfaces here, naming the plugin
+    const boot = (l: Loaded, fn: () => void) => {
+      try {
+        fn();
+      } catch (e) {
+        if (e instanceof MmsimError) throw e;
+        throw new MmsimError('EPLUGIN_REGISTER', `${l.path}: plugin '${l.manifest.name}' failed to boot: ${(e as Error).message}`, { plugin: l.manifest.name, path: l.path, cause: e });
+      }
+    };
+    const bySlot = Object.fromEntries(loaded.filter((l) => l.slot !== 'extra').map((l) => [l.slot, l])) as Record<ExtensionPointKey, Loaded>;
+    boot(bySlot.memoryModel, () => reserveBootmem(topology, c.resolve<MemoryModel>(MEMORY_MODEL)));
+    for (const slot of SLOTS.slice(1)) boot(bySlot[slot], () => c.resolve(EXTENSION_POINTS[slot]));
+    for (const l of loaded.filter((x) => x.slot === 'extra')) boot(l, () => c.resolveAll(l.manifest.provides));
+    freeze(c);
+    const composition = Object.fromEntries(SLOTS.map((s) => [s, bySlot[s].manifest.name])) as Record<ExtensionPointKey, string>;
+    return new Simulator(cfg, composition, c, kernel);
+  } catch (e) {
+    void c.dispose();
+    throw e;
+  }
+}
+
+export { NO_PAGE };

@@ -1,0 +1,141 @@
+/**
+ * The sysctl table (/proc/sys/vm/*), with the kernel's names, defaults and
+ * ranges. Mechanisms read tunables here and subscribe to changes, as the
+ * kernel's proc handlers recompute (e.g. setup_per_zone_wmarks on
+ * min_free_kbytes).
+ * @module
+ */
+import { MmsimError } from './errors.js';
+
+/** Every sysctl the simulator knows, with its value type. */
+export interface SysctlValues {
+  'vm.min_free_kbytes': number;
+  'vm.swappiness': number;
+  'vm.overcommit_memory': number;
+  'vm.overcommit_ratio': number;
+  'vm.overcommit_kbytes': number;
+  'vm.zone_reclaim_mode': number;
+  'vm.lowmem_reserve_ratio': number[];
+  'vm.watermark_scale_factor': number;
+  'vm.watermark_boost_factor': number;
+  'vm.percpu_pagelist_high_fraction': number;
+  'vm.panic_on_oom': number;
+  'vm.oom_kill_allocating_task': number;
+  'vm.extfrag_threshold': number;
+  'vm.compaction_proactiveness': number;
+  'vm.min_unmapped_ratio': number;
+  'vm.min_slab_ratio': number;
+  'vm.admin_reserve_kbytes': number;
+  'vm.user_reserve_kbytes': number;
+}
+export type SysctlName = keyof SysctlValues;
+
+interface Spec {
+  def: number | number[];
+  min: number;
+  max: number;
+  /** extra rule, returns an error text or null */
+  check?: (v: number) => string | null;
+}
+
+const SPECS: Record<SysctlName, Spec> = {
+  // 0 means "not set": the page allocator computes it at boot (init_per_zone_wmark_min)
+  'vm.min_free_kbytes': { def: 0, min: 0, max: 2 ** 31 - 1 },
+  'vm.swappiness': { def: 60, min: 0, max: 200 },
+  'vm.overcommit_memory': { def: 0, min: 0, max: 2 },
+  'vm.overcommit_ratio': { def: 50, min: 0, max: 2 ** 31 - 1 },
+  'vm.overcommit_kbytes': { def: 0, min: 0, max: 2 ** 53 - 1 },
+  'vm.zone_reclaim_mode': { def: 0, min: 0, max: 7 },
+  'vm.lowmem_reserve_ratio': { def: [256, 256, 32, 0, 0], min: 0, max: 2 ** 31 - 1 },
+  'vm.watermark_scale_factor': { def: 10, min: 1, max: 3000 },
+  'vm.watermark_boost_factor': { def: 15000, min: 0, max: 2 ** 31 - 1 },
+  'vm.percpu_pagelist_high_fraction': { def: 0, min: 0, max: 2 ** 31 - 1, check: (v) => (v !== 0 && v < 8 ? 'must be 0 or at least 8 (MIN_PERCPU_PAGELIST_HIGH_FRACTION)' : null) },
+  'vm.panic_on_oom': { def: 0, min: 0, max: 2 },
+  'vm.oom_kill_allocating_task': { def: 0, min: 0, max: 1 },
+  'vm.extfrag_threshold': { def: 500, min: 0, max: 1000 },
+  'vm.compaction_proactiveness': { def: 20, min: 0, max: 100 },
+  'vm.min_unmapped_ratio': { def: 1, min: 0, max: 100 },
+  'vm.min_slab_ratio': { def: 5, min: 0, max: 100 },
+  'vm.admin_reserve_kbytes': { def: 8192, min: 0, max: 2 ** 53 - 1 },
+  'vm.user_reserve_kbytes': { def: 131072, min: 0, max: 2 ** 53 - 1 },
+};
+
+/** Names of every known sysctl. */
+export const SYSCTL_NAMES = Object.keys(SPECS) as SysctlName[];
+
+/** Throws ESYSCTL unless `value` is valid for `name`; returns the normalised value. */
+export function validateSysctl(name: string, value: unknown): number | number[] {
+  const spec = SPECS[name as SysctlName];
+  if (!spec) throw new MmsimError('ESYSCTL', `unknown sysctl '${name}'; known: ${SYSCTL_NAMES.join(', ')}`, { path: `sysctl.${name}` });
+  const one = (v: unknown, where: string): number => {
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < spec.min || v > spec.max) {
+      throw new MmsimError('ESYSCTL', `${where}: expected an integer ${spec.min}..${spec.max}, got ${JSON.stringify(v)}`, { path: `sysctl.${where}` });
+    }
+    const err = spec.check?.(v);
+    if (err) throw new MmsimError('ESYSCTL', `${where}: ${err}`, { path: `sysctl.${where}` });
+    return v;
+  };
+  if (Array.isArray(spec.def)) {
+    if (!Array.isArray(value) || value.length === 0) throw new MmsimError('ESYSCTL', `${name}: expected an array of integers`, { path: `sysctl.${name}` });
+    return value.map((v, i) => one(v, `${name}[${i}]`));
+  }
+  return one(value, name);
+}
+
+type Handler = (name: SysctlName, value: unknown) => void;
+
+/** One simulator's sysctl values. */
+export class Sysctl {
+  private readonly values = new Map<SysctlName, number | number[]>();
+  private readonly userSet = new Set<SysctlName>();
+  private readonly handlers: Handler[] = [];
+
+  constructor(initial: Partial<Record<string, unknown>> = {}) {
+    for (const n of SYSCTL_NAMES) {
+      const d = SPECS[n].def;
+      this.values.set(n, Array.isArray(d) ? [...d] : d);
+    }
+    for (const [k, v] of Object.entries(initial)) {
+      this.values.set(k as SysctlName, validateSysctl(k, v));
+      this.userSet.add(k as SysctlName);
+    }
+  }
+
+  get<K extends SysctlName>(name: K): SysctlValues[K] {
+    const v = this.values.get(name);
+    if (v === undefined) throw new MmsimError('ESYSCTL', `unknown sysctl '${name}'`);
+    return v as SysctlValues[K];
+  }
+
+  /** Writes a value as `sysctl -w` does; subscribers recompute. Invalid values throw and change nothing. */
+  set<K extends SysctlName>(name: K, value: SysctlValues[K]): void {
+    const v = validateSysctl(name, value);
+    this.values.set(name, v);
+    this.userSet.add(name);
+    for (const h of this.handlers) h(name, v);
+  }
+
+  /** True when the user set this sysctl (config or set()), false when it holds the default. */
+  isUserSet(name: SysctlName): boolean {
+    return this.userSet.has(name);
+  }
+
+  /** Stores a value the kernel computed itself (e.g. min_free_kbytes at boot); no handlers run. */
+  setComputed<K extends SysctlName>(name: K, value: SysctlValues[K]): void {
+    this.values.set(name, validateSysctl(name, value));
+  }
+
+  /** Subscribes to writes; returns an unsubscribe function. */
+  onChange(fn: Handler): () => void {
+    this.handlers.push(fn);
+    return () => {
+      const i = this.handlers.indexOf(fn);
+      if (i >= 0) this.handlers.splice(i, 1);
+    };
+  }
+
+  /** All values, as `sysctl vm` lists them. */
+  entries(): [SysctlName, number | number[]][] {
+    return SYSCTL_NAMES.map((n) => [n, this.values.get(n)!]);
+  }
+}
