@@ -1,0 +1,167 @@
+/**
+ * A next-fit bitmap page allocator: one bit per page frame, allocation scans
+ * for a naturally aligned run of 2^order free pages. No splitting or
+ * merging bookkeeping — and so no cheap answer to "is there a free order-9
+ * block?" — which is why Linux uses the buddy system. A third-party plugin:
+ * it depends on @mmsim/core only.
+ */
+import {
+  type AllocOptions, EVENTS, type EventBus, MAX_PAGE_ORDER, MEMORY_MODEL, type MemoryModel, MmsimError,
+  PageOwner, type PageAllocator, PG_reserved, TOPOLOGY, type Topology, type Zone, __GFP_THISNODE,
+  gfpMigratetype, gfpZone, inject, injectable,
+} from '@mmsim/core';
+
+const NAME = 'bitmap';
+
+class ZoneMap {
+  /** 1 = free, per pfn of the zone span. */
+  readonly free: Uint8Array;
+  cursor = 0;
+  /** Cached free-block counts per order (buddy decomposition), rebuilt lazily. */
+  blocks: Int32Array | null = null;
+  constructor(readonly zone: Zone) {
+    this.free = new Uint8Array(zone.spannedPages);
+  }
+}
+
+@injectable()
+export class BitmapAllocator implements PageAllocator {
+  readonly name = NAME;
+  readonly maxOrder = MAX_PAGE_ORDER;
+  private readonly maps = new Map<Zone, ZoneMap>();
+  private readonly zoneIdxOf: Record<string, number>;
+
+  constructor(
+    @inject(TOPOLOGY) private readonly topology: Topology,
+    @inject(MEMORY_MODEL) private readonly memory: MemoryModel,
+    @inject(EVENTS) private readonly events: EventBus,
+  ) {
+    this.zoneIdxOf = Object.fromEntries(topology.zoneTypes.map((t, i) => [t, i]));
+    const t = memory.pages;
+    for (const z of topology.populatedZones) {
+      const m = new ZoneMap(z);
+      for (const r of z.ranges) {
+        for (let pfn = r.start; pfn < r.end; pfn++) {
+          if (t.flags[memory.pfnToPage(pfn)]! & PG_reserved) continue;
+          m.free[pfn - z.zoneStartPfn] = 1;
+          z.stats.nrFreePages++;
+        }
+      }
+      this.maps.set(z, m);
+    }
+  }
+
+  private findRun(m: ZoneMap, order: number): number {
+    const n = 1 << order;
+    const base = m.zone.zoneStartPfn;
+    const span = m.free.length;
+    // aligned candidate starts, next-fit from the cursor, wrapping once
+    const first = ((base + n - 1) & ~(n - 1)) - base;
+    const startAt = Math.max(first, ((base + m.cursor + n - 1) & ~(n - 1)) - base);
+    const scan = (from: number, below: number): number => {
+      outer: for (let off = from; off < below && off + n <= span; off += n) {
+        for (let i = n - 1; i >= 0; i--) if (!m.free[off + i]) continue outer;
+        return off;
+      }
+      return -1;
+    };
+    const hit = scan(startAt, span);
+    return hit >= 0 ? hit : scan(first, startAt);
+  }
+
+  allocPages(gfp: number, order: number, opts?: AllocOptions): number | null {
+    if (!Number.isInteger(order) || order < 0 || order > MAX_PAGE_ORDER) {
+      throw new MmsimError('EBAD_ORDER', `order ${order} is outside 0..${MAX_PAGE_ORDER}`, { plugin: NAME });
+    }
+    const highest = this.zoneIdxOf[gfpZone(gfp, this.topology.zoneConfig)] ?? this.topology.zoneTypes.length - 1;
+    const mt = gfpMigratetype(gfp);
+    const nid = opts?.nid ?? this.topology.cpuToNode(opts?.cpu ?? 0);
+    const zonelist = (gfp & __GFP_THISNODE ? this.topology.zonelistsThisNode : this.topology.zonelists)[nid];
+    if (!zonelist) throw new MmsimError('EBAD_PFN', `node ${nid} does not exist`, { plugin: NAME });
+    for (const z of zonelist) {
+      if (z.idx > highest) continue;
+      const m = this.maps.get(z)!;
+      if (z.stats.nrFreePages < 1 << order) continue;
+      const off = this.findRun(m, order);
+      if (off < 0) continue;
+      m.free.fill(0, off, off + (1 << order));
+      m.cursor = off + (1 << order);
+      m.blocks = null;
+      z.stats.nrFreePages -= 1 << order;
+      const pfn = z.zoneStartPfn + off;
+      const page = this.memory.pfnToPage(pfn);
+      const t = this.memory.pages;
+      t.refcount[page] = 1;
+      t.private[page] = order;
+      t.ownerKind[page] = PageOwner.KERNEL;
+      if (this.events.enabled.mm_page_alloc) this.events.emit('mm_page_alloc', { pfn, order, gfp_flags: gfp, migratetype: mt });
+      return pfn;
+    }
+    return null;
+  }
+
+  freePages(pfn: number, order: number): void {
+    if (!Number.isInteger(order) || order < 0 || order > MAX_PAGE_ORDER) {
+      throw new MmsimError('EBAD_ORDER', `order ${order} is outside 0..${MAX_PAGE_ORDER}`, { plugin: NAME });
+    }
+    const z = Number.isInteger(pfn) && this.memory.pfnValid(pfn) ? this.topology.pfnZone(pfn) : undefined;
+    const m = z && this.maps.get(z);
+    if (!z || !m) throw new MmsimError('EBAD_PFN', `pfn ${pfn} is outside every zone`, { plugin: NAME });
+    const page = this.memory.pfnToPage(pfn);
+    const t = this.memory.pages;
+    if (t.refcount[page] === 0) {
+      if (m.free[pfn - z.zoneStartPfn]) throw new MmsimError('EDOUBLE_FREE', `pfn ${pfn} is already free`, { plugin: NAME });
+      throw new MmsimError('EBAD_PFN', `pfn ${pfn} is not the first page of an allocation`, { plugin: NAME });
+    }
+    if (t.private[page] !== order) {
+      throw new MmsimError('EBAD_ORDER', `pfn ${pfn} was allocated with order ${t.private[page]}, freed with ${order}`, { plugin: NAME });
+    }
+    t.refcount[page] = 0;
+    t.private[page] = 0;
+    t.ownerKind[page] = PageOwner.NONE;
+    m.free.fill(1, pfn - z.zoneStartPfn, pfn - z.zoneStartPfn + (1 << order));
+    m.blocks = null;
+    z.stats.nrFreePages += 1 << order;
+    if (this.events.enabled.mm_page_free) this.events.emit('mm_page_free', { pfn, order });
+  }
+
+  drainAllPages(): void {}
+
+  /** Free runs decomposed into naturally aligned blocks, as buddyinfo would count them. */
+  freeBlocks(zone: Zone, order: number): number {
+    const m = this.maps.get(zone);
+    if (!m) return 0;
+    if (!m.blocks) {
+      const b = new Int32Array(MAX_PAGE_ORDER + 1);
+      const base = zone.zoneStartPfn;
+      let off = 0;
+      while (off < m.free.length) {
+        if (!m.free[off]) {
+          off++;
+          continue;
+        }
+        let o = MAX_PAGE_ORDER;
+        for (; o > 0; o--) {
+          const n = 1 << o;
+          if ((base + off) % n !== 0 || off + n > m.free.length) continue;
+          let ok = true;
+          for (let i = 0; i < n && ok; i++) ok = m.free[off + i] === 1;
+          if (ok) break;
+        }
+        b[o]!++;
+        off += 1 << o;
+      }
+      m.blocks = b;
+    }
+    return m.blocks[order] ?? 0;
+  }
+  freeBlocksByType(zone: Zone, order: number, mt: number): number {
+    return mt === 0 ? this.freeBlocks(zone, order) : 0;
+  }
+  pcpPages(): number {
+    return 0;
+  }
+  zoneWatermarkOk(zone: Zone, order: number, mark: number, highestZoneIdx: number): boolean {
+    return zone.stats.nrFreePages - (1 << order) + 1 > mark + (zone.lowmemReserve[highestZoneIdx] ?? 0);
+  }
+}

@@ -1,0 +1,110 @@
+/**
+ * @mmsim/cli — the `mmsim` command as a library: {@link buildProgram} builds
+ * the commander program; {@link main} runs it.
+ * @module @mmsim/cli
+ */
+import { readFileSync } from 'node:fs';
+import { Command, InvalidArgumentError } from 'commander';
+import { createSimulator, isMmsimError, MmsimError, runDefaultWorkload, type SimulatorConfig } from '@mmsim/core';
+
+/** Where the CLI writes; tests pass buffers. */
+export interface Io {
+  out: (s: string) => void;
+  err: (s: string) => void;
+}
+
+/** Reads a JSON config file; EWORKLOAD-free: a bad file is ECONFIG naming the file. */
+export function readConfig(file: string | undefined): SimulatorConfig {
+  if (!file) return {};
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new MmsimError('ECONFIG', `--config ${file}: cannot read: ${(e as Error).message}`, { path: file });
+  }
+  try {
+    return JSON.parse(text) as SimulatorConfig;
+  } catch (e) {
+    throw new MmsimError('ECONFIG', `--config ${file}: not valid JSON: ${(e as Error).message}`, { path: file });
+  }
+}
+
+const int = (v: string): number => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected a non-negative integer');
+  return n;
+};
+
+/** Builds the `mmsim` program. */
+export function buildProgram(io: Io): Command {
+  const program = new Command('mmsim')
+    .description('Simulate Linux physical memory management')
+    .configureOutput({ writeOut: io.out, writeErr: io.err })
+    .exitOverride();
+
+  program.command('run')
+    .description('boot a simulator, run the default workload, print a summary, /proc/buddyinfo and /proc/slabinfo')
+    .option('-c, --config <file>', 'JSON config (same schema as createSimulator)')
+    .option('--ops <n>', 'operations to run', int, 100_000)
+    .option('--seed <n>', 'override the config seed', int)
+    .option('--json', 'machine-readable output')
+    .action(async (o: { config?: string; ops: number; seed?: number; json?: boolean }) => {
+      const cfg = readConfig(o.config);
+      if (o.seed !== undefined) cfg.seed = o.seed;
+      const sim = await createSimulator(cfg);
+      try {
+        const summary = runDefaultWorkload(sim, { ops: o.ops });
+        const buddyinfo = sim.proc('buddyinfo');
+        const slabinfo = sim.proc('slabinfo');
+        const zones = sim.topology.populatedZones.map((z) => ({ node: z.nid, zone: z.name, managed: z.managedPages, free: z.stats.nrFreePages }));
+        if (o.json) {
+          io.out(`${JSON.stringify({ composition: sim.composition, seed: sim.config.seed, summary, zones, proc: { buddyinfo, slabinfo } }, null, 2)}\n`);
+        } else {
+          const c = sim.composition;
+          io.out(`mmsim: ${c.memoryModel} + ${c.pageAllocator} + ${c.slab} + ${c.reclaim} + ${c.oom}, seed ${sim.config.seed}\n`);
+          io.out(`ops ${summary.ops}: ${summary.pageAllocs} page allocs (${summary.pageAllocFailures} failed), ${summary.pageFrees} page frees, ` +
+            `${summary.kmallocs} kmallocs, ${summary.cacheAllocs} cache allocs, ${summary.objectFrees} object frees, ${summary.reclaimed} pages reclaimed\n`);
+          for (const z of zones) io.out(`Node ${z.node} ${z.zone.padEnd(7)} managed ${z.managed} pages, free ${z.free} pages\n`);
+          io.out('\n/proc/buddyinfo\n');
+          io.out(buddyinfo);
+          io.out('\n/proc/slabinfo\n');
+          io.out(slabinfo);
+        }
+      } finally {
+        sim.dispose();
+      }
+    });
+
+  program.command('proc')
+    .description('print one /proc view after boot (buddyinfo, slabinfo, meminfo, sys/vm/<name>, ...)')
+    .argument('<name>', 'view name')
+    .option('-c, --config <file>', 'JSON config')
+    .option('--json', 'print {"name", "text"} as JSON')
+    .action(async (name: string, o: { config?: string; json?: boolean }) => {
+      const sim = await createSimulator(readConfig(o.config));
+      try {
+        const text = sim.proc(name);
+        io.out(o.json ? `${JSON.stringify({ name, text })}\n` : text);
+      } finally {
+        sim.dispose();
+      }
+    });
+  return program;
+}
+
+/** Runs the CLI; returns the exit code (errors print `mmsim: CODE: message`). */
+export async function main(argv: string[], io: Io = { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s) }): Promise<number> {
+  const program = buildProgram(io);
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return 0;
+  } catch (e) {
+    const ce = e as { code?: string; exitCode?: number };
+    if (typeof ce.code === 'string' && ce.code.startsWith('commander.')) return ce.exitCode ?? 1;
+    if (isMmsimError(e)) {
+      io.err(`mmsim: ${e.message}\n`);
+      return 1;
+    }
+    throw e;
+  }
+}

@@ -1,0 +1,159 @@
+/**
+ * The built-in default workload: a seeded mix of page allocations (the
+ * standard order mix), user pages on the LRU, kmalloc and kmem_cache
+ * objects, freed in random order. Used by `mmsim run` and the cross-plugin
+ * tests; everything it draws comes from the simulator's seeded Random.
+ * @module
+ */
+import { GFP_ATOMIC, GFP_HIGHUSER_MOVABLE, GFP_KERNEL, __GFP_RECLAIMABLE } from './gfp.js';
+import type { KmemCache } from './slab-allocator.js';
+import { Random } from './random.js';
+import type { Simulator } from './simulator.js';
+import { scanControl } from './reclaim.js';
+
+/** Options of {@link runDefaultWorkload}. */
+export interface DefaultWorkloadOptions {
+  /** Operations to run (default 100000). */
+  ops?: number;
+  /** Fraction of managed memory the workload tries to keep allocated (default 0.5). */
+  fill?: number;
+}
+
+/** What a workload run did. */
+export interface WorkloadSummary {
+  ops: number;
+  pageAllocs: number;
+  pageAllocFailures: number;
+  pageFrees: number;
+  kmallocs: number;
+  cacheAllocs: number;
+  slabFailures: number;
+  objectFrees: number;
+  reclaimed: number;
+  /** Still allocated at the end (the workload frees nothing at exit, so /proc shows a loaded machine). */
+  livePages: number;
+  liveObjects: number;
+}
+
+/** The standard order mix: 70% order 0, 15% order 1, 10% orders 2-3, 5% orders 4-9. */
+export function drawOrder(r: Random): number {
+  const x = r.below(100);
+  if (x < 70) return 0;
+  if (x < 85) return 1;
+  if (x < 95) return 2 + r.below(2);
+  return 4 + r.below(6);
+}
+
+/** Runs the default workload on a booted simulator. */
+export function runDefaultWorkload(sim: Simulator, opts: DefaultWorkloadOptions = {}): WorkloadSummary {
+  const ops = opts.ops ?? 100_000;
+  const r = new Random(sim.config.seed);
+  const managed = sim.topology.totalManagedPages;
+  const target = Math.floor(managed * (opts.fill ?? 0.5));
+  const caches: KmemCache[] = [
+    sim.slab.createCache('dentry', 192, { align: 8, flags: 0x20000 }),
+    sim.slab.createCache('inode_cache', 600, { align: 8, flags: 0x20000 }),
+    sim.slab.createCache('task_struct', 3328, { align: 64 }),
+  ];
+  const pages: { pfn: number; order: number; user: boolean }[] = [];
+  const objs: { ptr: number; cache: KmemCache | null }[] = [];
+  let held = 0;
+  const s: WorkloadSummary = { ops, pageAllocs: 0, pageAllocFailures: 0, pageFrees: 0, kmallocs: 0, cacheAllocs: 0, slabFailures: 0, objectFrees: 0, reclaimed: 0, livePages: 0, liveObjects: 0 };
+  const cpus = sim.topology.nrCpus;
+
+  const freePage = (i: number) => {
+    const p = pages[i]!;
+    pages[i] = pages[pages.length - 1]!;
+    pages.pop();
+    if (p.user) sim.reclaim.pageRemoved(p.pfn);
+    sim.pages.freePages(p.pfn, p.order);
+    held -= 1 << p.order;
+    s.pageFrees++;
+  };
+
+  for (let op = 0; op < ops; op++) {
+    const cpu = r.below(cpus);
+    const x = r.below(100);
+    if (x < 45) {
+      // page allocation, or a free when above the target
+      if (held > target && pages.length > 0) {
+        freePage(r.below(pages.length));
+        continue;
+      }
+      const user = r.below(2) === 0;
+      const order = user ? 0 : drawOrder(r);
+      const gfp = user ? GFP_HIGHUSER_MOVABLE : r.below(10) === 0 ? GFP_ATOMIC : GFP_KERNEL;
+      let pfn = sim.pages.allocPages(gfp, order, { cpu });
+      if (pfn === null && user) {
+        // direct reclaim: evict LRU victims (clean page cache) and retry once
+        const victims = sim.reclaim.shrink(scanControl({ nrToReclaim: 32, nid: sim.topology.cpuToNode(cpu) }));
+        for (const v of victims) {
+          const i = pages.findIndex((p) => p.pfn === v);
+          if (i >= 0) {
+            const p = pages[i]!;
+            pages[i] = pages[pages.length - 1]!;
+            pages.pop();
+            sim.pages.freePages(p.pfn, p.order);
+            held -= 1;
+            s.reclaimed++;
+          }
+        }
+        pfn = sim.pages.allocPages(gfp, order, { cpu });
+      }
+      if (pfn === null) {
+        s.pageAllocFailures++;
+        continue;
+      }
+      s.pageAllocs++;
+      held += 1 << order;
+      pages.push({ pfn, order, user });
+      if (user) sim.reclaim.pageAdded(pfn, r.below(2) === 0);
+    } else if (x < 55) {
+      // touch a user page: LRU references
+      if (pages.length > 0) {
+        const p = pages[r.below(pages.length)]!;
+        if (p.user) sim.reclaim.pageAccessed(p.pfn);
+      }
+    } else if (x < 80) {
+      // object allocation
+      if (objs.length > 4096 && r.below(2) === 0) {
+        const i = r.below(objs.length);
+        const o = objs[i]!;
+        objs[i] = objs[objs.length - 1]!;
+        objs.pop();
+        if (o.cache) sim.slab.cacheFree(o.cache, o.ptr);
+        else sim.slab.kfree(o.ptr);
+        s.objectFrees++;
+        continue;
+      }
+      let ptr: number | null;
+      let cache: KmemCache | null = null;
+      if (r.below(3) === 0) {
+        cache = caches[r.below(caches.length)]!;
+        ptr = sim.slab.cacheAlloc(cache, cache.flags & 0x20000 ? GFP_KERNEL | __GFP_RECLAIMABLE : GFP_KERNEL, { cpu });
+        if (ptr !== null) s.cacheAllocs++;
+      } else {
+        const size = r.below(8) === 0 ? 1 + r.below(16384) : 1 + r.below(512);
+        ptr = sim.slab.kmalloc(size, GFP_KERNEL, { cpu });
+        if (ptr !== null) s.kmallocs++;
+      }
+      if (ptr === null) s.slabFailures++;
+      else objs.push({ ptr, cache });
+    } else {
+      // frees
+      if (r.below(2) === 0 && pages.length > 0) freePage(r.below(pages.length));
+      else if (objs.length > 0) {
+        const i = r.below(objs.length);
+        const o = objs[i]!;
+        objs[i] = objs[objs.length - 1]!;
+        objs.pop();
+        if (o.cache) sim.slab.cacheFree(o.cache, o.ptr);
+        else sim.slab.kfree(o.ptr);
+        s.objectFrees++;
+      }
+    }
+  }
+  s.livePages = held;
+  s.liveObjects = objs.length;
+  return s;
+}

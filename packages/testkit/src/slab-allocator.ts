@@ -1,0 +1,141 @@
+/**
+ * The SlabAllocator conformance suite. Every small-object allocator plugin
+ * runs it:
+ * ```ts
+ * import { slabAllocatorConformance } from '@mmsim/testkit';
+ * slabAllocatorConformance({ name: 'slub', plugin: 'slub' });
+ * ```
+ * @module
+ */
+import { GFP_DMA, GFP_KERNEL, KMALLOC_MAX_CACHE_SIZE, PAGE_SIZE, Random, type Simulator, ZERO_SIZE_PTR } from '@mmsim/core';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { expectCode, makeSim, pageState, type SuiteTarget } from './common.js';
+
+function slabState(sim: Simulator): string {
+  return `${sim.proc('slabinfo')}\n${pageState(sim)}`;
+}
+
+/** Registers the SlabAllocator conformance tests for `target`. */
+export function slabAllocatorConformance(target: SuiteTarget): void {
+  describe(`SlabAllocator conformance: ${target.name}`, () => {
+    let sim: Simulator;
+    beforeEach(async () => {
+      sim = await makeSim(target, 'slab');
+    });
+    afterEach(() => sim.dispose());
+
+    it('allocates disjoint, aligned objects from a cache and frees them', () => {
+      const c = sim.slab.createCache('conf_obj', 100, { align: 32 });
+      expect(c.name).toBe('conf_obj');
+      expect(c.objectSize).toBe(100);
+      const ptrs: number[] = [];
+      for (let i = 0; i < 500; i++) {
+        const p = sim.slab.cacheAlloc(c, GFP_KERNEL);
+        expect(p).not.toBeNull();
+        expect(p! % 32).toBe(0);
+        ptrs.push(p!);
+      }
+      const sorted = [...ptrs].sort((a, b) => a - b);
+      for (let i = 1; i < sorted.length; i++) expect(sorted[i]! - sorted[i - 1]!).toBeGreaterThanOrEqual(100);
+      for (const p of ptrs) sim.slab.cacheFree(c, p);
+      sim.slab.shrinkCache(c);
+      sim.slab.destroyCache(c);
+      sim.check();
+    });
+
+    it('kmalloc returns at least the requested size; large requests come from the page allocator', () => {
+      const r = new Random(3);
+      const held: number[] = [];
+      for (let i = 0; i < 2000; i++) {
+        const n = 1 + r.below(KMALLOC_MAX_CACHE_SIZE);
+        const p = sim.slab.kmalloc(n, GFP_KERNEL);
+        expect(p).not.toBeNull();
+        expect(sim.slab.ksize(p!)).toBeGreaterThanOrEqual(n);
+        held.push(p!);
+      }
+      for (const p of held) sim.slab.kfree(p);
+      const free0 = sim.topology.populatedZones.reduce((s, z) => s + z.stats.nrFreePages, 0);
+      const big = sim.slab.kmalloc(KMALLOC_MAX_CACHE_SIZE + 1, GFP_KERNEL)!;
+      expect(sim.slab.ksize(big)).toBeGreaterThanOrEqual(KMALLOC_MAX_CACHE_SIZE + 1);
+      expect(sim.slab.ksize(big) % PAGE_SIZE).toBe(0);
+      sim.slab.kfree(big);
+      const free1 = sim.topology.populatedZones.reduce((s, z) => s + z.stats.nrFreePages, 0);
+      expect(free1).toBe(free0);
+      sim.check();
+    });
+
+    it('kmalloc(0) is ZERO_SIZE_PTR; kfree(null) and kfree(ZERO_SIZE_PTR) do nothing', () => {
+      expect(sim.slab.kmalloc(0, GFP_KERNEL)).toBe(ZERO_SIZE_PTR);
+      const before = slabState(sim);
+      sim.slab.kfree(null);
+      sim.slab.kfree(ZERO_SIZE_PTR);
+      expect(slabState(sim)).toBe(before);
+    });
+
+    it('GFP_DMA kmalloc lands in ZONE_DMA', () => {
+      const p = sim.slab.kmalloc(64, GFP_KERNEL | GFP_DMA);
+      expect(p).not.toBeNull();
+      expect(Math.floor(p! / PAGE_SIZE)).toBeLessThan(4096);
+      sim.slab.kfree(p);
+    });
+
+    it('refuses a double free, a foreign pointer and a busy destroy, leaving state unchanged', () => {
+      const c = sim.slab.createCache('conf_busy', 64);
+      const d = sim.slab.createCache('conf_other', 64);
+      const a = sim.slab.cacheAlloc(c, GFP_KERNEL)!;
+      const b = sim.slab.cacheAlloc(c, GFP_KERNEL)!;
+      sim.slab.cacheFree(c, b);
+      const before = slabState(sim);
+      expectCode(() => sim.slab.cacheFree(c, b), 'EDOUBLE_FREE');
+      expectCode(() => sim.slab.cacheFree(d, a), 'EBAD_POINTER');
+      expectCode(() => sim.slab.cacheFree(c, a + 1), 'EBAD_POINTER');
+      expectCode(() => sim.slab.kfree(12345 * PAGE_SIZE + 8), 'EBAD_POINTER');
+      expectCode(() => sim.slab.destroyCache(c), 'ECACHE_BUSY');
+      expectCode(() => sim.slab.kmalloc(-1, GFP_KERNEL), 'EBAD_SIZE');
+      expect(slabState(sim)).toBe(before);
+      sim.slab.cacheFree(c, a);
+      sim.slab.destroyCache(c);
+      expectCode(() => sim.slab.cacheAlloc(c, GFP_KERNEL), 'ECACHE_UNKNOWN');
+      sim.slab.destroyCache(d);
+      sim.check();
+    });
+
+    it('krealloc keeps the contents address when the new size fits, moves otherwise', () => {
+      const p = sim.slab.kmalloc(40, GFP_KERNEL)!;
+      const q = sim.slab.krealloc(p, sim.slab.ksize(p), GFP_KERNEL);
+      expect(q).toBe(p);
+      const r = sim.slab.krealloc(q, 5000, GFP_KERNEL)!;
+      expect(sim.slab.ksize(r)).toBeGreaterThanOrEqual(5000);
+      expectCode(() => sim.slab.kfree(p), 'EDOUBLE_FREE', 'EBAD_POINTER');
+      sim.slab.kfree(r);
+    });
+
+    it('lists every cache in slabinfo with consistent numbers', () => {
+      const c = sim.slab.createCache('conf_info', 256);
+      const ptrs = Array.from({ length: 40 }, () => sim.slab.cacheAlloc(c, GFP_KERNEL)!);
+      const row = sim.slab.slabinfo().find((s) => s.name === 'conf_info')!;
+      expect(row).toBeDefined();
+      expect(row.activeObjs).toBe(40);
+      expect(row.numObjs).toBeGreaterThanOrEqual(40);
+      expect(row.numObjs).toBe(row.numSlabs * row.objPerSlab);
+      expect(sim.proc('slabinfo')).toMatch(/^conf_info\s+40\s/m);
+      for (const p of ptrs) sim.slab.cacheFree(c, p);
+      sim.slab.destroyCache(c);
+    });
+
+    it('returns every page after all objects are freed and caches shrunk', () => {
+      sim.pages.drainAllPages();
+      const c = sim.slab.createCache('conf_pages', 512);
+      for (const x of sim.slab.caches()) sim.slab.shrinkCache(x);
+      sim.pages.drainAllPages();
+      const before = pageState(sim);
+      const ptrs = Array.from({ length: 3000 }, () => sim.slab.cacheAlloc(c, GFP_KERNEL)!);
+      expect(sim.slab.stats().unreclaimablePages).toBeGreaterThan(0);
+      for (const p of ptrs) sim.slab.cacheFree(c, p);
+      sim.slab.shrinkCache(c);
+      sim.pages.drainAllPages();
+      expect(pageState(sim)).toBe(before);
+      sim.slab.destroyCache(c);
+    });
+  });
+}

@@ -1,0 +1,92 @@
+import { createSimulator, GFP_DMA, GFP_HIGHUSER_MOVABLE, GFP_KERNEL, MigrateType, type Simulator, type Zone } from '@mmsim/core';
+import { pageAllocatorConformance } from '@mmsim/testkit';
+import { afterEach, describe, expect, it } from 'vitest';
+
+pageAllocatorConformance({ name: 'buddy', plugin: 'buddy' });
+pageAllocatorConformance({ name: 'buddy (mobility grouping off)', plugin: { use: 'buddy', options: { mobilityGrouping: false } } });
+
+function dmaZone(sim: Simulator): Zone {
+  return sim.topology.nodes[0]!.zones.find((z) => z.name === 'DMA')!;
+}
+function freeCounts(sim: Simulator, z: Zone): number[] {
+  return Array.from({ length: 11 }, (_, o) => sim.pages.freeBlocks(z, o));
+}
+
+describe('buddy: split and merge', () => {
+  let sim: Simulator;
+  afterEach(() => sim.dispose());
+
+  it('order 7 from a lone order-9 block leaves one order-8 and one order-7 block, and merges back', async () => {
+    sim = await createSimulator({ machine: { memory: '256M', cpus: 1 } });
+    const dma = dmaZone(sim);
+    // empty ZONE_DMA page by page
+    const held: number[] = [];
+    for (let pfn = sim.pages.allocPages(GFP_KERNEL | GFP_DMA, 0); pfn !== null; pfn = sim.pages.allocPages(GFP_KERNEL | GFP_DMA, 0)) held.push(pfn);
+    sim.pages.drainAllPages();
+    expect(freeCounts(sim, dma)).toEqual(new Array(11).fill(0));
+    // give back exactly the aligned order-9 block at pfn 2048
+    for (const pfn of held) if (pfn >= 2048 && pfn < 2560) sim.pages.freePages(pfn, 0);
+    sim.pages.drainAllPages();
+    expect(freeCounts(sim, dma)).toEqual([0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0]);
+    const before = sim.proc('buddyinfo');
+
+    const pfn = sim.pages.allocPages(GFP_KERNEL | GFP_DMA, 7)!;
+    expect(pfn).toBe(2048);
+    expect(freeCounts(sim, dma)).toEqual([0, 0, 0, 0, 0, 0, 0, 1, 1, 0, 0]);
+    sim.check();
+
+    sim.pages.freePages(pfn, 7);
+    expect(freeCounts(sim, dma)).toEqual([0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0]);
+    expect(sim.proc('buddyinfo')).toBe(before);
+    sim.check();
+  });
+
+  it('falls back Normal → DMA32 → DMA for GFP_KERNEL', async () => {
+    sim = await createSimulator({ machine: { memory: '4G', cpus: 1 } });
+    const zoneOf = (pfn: number) => sim.topology.pfnZone(pfn)!.name;
+    const seen = new Set<string>();
+    const held: number[] = [];
+    for (let pfn = sim.pages.allocPages(GFP_KERNEL, 10); pfn !== null; pfn = sim.pages.allocPages(GFP_KERNEL, 10)) {
+      const z = zoneOf(pfn);
+      if (!seen.has(z)) seen.add(z);
+      held.push(pfn);
+    }
+    expect([...seen]).toEqual(['Normal', 'DMA32', 'DMA']);
+    // the first blocks came from Normal, the last from DMA
+    expect(zoneOf(held[0]!)).toBe('Normal');
+    expect(zoneOf(held[held.length - 1]!)).toBe('DMA');
+    for (const pfn of held) sim.pages.freePages(pfn, 10);
+    sim.check();
+  });
+
+  it('prints /proc/buddyinfo in the kernel format', async () => {
+    sim = await createSimulator({ machine: { memory: '4G', cpus: 2 } });
+    const lines = sim.proc('buddyinfo').split('\n');
+    expect(lines[0]).toMatch(/^Node 0, zone      DMA( +\d+ ){11}$/);
+    expect(lines[1]).toMatch(/^Node 0, zone    DMA32( +\d+ ){11}$/);
+    expect(lines[2]).toMatch(/^Node 0, zone   Normal( +\d+ ){11}$/);
+    expect(lines[3]).toBe('');
+    // %6lu per order, trailing space
+    expect(lines[2]!.slice('Node 0, zone   Normal '.length)).toMatch(/^(( {0,5}\d{1,6}) ){11}$/);
+    // a fresh 1 GiB Normal zone is all order-10 blocks but the reserved memmap tail
+    const normal = sim.topology.nodes[0]!.zones[2]!;
+    expect(sim.pages.freeBlocks(normal, 10)).toBeGreaterThan(250);
+  });
+
+  it('groups by mobility: movable allocations take Movable pageblocks, unmovable fall back and steal', async () => {
+    sim = await createSimulator({ machine: { memory: '256M', cpus: 1 } });
+    const z = sim.topology.populatedZones.at(-1)!;
+    const m0 = sim.pages.freeBlocksByType(z, 10, MigrateType.MOVABLE);
+    expect(m0).toBeGreaterThan(0);
+    expect(sim.pages.freeBlocksByType(z, 10, MigrateType.UNMOVABLE)).toBe(0);
+    const extfrag: number[] = [];
+    sim.events.on('mm_page_alloc_extfrag', (e) => extfrag.push(e.fallback_migratetype));
+    const a = sim.pages.allocPages(GFP_KERNEL, 0)!;
+    expect(extfrag).toEqual([MigrateType.MOVABLE]);
+    const b = sim.pages.allocPages(GFP_HIGHUSER_MOVABLE, 0)!;
+    expect(extfrag).toHaveLength(1);
+    sim.pages.freePages(a, 0);
+    sim.pages.freePages(b, 0);
+    sim.check();
+  });
+});
