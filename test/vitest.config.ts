@@ -24,6 +24,9 @@ const aliases = alias.map((a) => ({ find: new RegExp(`^${a.find.replace(/[/.]/g,
 export default defineConfig({
   root,
   resolve: { alias: aliases },
+  // legacy (experimentalDecorators) parameter decorators everywhere, tests included,
+  // and no decorator metadata: every constructor parameter carries @inject
+  oxc: { decorator: { legacy: true, emitDecoratorMetadata: false } },
   test: {
     include: ['{packages,plugins,examples}/*/src/**/*.test.ts', 'test/**/*.test.ts'],
     pool: 'forks',

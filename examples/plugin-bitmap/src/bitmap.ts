@@ -77,7 +77,7 @@ export class BitmapAllocator implements PageAllocator {
     const mt = gfpMigratetype(gfp);
     const nid = opts?.nid ?? this.topology.cpuToNode(opts?.cpu ?? 0);
     const zonelist = (gfp & __GFP_THISNODE ? this.topology.zonelistsThisNode : this.topology.zonelists)[nid];
-    if (!zonelist) throw new MmsimError('EBAD_PFN', `node ${nid} does not exist`, { plugin: NAME });
+    if (!zonelist) throw new MmsimError('EINVAL', `node ${nid} does not exist`, { plugin: NAME });
     for (const z of zonelist) {
       if (z.idx > highest) continue;
       const m = this.maps.get(z)!;

@@ -29,6 +29,8 @@ export const ERROR_CODES = {
   EPROC_UNKNOWN: 'No /proc view of that name. See the list in the message.',
   ETASK_UNKNOWN: 'No task with that pid.',
   EHOTPLUG: 'The memory model cannot online/offline that section (unsupported model, or a page in the way).',
+  EINVAL: 'An invalid argument to an API call: a flag a cache may not ask for, a CPU or node that does not exist. The message names the argument.',
+  ECORRUPT: 'An invariant check (sim.check(), CONFIG_DEBUG_VM-style) found inconsistent state; the message names the pfn, cache or list and what is wrong. This is a bug in a plugin: report it.',
   EWORKLOAD: 'A malformed workload line or operation; the message names the line.',
 } as const;
 

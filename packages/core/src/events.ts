@@ -40,7 +40,8 @@ export interface TraceEvents {
 /** A tracepoint name. */
 export type TraceEventName = keyof TraceEvents;
 
-type Listeners = { [K in TraceEventName]: (e: TraceEvents[K]) => void };
+/** Listener signature per tracepoint. */
+export type TraceListeners = { [K in TraceEventName]: (e: TraceEvents[K]) => void };
 
 /** Every tracepoint the bus knows, in a stable order. */
 export const TRACEPOINTS = [
@@ -67,29 +68,29 @@ export class EventBus {
   }
 
   /** Subscribes to a tracepoint. */
-  on<T extends TraceEventName>(event: T, fn: Listeners[T], context?: unknown): this {
+  on<T extends TraceEventName>(event: T, fn: TraceListeners[T], context?: unknown): this {
     this.ee.on(event, fn, context);
     this.sync(event);
     return this;
   }
-  addListener<T extends TraceEventName>(event: T, fn: Listeners[T], context?: unknown): this {
+  addListener<T extends TraceEventName>(event: T, fn: TraceListeners[T], context?: unknown): this {
     return this.on(event, fn, context);
   }
   /** Subscribes for one event; the static key drops after it fires. */
-  once<T extends TraceEventName>(event: T, fn: Listeners[T], context?: unknown): this {
+  once<T extends TraceEventName>(event: T, fn: TraceListeners[T], context?: unknown): this {
     const wrapped = ((e: never) => {
-      this.off(event, wrapped as Listeners[T]);
+      this.off(event, wrapped as TraceListeners[T]);
       (fn as (e: never) => void).call(context, e);
-    }) as Listeners[T];
+    }) as TraceListeners[T];
     return this.on(event, wrapped);
   }
   /** Unsubscribes (all listeners of the event when `fn` is omitted). */
-  off<T extends TraceEventName>(event: T, fn?: Listeners[T], context?: unknown): this {
+  off<T extends TraceEventName>(event: T, fn?: TraceListeners[T], context?: unknown): this {
     this.ee.off(event, fn, context);
     this.sync(event);
     return this;
   }
-  removeListener<T extends TraceEventName>(event: T, fn?: Listeners[T], context?: unknown): this {
+  removeListener<T extends TraceEventName>(event: T, fn?: TraceListeners[T], context?: unknown): this {
     return this.off(event, fn, context);
   }
   removeAllListeners(event?: TraceEventName): this {

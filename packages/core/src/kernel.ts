@@ -64,7 +64,7 @@ export class Kernel {
 
   /** totalram_pages() + total_swap_pages: what oom_badness scores against. */
   oomTotalPages(): number {
-    return this.topology.totalManagedPages;
+    return this.topology.totalManagedPages + this.swap.total;
   }
 
   /**

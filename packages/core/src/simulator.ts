@@ -179,10 +179,10 @@ export class Simulator {
       let fromAreas = 0;
       for (let o = 0; o <= this.pages.maxOrder; o++) fromAreas += this.pages.freeBlocks(z, o) << o;
       if (fromAreas !== z.stats.nrFreePages) {
-        throw new MmsimError('EBAD_PFN', `node ${z.nid} zone ${z.name}: free areas hold ${fromAreas} pages but NR_FREE_PAGES is ${z.stats.nrFreePages}`);
+        throw new MmsimError('ECORRUPT', `node ${z.nid} zone ${z.name}: free areas hold ${fromAreas} pages but NR_FREE_PAGES is ${z.stats.nrFreePages}`);
       }
     }
-    if (t.lruNext.length !== t.size) throw new MmsimError('EBAD_PFN', 'page table arrays out of step');
+    if (t.lruNext.length !== t.size) throw new MmsimError('ECORRUPT', 'page table arrays out of step');
   }
 
   /** Releases the container and listeners; any later use throws EDISPOSED. */

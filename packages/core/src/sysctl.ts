@@ -82,13 +82,14 @@ export function validateSysctl(name: string, value: unknown): number | number[] 
   return one(value, name);
 }
 
-type Handler = (name: SysctlName, value: unknown) => void;
+/** A sysctl write subscriber. */
+export type SysctlHandler = (name: SysctlName, value: unknown) => void;
 
 /** One simulator's sysctl values. */
 export class Sysctl {
   private readonly values = new Map<SysctlName, number | number[]>();
   private readonly userSet = new Set<SysctlName>();
-  private readonly handlers: Handler[] = [];
+  private readonly handlers: SysctlHandler[] = [];
 
   constructor(initial: Partial<Record<string, unknown>> = {}) {
     for (const n of SYSCTL_NAMES) {
@@ -126,7 +127,7 @@ export class Sysctl {
   }
 
   /** Subscribes to writes; returns an unsubscribe function. */
-  onChange(fn: Handler): () => void {
+  onChange(fn: SysctlHandler): () => void {
     this.handlers.push(fn);
     return () => {
       const i = this.handlers.indexOf(fn);

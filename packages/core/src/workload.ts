@@ -9,7 +9,7 @@ import { GFP_ATOMIC, GFP_HIGHUSER_MOVABLE, GFP_KERNEL, __GFP_RECLAIMABLE } from 
 import type { KmemCache } from './slab-allocator.js';
 import { Random } from './random.js';
 import type { Simulator } from './simulator.js';
-import { scanControl } from './reclaim.js';
+import { DEF_PRIORITY, scanControl } from './reclaim.js';
 
 /** Options of {@link runDefaultWorkload}. */
 export interface DefaultWorkloadOptions {
@@ -55,7 +55,8 @@ export function runDefaultWorkload(sim: Simulator, opts: DefaultWorkloadOptions 
     sim.slab.createCache('inode_cache', 600, { align: 8, flags: 0x20000 }),
     sim.slab.createCache('task_struct', 3328, { align: 64 }),
   ];
-  const pages: { pfn: number; order: number; user: boolean }[] = [];
+  const pages: { pfn: number; order: number; user: boolean; anon: boolean }[] = [];
+  const vm = sim.kernel.vmstat;
   const objs: { ptr: number; cache: KmemCache | null }[] = [];
   let held = 0;
   const s: WorkloadSummary = { ops, pageAllocs: 0, pageAllocFailures: 0, pageFrees: 0, kmallocs: 0, cacheAllocs: 0, slabFailures: 0, objectFrees: 0, reclaimed: 0, livePages: 0, liveObjects: 0 };
@@ -65,7 +66,10 @@ export function runDefaultWorkload(sim: Simulator, opts: DefaultWorkloadOptions 
     const p = pages[i]!;
     pages[i] = pages[pages.length - 1]!;
     pages.pop();
-    if (p.user) sim.reclaim.pageRemoved(p.pfn);
+    if (p.user) {
+      sim.reclaim.pageRemoved(p.pfn);
+      vm[p.anon ? 'nr_anon_pages' : 'nr_file_pages']!--;
+    }
     sim.pages.freePages(p.pfn, p.order);
     held -= 1 << p.order;
     s.pageFrees++;
@@ -86,15 +90,22 @@ export function runDefaultWorkload(sim: Simulator, opts: DefaultWorkloadOptions 
       let pfn = sim.pages.allocPages(gfp, order, { cpu });
       if (pfn === null && user) {
         // direct reclaim: evict LRU victims (clean page cache) and retry once
-        const victims = sim.reclaim.shrink(scanControl({ nrToReclaim: 32, nid: sim.topology.cpuToNode(cpu) }));
-        for (const v of victims) {
-          const i = pages.findIndex((p) => p.pfn === v);
-          if (i >= 0) {
+        // direct reclaim: priority DEF_PRIORITY down to 0 until SWAP_CLUSTER_MAX pages are back
+        const nid = sim.topology.cpuToNode(cpu);
+        let got = 0;
+        for (let prio = DEF_PRIORITY; prio >= 0 && got < 32; prio--) {
+          const victims = sim.reclaim.shrink(scanControl({ nrToReclaim: 32 - got, nid, priority: prio }));
+          if (victims.length === 0) continue;
+          const gone = new Set(victims);
+          for (let i = pages.length - 1; i >= 0; i--) {
             const p = pages[i]!;
+            if (!p.user || !gone.has(p.pfn)) continue;
             pages[i] = pages[pages.length - 1]!;
             pages.pop();
             sim.pages.freePages(p.pfn, p.order);
+            vm[p.anon ? 'nr_anon_pages' : 'nr_file_pages']!--;
             held -= 1;
+            got++;
             s.reclaimed++;
           }
         }
@@ -106,8 +117,12 @@ export function runDefaultWorkload(sim: Simulator, opts: DefaultWorkloadOptions 
       }
       s.pageAllocs++;
       held += 1 << order;
-      pages.push({ pfn, order, user });
-      if (user) sim.reclaim.pageAdded(pfn, r.below(2) === 0);
+      const anon = user && r.below(2) === 0;
+      pages.push({ pfn, order, user, anon });
+      if (user) {
+        sim.reclaim.pageAdded(pfn, anon);
+        vm[anon ? 'nr_anon_pages' : 'nr_file_pages']!++;
+      }
     } else if (x < 55) {
       // touch a user page: LRU references
       if (pages.length > 0) {

@@ -8,7 +8,7 @@
 import {
   type AllocOptions, EVENTS, type EventBus, KERNEL, type Kernel, MAX_PAGE_ORDER, MEMORY_MODEL, MIGRATE_TYPES,
   MigrateType, type MemoryModel, MmsimError, NO_PAGE, NR_PAGE_ORDERS, PageFrameTable, PageOwner, type PageAllocator,
-  PG_buddy, PG_head, PG_reserved, TOPOLOGY, type Topology, type Zone, __GFP_COMP, __GFP_THISNODE, gfpMigratetype,
+  PG_buddy, PG_head, PG_lru, PG_reserved, PG_slab, TOPOLOGY, type Topology, type Zone, __GFP_COMP, __GFP_THISNODE, gfpMigratetype,
   gfpZone, inject, injectable,
 } from '@mmsim/core';
 import { BUDDY_OPTIONS } from './options.js';
@@ -224,7 +224,7 @@ export class BuddyAllocator implements PageAllocator {
     const nid = opts?.nid ?? this.topology.cpuToNode(cpu);
     const lists = gfp & __GFP_THISNODE ? this.topology.zonelistsThisNode : this.topology.zonelists;
     const zonelist = lists[nid];
-    if (!zonelist) throw new MmsimError('EBAD_PFN', `node ${nid} does not exist`, { plugin: this.name, details: { nid } });
+    if (!zonelist) throw new MmsimError('EINVAL', `node ${nid} does not exist`, { plugin: this.name, details: { nid } });
     for (const z of zonelist) {
       if (z.idx > highest) continue;
       const a = this.areaOf.get(z)!;
@@ -287,12 +287,16 @@ export class BuddyAllocator implements PageAllocator {
     if (t.private[page] !== order) {
       throw new MmsimError('EBAD_ORDER', `pfn ${pfn} was allocated with order ${t.private[page]}, freed with order ${order}`, { plugin: this.name, details: { pfn, order, allocated: t.private[page] } });
     }
+    if (t.flags[page]! & (PG_lru | PG_slab)) {
+      // free_page_is_bad(): PAGE_FLAGS_CHECK_AT_FREE
+      throw new MmsimError('EBAD_PFN', `pfn ${pfn} is still ${t.flags[page]! & PG_lru ? 'on an LRU list' : 'a slab page'}: take it off before freeing`, { plugin: this.name, details: { pfn, order } });
+    }
     if (t.refcount[page]! > 1) {
       t.refcount[page]!--; // put_page(): someone else still holds it
       return;
     }
     t.refcount[page] = 0;
-    t.flags[page]! &= ~PG_head;
+    t.flags[page]! &= PG_reserved; // free_pages_prepare(): flags cleared (PAGE_FLAGS_CHECK_AT_PREP)
     t.ownerKind[page] = PageOwner.NONE;
     t.owner[page] = 0;
     this.freeOne(a, pfn, order);
@@ -336,20 +340,20 @@ export class BuddyAllocator implements PageAllocator {
           for (let p = a.head[o * MIGRATE_TYPES + mt]!; p !== NO_PAGE; p = t.lruNext[p]!) {
             const pfn = this.memory.pageToPfn(p);
             const where = `node ${a.zone.nid} zone ${a.zone.name} pfn ${pfn}`;
-            if (pfn & ((1 << o) - 1)) throw new MmsimError('EBAD_PFN', `${where}: free order-${o} block not aligned to its order`, { plugin: this.name });
-            if (!(t.flags[p]! & PG_buddy) || t.private[p] !== o) throw new MmsimError('EBAD_PFN', `${where}: on the order-${o} list without PageBuddy/order`, { plugin: this.name });
-            if (t.refcount[p] !== 0) throw new MmsimError('EBAD_PFN', `${where}: free page with refcount ${t.refcount[p]}`, { plugin: this.name });
-            if (seen.has(pfn)) throw new MmsimError('EBAD_PFN', `${where}: listed twice`, { plugin: this.name });
+            if (pfn & ((1 << o) - 1)) throw new MmsimError('ECORRUPT', `${where}: free order-${o} block not aligned to its order`, { plugin: this.name });
+            if (!(t.flags[p]! & PG_buddy) || t.private[p] !== o) throw new MmsimError('ECORRUPT', `${where}: on the order-${o} list without PageBuddy/order`, { plugin: this.name });
+            if (t.refcount[p] !== 0) throw new MmsimError('ECORRUPT', `${where}: free page with refcount ${t.refcount[p]}`, { plugin: this.name });
+            if (seen.has(pfn)) throw new MmsimError('ECORRUPT', `${where}: listed twice`, { plugin: this.name });
             seen.add(pfn);
             m++;
           }
-          if (m !== a.nrFreeMt[o * MIGRATE_TYPES + mt]) throw new MmsimError('EBAD_PFN', `zone ${a.zone.name}: order ${o} type ${mt} lists ${m} blocks, counter says ${a.nrFreeMt[o * MIGRATE_TYPES + mt]}`, { plugin: this.name });
+          if (m !== a.nrFreeMt[o * MIGRATE_TYPES + mt]) throw new MmsimError('ECORRUPT', `zone ${a.zone.name}: order ${o} type ${mt} lists ${m} blocks, counter says ${a.nrFreeMt[o * MIGRATE_TYPES + mt]}`, { plugin: this.name });
           n += m;
         }
-        if (n !== a.nrFree[o]) throw new MmsimError('EBAD_PFN', `zone ${a.zone.name}: order ${o} lists ${n} blocks, nr_free says ${a.nrFree[o]}`, { plugin: this.name });
+        if (n !== a.nrFree[o]) throw new MmsimError('ECORRUPT', `zone ${a.zone.name}: order ${o} lists ${n} blocks, nr_free says ${a.nrFree[o]}`, { plugin: this.name });
         pages += n << o;
       }
-      if (pages !== a.zone.stats.nrFreePages) throw new MmsimError('EBAD_PFN', `zone ${a.zone.name}: free lists hold ${pages} pages, NR_FREE_PAGES is ${a.zone.stats.nrFreePages}`, { plugin: this.name });
+      if (pages !== a.zone.stats.nrFreePages) throw new MmsimError('ECORRUPT', `zone ${a.zone.name}: free lists hold ${pages} pages, NR_FREE_PAGES is ${a.zone.stats.nrFreePages}`, { plugin: this.name });
     }
   }
 }

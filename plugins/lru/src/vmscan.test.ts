@@ -1,0 +1,539 @@
+import { existsSync } from 'node:fs';
+import {
+  createSimulator, definePlugin, runDefaultWorkload, DEF_PRIORITY, GFP_DMA, GFP_HIGHUSER_MOVABLE, GFP_KERNEL, isMmsimError, LruList,
+  MEMORY_MODEL, PG_active, PG_lru, PG_mlocked, PG_referenced, PG_swapbacked, PG_unevictable, PG_workingset,
+  RECLAIM_POLICY, SLAB_ALLOCATOR, scanControl, type ScanControl, type SimulatorConfig, type Simulator,
+  type SlabAllocator,
+} from '@mmsim/core';
+import { afterEach, describe, expect, it } from 'vitest';
+import lruPlugin, { LruReclaim, ScanBalance } from './index.js';
+
+/** A do-nothing slab allocator, so these tests do not depend on the slub plugin. */
+const stubSlab = definePlugin({
+  name: 'stub-slab',
+  provides: SLAB_ALLOCATOR,
+  apiVersion: '1',
+  register(c) {
+    const none = (): never => {
+      throw new Error('stub slab');
+    };
+    const slab: SlabAllocator = {
+      name: 'stub-slab',
+      createCache: (name, size, opts) => ({ id: 1, name, objectSize: size, size, align: opts?.align ?? 8, flags: opts?.flags ?? 0 }), destroyCache: none, cacheAlloc: () => null, cacheFree: none,
+      shrinkCache: () => 0, kmalloc: () => null, kzalloc: () => null, kfree: () => undefined, ksize: none,
+      krealloc: () => null, caches: () => [], slabinfo: () => [], stats: () => ({ reclaimablePages: 0, unreclaimablePages: 0 }),
+    };
+    c.register(SLAB_ALLOCATOR, { useValue: slab });
+  },
+});
+
+const MACHINE = { memory: '1G', cpus: 2 };
+const I_ANON = LruList.INACTIVE_ANON;
+const A_ANON = LruList.ACTIVE_ANON;
+const I_FILE = LruList.INACTIVE_FILE;
+const UNEVICTABLE = LruList.UNEVICTABLE;
+
+let sim: Simulator;
+/** The default slab plugin is written separately; the default-composition test waits for it. */
+const HAVE_SLUB = existsSync(new URL('../../slub/src/index.ts', import.meta.url));
+afterEach(() => sim?.dispose());
+
+async function boot(cfg: Omit<SimulatorConfig, 'plugins'> = {}): Promise<Simulator> {
+  sim = await createSimulator({ machine: MACHINE, ...cfg, plugins: { slab: stubSlab, reclaim: 'lru', oom: 'oom-linux' } });
+  return sim;
+}
+
+/** A fresh LruReclaim over the simulator's page table (the class, not the registered instance). */
+function lruOf(s: Simulator): LruReclaim {
+  return new LruReclaim(s.memory, s.topology, s.sysctl, s.events, s.kernel);
+}
+
+function flags(pfn: number): number {
+  return sim.memory.pages.flags[sim.memory.pfnToPage(pfn)]!;
+}
+
+function alloc(n: number, gfp = GFP_HIGHUSER_MOVABLE, nid?: number): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const pfn = sim.pages.allocPages(gfp, 0, nid === undefined ? undefined : { nid });
+    if (pfn === null) throw new Error('out of memory');
+    out.push(pfn);
+  }
+  return out;
+}
+
+/** Allocates every free page left on the machine (so NR_FREE_PAGES is 0). */
+function exhaust(): void {
+  for (let o = 10; o >= 0; o--) while (sim.pages.allocPages(GFP_KERNEL, o) !== null) { /* hold */ }
+}
+
+function sc(partial: Partial<ScanControl> = {}): ScanControl {
+  return scanControl({ nrToReclaim: 32, priority: 0, ...partial });
+}
+
+function expectCode(fn: () => unknown, code: string): void {
+  try {
+    fn();
+  } catch (e) {
+    expect(isMmsimError(e)).toBe(true);
+    expect((e as { code: string }).code).toBe(code);
+    return;
+  }
+  throw new Error(`expected ${code}`);
+}
+
+describe('lru: folio_add_lru and folio_mark_accessed', () => {
+  it('adds anon and file pages to the head of their inactive lists, PG_lru and PG_swapbacked as Linux sets them', async () => {
+    await boot();
+    const lru = lruOf(sim);
+    const [a, f] = alloc(2) as [number, number];
+    lru.pageAdded(a, true);
+    lru.pageAdded(f, false);
+    expect(lru.lruSizes(0)).toEqual([1, 0, 1, 0, 0]);
+    expect(flags(a) & (PG_lru | PG_swapbacked | PG_active)).toBe(PG_lru | PG_swapbacked);
+    expect(flags(f) & (PG_lru | PG_swapbacked | PG_active)).toBe(PG_lru);
+    lru.check();
+  });
+
+  it('second access promotes: inactive → referenced → active (unreferenced) → active referenced', async () => {
+    await boot();
+    const lru = lruOf(sim);
+    const activated: number[] = [];
+    sim.events.on('mm_lru_activate', (e) => activated.push(e.pfn));
+    const [p] = alloc(1) as [number];
+    lru.pageAdded(p, false);
+
+    lru.pageAccessed(p);
+    expect(flags(p) & (PG_referenced | PG_active)).toBe(PG_referenced);
+    expect(lru.lruSizes(0)).toEqual([0, 0, 1, 0, 0]);
+    expect(activated).toEqual([]);
+
+    lru.pageAccessed(p);
+    expect(flags(p) & (PG_referenced | PG_active)).toBe(PG_active);
+    expect(lru.lruSizes(0)).toEqual([0, 0, 0, 1, 0]);
+    expect(activated).toEqual([p]);
+
+    lru.pageAccessed(p);
+    expect(flags(p) & (PG_referenced | PG_active)).toBe(PG_referenced | PG_active);
+    lru.pageAccessed(p);
+    expect(flags(p) & (PG_referenced | PG_active)).toBe(PG_referenced | PG_active);
+    expect(activated).toEqual([p]);
+    expect(sim.kernel.vmEvents.pgactivate).toBe(1);
+    lru.check();
+  });
+
+  it('emits mm_lru_insertion only while someone listens', async () => {
+    await boot();
+    const lru = lruOf(sim);
+    expect(sim.events.enabled.mm_lru_insertion).toBe(false);
+    const [a, b] = alloc(2) as [number, number];
+    lru.pageAdded(a, true);
+    const seen: { pfn: number; lru: number; flags: number }[] = [];
+    sim.events.on('mm_lru_insertion', (e) => seen.push(e));
+    lru.pageAdded(b, false);
+    expect(seen).toEqual([{ pfn: b, lru: I_FILE, flags: 0x4 /* PAGEMAP_FILE */ }]);
+  });
+
+  it('keeps mlocked pages on the unevictable list: accesses only mark them, reclaim never takes them', async () => {
+    await boot();
+    const lru = lruOf(sim);
+    const [p, q] = alloc(2) as [number, number];
+    sim.memory.pages.flags[sim.memory.pfnToPage(p)]! |= PG_mlocked;
+    lru.pageAdded(p, false);
+    lru.pageAdded(q, false);
+    expect(lru.lruSizes(0)).toEqual([0, 0, 1, 0, 1]);
+    expect(flags(p) & PG_unevictable).toBe(PG_unevictable);
+    lru.pageAccessed(p);
+    lru.pageAccessed(p);
+    expect(lru.lruSizes(0)[UNEVICTABLE]).toBe(1);
+    expect(lru.shrink(sc())).toEqual([q]);
+    lru.pageRemoved(p);
+    expect(flags(p) & (PG_lru | PG_unevictable)).toBe(0);
+    lru.check();
+  });
+});
+
+describe('lru: shrink', () => {
+  it('returns unreferenced pages oldest-first and promotes referenced ones (second chance)', async () => {
+    await boot();
+    const lru = lruOf(sim);
+    const pages = alloc(10);
+    for (const p of pages) lru.pageAdded(p, false); // pages[0] is the oldest
+    lru.pageAccessed(pages[2]!);
+    lru.pageAccessed(pages[5]!);
+    const c = sc();
+    const victims = lru.shrink(c);
+    expect(victims).toEqual([0, 1, 3, 4, 6, 7, 8, 9].map((i) => pages[i]));
+    expect(c.nrScanned).toBe(10);
+    expect(c.nrReclaimed).toBe(8);
+    expect(lru.lruSizes(0)).toEqual([0, 0, 0, 2, 0]);
+    for (const v of victims) expect(flags(v) & PG_lru).toBe(0);
+    // the promoted pages used up their mark
+    for (const i of [2, 5]) expect(flags(pages[i]!) & (PG_lru | PG_active | PG_referenced)).toBe(PG_lru | PG_active);
+    lru.check();
+    // the caller frees the victims
+    for (const v of victims) sim.pages.freePages(v, 0);
+    for (const i of [2, 5]) lru.pageRemoved(pages[i]!);
+    sim.check();
+  });
+
+  it('isolates at most nrToReclaim victims and leaves the rest in LRU order', async () => {
+    await boot();
+    const lru = lruOf(sim);
+    const pages = alloc(10);
+    for (const p of pages) lru.pageAdded(p, false);
+    lru.pageAccessed(pages[2]!);
+    const c = sc({ nrToReclaim: 3 });
+    expect(lru.shrink(c)).toEqual([pages[0], pages[1], pages[3]]);
+    expect(c.nrReclaimed).toBe(3);
+    // the rest are next, oldest first
+    expect(lru.shrink(sc({ nrToReclaim: 2 }))).toEqual([pages[4], pages[5]]);
+    lru.check();
+  });
+
+  it('scans list size >> priority pages', async () => {
+    await boot();
+    const lru = lruOf(sim);
+    const pages = alloc(100);
+    for (const p of pages) lru.pageAdded(p, false);
+    const c = sc({ priority: 4 });
+    expect(lru.shrink(c)).toEqual(pages.slice(0, 100 >> 4));
+    expect(c.nrScanned).toBe(6);
+    // at DEF_PRIORITY a 94-page list is not scanned at all
+    expect(lru.shrink(sc({ priority: DEF_PRIORITY }))).toEqual([]);
+  });
+
+  it('deactivates the active list when the inactive list is low (inactive_is_low), then evicts', async () => {
+    await boot();
+    const lru = lruOf(sim);
+    const pages = alloc(8);
+    for (const p of pages) {
+      lru.pageAdded(p, false);
+      lru.pageAccessed(p);
+      lru.pageAccessed(p);
+    }
+    lru.pageAccessed(pages[7]!); // active and referenced
+    expect(lru.lruSizes(0)).toEqual([0, 0, 0, 8, 0]);
+    const active: unknown[] = [];
+    sim.events.on('mm_vmscan_lru_shrink_active', (e) => active.push(e));
+    expect(lru.inactiveIsLow(lru.lruvec(0), I_FILE)).toBe(true);
+    expect(lru.shrink(sc())).toEqual([]);
+    expect(lru.lruSizes(0)).toEqual([0, 0, 8, 0, 0]);
+    expect(active).toEqual([{ nid: 0, nr_taken: 8, nr_active: 0, nr_deactivated: 8, nr_referenced: 0, priority: 0, file: true }]);
+    for (const p of pages) expect(flags(p) & (PG_active | PG_workingset)).toBe(PG_workingset);
+    // the referenced one keeps its mark through deactivation and gets a second chance
+    const inactive: unknown[] = [];
+    sim.events.on('mm_vmscan_lru_shrink_inactive', (e) => inactive.push(e));
+    expect(lru.shrink(sc())).toEqual(pages.slice(0, 7));
+    expect(inactive).toEqual([{ nid: 0, nr_scanned: 8, nr_reclaimed: 7, nr_activate_anon: 0, nr_activate_file: 1, priority: 0, file: true }]);
+    expect(lru.lruSizes(0)).toEqual([0, 0, 0, 1, 0]);
+    lru.check();
+  });
+
+  it('inactive_ratio is int_sqrt(10 * GB) of the list pair, or 1 under 1 GB', async () => {
+    await boot();
+    const lru = lruOf(sim);
+    const vec = lru.lruvec(0);
+    vec.size[I_ANON] = 100;
+    vec.size[A_ANON] = 101;
+    expect(lru.inactiveIsLow(vec, I_ANON)).toBe(true);
+    vec.size[A_ANON] = 100;
+    expect(lru.inactiveIsLow(vec, I_ANON)).toBe(false);
+    // 3 GB in the pair: ratio int_sqrt(30) = 5
+    vec.size[I_ANON] = 131072;
+    vec.size[A_ANON] = 3 * 262144 - 131072;
+    expect(lru.inactiveIsLow(vec, I_ANON)).toBe(false); // 131072 * 5 == 655360
+    vec.size[I_ANON] = 131071;
+    vec.size[A_ANON] = 3 * 262144 - 131071;
+    expect(lru.inactiveIsLow(vec, I_ANON)).toBe(true);
+  });
+
+  it('without swap (or with sc.maySwap false) never scans anon', async () => {
+    await boot();
+    const lru = lruOf(sim);
+    const anon = alloc(10);
+    for (const p of anon) lru.pageAdded(p, true);
+    expect(sim.kernel.swap.total).toBe(0);
+    expect(lru.shrink(sc())).toEqual([]);
+    sim.kernel.swap.total = sim.kernel.swap.free = 1000;
+    expect(lru.shrink(sc({ maySwap: false }))).toEqual([]);
+    expect(lru.shrink(sc({ nrToReclaim: 4 }))).toEqual(anon.slice(0, 4));
+    lru.check();
+  });
+
+  it('takes no more anon victims than there are free swap slots', async () => {
+    await boot();
+    const lru = lruOf(sim);
+    const anon = alloc(10);
+    for (const p of anon) lru.pageAdded(p, true);
+    sim.kernel.swap.total = 100;
+    sim.kernel.swap.free = 3;
+    expect(lru.shrink(sc())).toEqual(anon.slice(0, 3));
+    // the others could not get a slot: activated (add_to_swap failed), then the
+    // anon aging at the end of shrink_lruvec deactivated them again (inactive was low)
+    expect(lru.lruSizes(0)).toEqual([7, 0, 0, 0, 0]);
+    expect(sim.kernel.vmEvents.pgactivate).toBe(7);
+    expect(sim.kernel.vmEvents.pgdeactivate).toBe(7);
+    lru.check();
+  });
+
+  it('swappiness balances anon against file: 0 → file only, 100 → even, 200 → anon only', async () => {
+    await boot();
+    sim.kernel.swap.total = sim.kernel.swap.free = 100000;
+    const lru = lruOf(sim);
+    for (const p of alloc(4096)) lru.pageAdded(p, true);
+    // a file LRU whose inactive list is low (so no cache trim mode)
+    const file = alloc(4096);
+    file.forEach((p, i) => {
+      lru.pageAdded(p, false);
+      if (i >= 1024) {
+        lru.pageAccessed(p);
+        lru.pageAccessed(p);
+      }
+    });
+    expect(lru.lruSizes(0)).toEqual([4096, 0, 1024, 3072, 0]);
+    const vec = lru.lruvec(0);
+    const c = sc({ priority: 2 });
+    const state = { cacheTrimMode: false, fileIsTiny: false };
+    sim.sysctl.set('vm.swappiness', 0);
+    expect(lru.scanBalance(vec, c, state)).toBe(ScanBalance.FRACT);
+    expect(lru.getScanCount(vec, c)).toEqual([0, 0, 256, 768, 0]);
+    sim.sysctl.set('vm.swappiness', 100);
+    expect(lru.getScanCount(vec, c)).toEqual([512, 0, 128, 384, 0]);
+    sim.sysctl.set('vm.swappiness', 200);
+    expect(lru.getScanCount(vec, c)).toEqual([1024, 0, 0, 0, 0]);
+
+    // swappiness 0: a shrink pass takes file pages only
+    sim.sysctl.set('vm.swappiness', 0);
+    const victims = lru.shrink(sc({ priority: 2, nrToReclaim: 10000 }));
+    expect(victims.length).toBeGreaterThan(0);
+    expect(victims.every((v) => file.includes(v))).toBe(true);
+    expect(lru.lruSizes(0)[I_ANON]).toBe(4096);
+    lru.check();
+  });
+
+  it('swappiness 0 still reclaims anon when the file LRU is empty and memory is exhausted (file_is_tiny)', async () => {
+    await boot({ sysctl: { 'vm.swappiness': 0 } });
+    sim.kernel.swap.total = sim.kernel.swap.free = 1000;
+    const lru = lruOf(sim);
+    const anon = alloc(16);
+    for (const p of anon) lru.pageAdded(p, true);
+    // plenty of free memory: swappiness 0 means no anon scanning
+    expect(lru.shrink(sc())).toEqual([]);
+    exhaust();
+    expect(lru.shrink(sc({ nrToReclaim: 5 }))).toEqual(anon.slice(0, 5));
+    // as soon as there is file cache again, it is file only
+    const f = anon[0]!; // a victim, reused as a page-cache page
+    lru.pageAdded(f, false);
+    expect(lru.shrink(sc())).toEqual([f]);
+    lru.check();
+  });
+
+  it('at priority 0 with swappiness > 0 scans anon and file equally (SCAN_EQUAL)', async () => {
+    await boot();
+    sim.kernel.swap.total = sim.kernel.swap.free = 1000;
+    const lru = lruOf(sim);
+    for (const p of alloc(40)) lru.pageAdded(p, true);
+    for (const p of alloc(40)) lru.pageAdded(p, false);
+    const vec = lru.lruvec(0);
+    expect(lru.scanBalance(vec, sc(), { cacheTrimMode: false, fileIsTiny: false })).toBe(ScanBalance.EQUAL);
+    // (cache trim mode comes after SCAN_EQUAL in get_scan_count)
+    expect(lru.getScanCount(vec, sc())).toEqual([40, 0, 40, 0, 0]);
+    const victims = lru.shrink(sc({ nrToReclaim: 80 }));
+    expect(victims.length).toBe(80);
+  });
+
+  it('skips pages of zones above sc.reclaimIdx', async () => {
+    await boot();
+    const lru = lruOf(sim);
+    const dma32 = alloc(3);
+    const dma = alloc(2, GFP_KERNEL | GFP_DMA);
+    expect(dma.every((p) => sim.topology.pfnZone(p)!.name === 'DMA')).toBe(true);
+    lru.pageAdded(dma[0]!, false);
+    for (const p of dma32) lru.pageAdded(p, false);
+    lru.pageAdded(dma[1]!, false);
+    expect(lru.shrink(sc({ reclaimIdx: 0 }))).toEqual(dma);
+    expect(lru.shrink(sc())).toEqual(dma32);
+    lru.check();
+  });
+
+  it('leaves mapped pages alone when sc.mayUnmap is false', async () => {
+    await boot();
+    const lru = lruOf(sim);
+    const [m, u] = alloc(2) as [number, number];
+    sim.memory.pages.mapcount[sim.memory.pfnToPage(m)] = 1;
+    lru.pageAdded(m, false);
+    lru.pageAdded(u, false);
+    expect(lru.shrink(sc({ mayUnmap: false }))).toEqual([u]);
+    expect(lru.lruSizes(0)[I_FILE]).toBe(1);
+    expect(lru.shrink(sc())).toEqual([m]);
+  });
+
+  it('reclaims per node: each node has its own lruvec', async () => {
+    sim = await createSimulator({
+      machine: { nodes: [{ memory: '512M', cpus: 1 }, { memory: '512M', cpus: 1 }] },
+      plugins: { slab: stubSlab, reclaim: 'lru', oom: 'oom-linux' },
+    });
+    const lru = lruOf(sim);
+    const n0 = alloc(3, GFP_HIGHUSER_MOVABLE, 0);
+    const n1 = alloc(2, GFP_HIGHUSER_MOVABLE, 1);
+    expect(n1.every((p) => sim.topology.pfnZone(p)!.nid === 1)).toBe(true);
+    for (const p of [...n0, ...n1]) lru.pageAdded(p, false);
+    expect(lru.lruSizes(0)).toEqual([0, 0, 3, 0, 0]);
+    expect(lru.lruSizes(1)).toEqual([0, 0, 2, 0, 0]);
+    expect(lru.shrink(sc({ nid: 1 }))).toEqual(n1);
+    expect(lru.lruSizes(0)).toEqual([0, 0, 3, 0, 0]);
+    expectCode(() => lru.lruSizes(2), 'EINVAL');
+    lru.check();
+  });
+});
+
+describe('lru: remove, putback, check', () => {
+  it('refuses to remove a page that is not on an LRU list, state unchanged', async () => {
+    await boot();
+    const lru = lruOf(sim);
+    const [p, q] = alloc(2) as [number, number];
+    lru.pageAdded(q, false);
+    const before = { sizes: lru.lruSizes(0), flags: flags(p) };
+    expectCode(() => lru.pageRemoved(p), 'EBAD_PFN');
+    expect({ sizes: lru.lruSizes(0), flags: flags(p) }).toEqual(before);
+    lru.pageRemoved(q);
+    expectCode(() => lru.pageRemoved(q), 'EBAD_PFN');
+    expect(lru.lruSizes(0)).toEqual([0, 0, 0, 0, 0]);
+    expectCode(() => lru.pageRemoved(-1), 'EBAD_PFN');
+    lru.check();
+  });
+
+  it('refuses to add a page twice, a free page, or an invalid pfn', async () => {
+    await boot();
+    const lru = lruOf(sim);
+    const [p] = alloc(1) as [number];
+    lru.pageAdded(p, true);
+    expectCode(() => lru.pageAdded(p, true), 'EBAD_PFN');
+    const free = sim.pages.allocPages(GFP_HIGHUSER_MOVABLE, 0)!;
+    sim.pages.freePages(free, 0);
+    expectCode(() => lru.pageAdded(free, false), 'EBAD_PFN');
+    expectCode(() => lru.pageAdded(1 << 30, false), 'EBAD_PFN');
+    expect(lru.lruSizes(0)).toEqual([1, 0, 0, 0, 0]);
+    lru.check();
+  });
+
+  it('removal clears the LRU flags: a removed active page comes back inactive', async () => {
+    await boot();
+    const lru = lruOf(sim);
+    const [p] = alloc(1) as [number];
+    lru.pageAdded(p, true);
+    lru.pageAccessed(p);
+    lru.pageAccessed(p);
+    lru.pageAccessed(p);
+    expect(lru.lruSizes(0)).toEqual([0, 1, 0, 0, 0]);
+    lru.pageRemoved(p);
+    expect(flags(p) & (PG_lru | PG_active | PG_referenced)).toBe(0);
+    expect(lru.lruSizes(0)).toEqual([0, 0, 0, 0, 0]);
+    lru.pageAdded(p, false);
+    expect(lru.lruSizes(0)).toEqual([0, 0, 1, 0, 0]);
+    expect(flags(p) & PG_swapbacked).toBe(0);
+    lru.check();
+    lru.pageRemoved(p);
+    sim.pages.freePages(p, 0);
+    sim.check();
+  });
+
+  it('putback returns a victim to the head of its inactive list; a listed page is refused', async () => {
+    await boot();
+    const lru = lruOf(sim);
+    const pages = alloc(3);
+    for (const p of pages) lru.pageAdded(p, false);
+    const [v] = lru.shrink(sc({ nrToReclaim: 1 })) as [number];
+    expect(v).toBe(pages[0]);
+    lru.putback(v);
+    expect(flags(v) & PG_lru).toBe(PG_lru);
+    expectCode(() => lru.putback(v), 'EBAD_PFN');
+    // now the youngest: reclaim takes the others first
+    expect(lru.shrink(sc())).toEqual([pages[1], pages[2], v]);
+    lru.check();
+  });
+
+  it('check() finds a PG_lru page on no list, a miscounted list, and a page on the wrong list', async () => {
+    await boot();
+    const lru = lruOf(sim);
+    const [p, q] = alloc(2) as [number, number];
+    lru.pageAdded(p, false);
+    lru.check();
+    const t = sim.memory.pages;
+    const slot = (pfn: number) => sim.memory.pfnToPage(pfn);
+    t.flags[slot(q)]! |= PG_lru;
+    expectCode(() => lru.check(), 'ECORRUPT');
+    t.flags[slot(q)]! &= ~PG_lru;
+    lru.check();
+    lru.lruvec(0).size[I_FILE] = 2;
+    expectCode(() => lru.check(), 'ECORRUPT');
+    lru.lruvec(0).size[I_FILE] = 1;
+    t.flags[slot(p)]! |= PG_active;
+    expectCode(() => lru.check(), 'ECORRUPT');
+    t.flags[slot(p)]! &= ~PG_active;
+    lru.check();
+  });
+});
+
+describe('lru: composed by createSimulator', () => {
+  it('is the RECLAIM_POLICY of a simulator, and /proc/meminfo and sim.check() see its lists', async () => {
+    await boot();
+    expect(sim.reclaim).toBeInstanceOf(LruReclaim);
+    expect(sim.reclaim.name).toBe('lru');
+    expect(sim.container.resolve(RECLAIM_POLICY)).toBe(sim.reclaim);
+    expect(lruPlugin.name).toBe('lru');
+    expect(lruPlugin.provides).toBe(RECLAIM_POLICY);
+    const anon = alloc(3);
+    const file = alloc(5);
+    for (const p of anon) sim.reclaim.pageAdded(p, true);
+    for (const p of file) sim.reclaim.pageAdded(p, false);
+    sim.reclaim.pageAccessed(file[0]!);
+    sim.reclaim.pageAccessed(file[0]!);
+    expect(sim.reclaim.lruSizes(0)).toEqual([3, 0, 4, 1, 0]);
+    const meminfo = sim.proc('meminfo');
+    expect(meminfo).toMatch(/^Inactive\(anon\):\s+12 kB$/m);
+    expect(meminfo).toMatch(/^Inactive\(file\):\s+16 kB$/m);
+    expect(meminfo).toMatch(/^Active\(file\):\s+4 kB$/m);
+    sim.check();
+    const victims = sim.reclaim.shrink(scanControl({ nrToReclaim: 32, priority: 0 }));
+    expect(victims).toEqual(file.slice(1));
+    for (const v of victims) sim.pages.freePages(v, 0);
+    sim.check();
+  });
+
+  it('two simulators keep separate lists', async () => {
+    await boot();
+    const other = await createSimulator({ machine: MACHINE, plugins: { slab: stubSlab, reclaim: 'lru', oom: 'oom-linux' } });
+    try {
+      const [p] = alloc(1) as [number];
+      sim.reclaim.pageAdded(p, false);
+      expect(other.reclaim.lruSizes(0)).toEqual([0, 0, 0, 0, 0]);
+      expect(other.reclaim).not.toBe(sim.reclaim);
+      // each resolves its own memory model
+      expect(other.container.resolve(MEMORY_MODEL)).not.toBe(sim.container.resolve(MEMORY_MODEL));
+    } finally {
+      other.dispose();
+    }
+  });
+
+  it('keeps its invariants through the default workload under memory pressure', async () => {
+    await boot({ machine: { memory: '256M', cpus: 2 } });
+    const shrunk: number[] = [];
+    sim.events.on('mm_vmscan_lru_shrink_inactive', (e) => shrunk.push(e.nr_reclaimed));
+    const s = runDefaultWorkload(sim, { ops: 150000, fill: 1.2 });
+    expect(s.reclaimed).toBeGreaterThan(0);
+    expect(shrunk.length).toBeGreaterThan(0);
+    sim.check();
+  });
+
+  it.skipIf(!HAVE_SLUB)(
+    'boots in the default composition and survives the default workload',
+    async () => {
+      sim = await createSimulator({ machine: { memory: '1G', cpus: 2 }, plugins: { reclaim: 'lru', oom: 'oom-linux' } });
+      expect(sim.composition.reclaim).toBe('lru');
+      runDefaultWorkload(sim, { ops: 20000, fill: 0.9 });
+      sim.check();
+    },
+  );
+});
