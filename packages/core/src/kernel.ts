@@ -13,6 +13,11 @@ import type { ReclaimPolicy } from './reclaim.js';
 import type { Shrinker, SlabAllocator } from './slab-allocator.js';
 import type { Sysctl } from './sysctl.js';
 import { TaskTable } from './tasks.js';
+import { MmsimError } from './errors.js';
+import { PageOwner, PG_lru, PG_reserved } from './page.js';
+
+/** Told when one of its pages moved: update every reference from oldPfn to newPfn. */
+export type PageMoveHandler = (oldPfn: number, newPfn: number) => void;
 import { MEMORY_MODEL, OOM_SCORER, PAGE_ALLOCATOR, RECLAIM_POLICY, SHRINKER, SLAB_ALLOCATOR } from './tokens.js';
 import type { Topology } from './topology.js';
 
@@ -60,6 +65,62 @@ export class Kernel {
   /** Every registered shrinker, in registration order. */
   shrinkers(): Shrinker[] {
     return this.container.isRegistered(SHRINKER, true) ? this.container.resolveAll<Shrinker>(SHRINKER) : [];
+  }
+
+  private readonly movers = new Map<PageOwner, PageMoveHandler>();
+
+  /**
+   * Registers the owner of a kind of page (anon memory, page cache, ...) as
+   * able to follow its pages to a new pfn — what a_ops->migrate_folio is to
+   * an address_space. Pages whose owner kind has a mover are movable
+   * (compaction, memory offlining). Returns an unregister function.
+   */
+  registerMover(kind: PageOwner, fn: PageMoveHandler): () => void {
+    if (this.movers.has(kind)) throw new MmsimError('EINVAL', `a mover for owner kind ${PageOwner[kind]} is already registered`);
+    this.movers.set(kind, fn);
+    return () => {
+      if (this.movers.get(kind) === fn) this.movers.delete(kind);
+    };
+  }
+
+  /** Can the allocated block at `pfn` be migrated (its owner has a mover, nobody else holds it)? */
+  isMovable(pfn: number): boolean {
+    const m = this.memory;
+    const page = m.pfnToPage(pfn);
+    if (page < 0) return false;
+    const t = m.pages;
+    return t.refcount[page] === 1 && this.movers.has(t.ownerKind[page]!) && !(t.flags[page]! & PG_reserved);
+  }
+
+  /**
+   * migrate_pages() for one block: `dst` (a block of the same order the
+   * caller allocated) takes over `src`'s struct page state, LRU position and
+   * owner reference; the owner's mover is told. `src` is left an allocated
+   * kernel page for the caller to free. Throws EINVAL, changing nothing, when
+   * `src` is not movable.
+   */
+  migratePage(src: number, dst: number): void {
+    const m = this.memory;
+    const t = m.pages;
+    const sp = m.pfnToPage(src);
+    const dp = m.pfnToPage(dst);
+    if (sp < 0 || dp < 0) throw new MmsimError('EBAD_PFN', `migratePage: pfn ${sp < 0 ? src : dst} is not valid`);
+    if (!this.isMovable(src)) throw new MmsimError('EINVAL', `migratePage: pfn ${src} is not movable (owner ${PageOwner[t.ownerKind[sp]!]}, refcount ${t.refcount[sp]})`, { details: { pfn: src } });
+    if (t.refcount[dp] !== 1 || t.private[dp] !== t.private[sp]) throw new MmsimError('EINVAL', `migratePage: destination pfn ${dst} is not an allocated block of order ${t.private[sp]}`, { details: { pfn: dst } });
+    const mover = this.movers.get(t.ownerKind[sp]!)!;
+    const onLru = (t.flags[sp]! & PG_lru) !== 0;
+    // folio_migrate_flags(): the new page carries the old one's state
+    t.flags[dp] = (t.flags[dp]! & PG_reserved) | (t.flags[sp]! & ~PG_reserved);
+    t.mapcount[dp] = t.mapcount[sp]!;
+    t.ownerKind[dp] = t.ownerKind[sp]!;
+    t.owner[dp] = t.owner[sp]!;
+    if (onLru) this.reclaim.replacePage(src, dst);
+    t.flags[sp] = t.flags[sp]! & PG_reserved;
+    t.mapcount[sp] = 0;
+    t.ownerKind[sp] = PageOwner.KERNEL;
+    t.owner[sp] = 0;
+    mover(src, dst);
+    this.vmEvents.pgmigrate_success = (this.vmEvents.pgmigrate_success ?? 0) + 1;
   }
 
   /** totalram_pages() + total_swap_pages: what oom_badness scores against. */

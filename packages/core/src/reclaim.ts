@@ -78,6 +78,12 @@ export interface ReclaimPolicy {
   shrink(sc: ScanControl): number[];
   /** putback_lru_page(): a victim that could not be evicted goes back. */
   putback(pfn: number): void;
+  /**
+   * folio_migrate_flags()/lru replacement: `newPfn` takes `oldPfn`'s place
+   * on its list (same list, same position; the page flags were already
+   * copied). Called by Kernel.migratePage for a page with PG_lru.
+   */
+  replacePage(oldPfn: number, newPfn: number): void;
   /** Pages on each list of a node (index by LruList). */
   lruSizes(nid: number): number[];
 }

@@ -10,6 +10,7 @@ import type { KmemCache } from './slab-allocator.js';
 import { Random } from './random.js';
 import type { Simulator } from './simulator.js';
 import { DEF_PRIORITY, scanControl } from './reclaim.js';
+import { PageOwner } from './page.js';
 
 /** Options of {@link runDefaultWorkload}. */
 export interface DefaultWorkloadOptions {
@@ -55,8 +56,27 @@ export function runDefaultWorkload(sim: Simulator, opts: DefaultWorkloadOptions 
     sim.slab.createCache('inode_cache', 600, { align: 8, flags: 0x20000 }),
     sim.slab.createCache('task_struct', 3328, { align: 64 }),
   ];
-  const pages: { pfn: number; order: number; user: boolean; anon: boolean }[] = [];
+  interface Held { pfn: number; order: number; user: boolean; anon: boolean; idx: number }
+  const pages: Held[] = [];
+  const userByPfn = new Map<number, Held>();
   const vm = sim.kernel.vmstat;
+  const t = sim.memory.pages;
+  const drop = (h: Held) => {
+    const last = pages.pop()!;
+    if (last !== h) {
+      pages[h.idx] = last;
+      last.idx = h.idx;
+    }
+    if (h.user) userByPfn.delete(h.pfn);
+  };
+  // user pages are movable: follow them when compaction or offlining migrates them
+  const follow = (oldPfn: number, newPfn: number) => {
+    const h = userByPfn.get(oldPfn)!;
+    userByPfn.delete(oldPfn);
+    h.pfn = newPfn;
+    userByPfn.set(newPfn, h);
+  };
+  const unregister = [sim.kernel.registerMover(PageOwner.ANON, follow), sim.kernel.registerMover(PageOwner.PAGE_CACHE, follow)];
   const objs: { ptr: number; cache: KmemCache | null }[] = [];
   let held = 0;
   const s: WorkloadSummary = { ops, pageAllocs: 0, pageAllocFailures: 0, pageFrees: 0, kmallocs: 0, cacheAllocs: 0, slabFailures: 0, objectFrees: 0, reclaimed: 0, livePages: 0, liveObjects: 0 };
@@ -64,8 +84,7 @@ export function runDefaultWorkload(sim: Simulator, opts: DefaultWorkloadOptions 
 
   const freePage = (i: number) => {
     const p = pages[i]!;
-    pages[i] = pages[pages.length - 1]!;
-    pages.pop();
+    drop(p);
     if (p.user) {
       sim.reclaim.pageRemoved(p.pfn);
       vm[p.anon ? 'nr_anon_pages' : 'nr_file_pages']!--;
@@ -96,12 +115,9 @@ export function runDefaultWorkload(sim: Simulator, opts: DefaultWorkloadOptions 
         for (let prio = DEF_PRIORITY; prio >= 0 && got < 32; prio--) {
           const victims = sim.reclaim.shrink(scanControl({ nrToReclaim: 32 - got, nid, priority: prio }));
           if (victims.length === 0) continue;
-          const gone = new Set(victims);
-          for (let i = pages.length - 1; i >= 0; i--) {
-            const p = pages[i]!;
-            if (!p.user || !gone.has(p.pfn)) continue;
-            pages[i] = pages[pages.length - 1]!;
-            pages.pop();
+          for (const v of victims) {
+            const p = userByPfn.get(v)!;
+            drop(p);
             sim.pages.freePages(p.pfn, p.order);
             vm[p.anon ? 'nr_anon_pages' : 'nr_file_pages']!--;
             held -= 1;
@@ -118,8 +134,11 @@ export function runDefaultWorkload(sim: Simulator, opts: DefaultWorkloadOptions 
       s.pageAllocs++;
       held += 1 << order;
       const anon = user && r.below(2) === 0;
-      pages.push({ pfn, order, user, anon });
+      const h: Held = { pfn, order, user, anon, idx: pages.length };
+      pages.push(h);
       if (user) {
+        userByPfn.set(pfn, h);
+        t.ownerKind[sim.memory.pfnToPage(pfn)] = anon ? PageOwner.ANON : PageOwner.PAGE_CACHE;
         sim.reclaim.pageAdded(pfn, anon);
         vm[anon ? 'nr_anon_pages' : 'nr_file_pages']!++;
       }
@@ -168,6 +187,7 @@ export function runDefaultWorkload(sim: Simulator, opts: DefaultWorkloadOptions 
       }
     }
   }
+  for (const u of unregister) u();
   s.livePages = held;
   s.liveObjects = objs.length;
   return s;

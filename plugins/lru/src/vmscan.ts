@@ -344,6 +344,40 @@ export class LruReclaim implements ReclaimPolicy {
     this.lruAdd(page, pfn, true);
   }
 
+  /** Page migration: `newPfn` takes `oldPfn`'s exact place on its list (node and zone counts follow). */
+  replacePage(oldPfn: number, newPfn: number): void {
+    const oldPage = this.slot(oldPfn, 'replacePage');
+    const newPage = this.slot(newPfn, 'replacePage');
+    const t = this.t;
+    const f = t.flags[oldPage]!;
+    if (!(f & PG_lru)) {
+      throw new MmsimError('EBAD_PFN', `replacePage: pfn ${oldPfn} is not on an LRU list`, { plugin: this.name, details: { pfn: oldPfn } });
+    }
+    const zo = this.zoneOf(oldPfn);
+    const zn = this.zoneOf(newPfn);
+    const lru = folioLruList(f);
+    const vo = this.vecs[zo.nid]!;
+    const vn = this.vecs[zn.nid]!;
+    if (vo !== vn) {
+      // another node: the page goes to the head of the same list there
+      this.listDel(vo, lru, oldPage, zo.idx);
+      this.listAdd(vn, lru, newPage, zn.idx);
+      return;
+    }
+    const next = t.lruNext[oldPage]!;
+    const prev = t.lruPrev[oldPage]!;
+    t.lruNext[newPage] = next;
+    t.lruPrev[newPage] = prev;
+    if (prev !== NO_PAGE) t.lruNext[prev] = newPage;
+    else vo.head[lru] = newPage;
+    if (next !== NO_PAGE) t.lruPrev[next] = newPage;
+    else vo.tail[lru] = newPage;
+    t.lruNext[oldPage] = NO_PAGE;
+    t.lruPrev[oldPage] = NO_PAGE;
+    vo.zoneSize[zo.idx * NR_LRU_LISTS + lru]!--;
+    vo.zoneSize[zn.idx * NR_LRU_LISTS + lru]!++;
+  }
+
   /** Pages on each list of node `nid`, indexed by LruList. */
   lruSizes(nid: number): number[] {
     return Array.from(this.lruvec(nid).size);
