@@ -115,11 +115,14 @@ export function slabAllocatorConformance(target: SuiteTarget): void {
       const ptrs = Array.from({ length: 40 }, () => sim.slab.cacheAlloc(c, GFP_KERNEL)!);
       const row = sim.slab.slabinfo().find((s) => s.name === 'conf_info')!;
       expect(row).toBeDefined();
-      // SLUB counts objects of per-CPU slabs as active (only node-partial free objects are subtracted)
+      // SLUB counts objects of per-CPU slabs as active (only node-partial free objects are subtracted),
+      // SLAB counts objects in array caches as free: at least the 40 live ones either way
       expect(row.activeObjs).toBeGreaterThanOrEqual(40);
       expect(row.activeObjs).toBeLessThanOrEqual(row.numObjs);
       expect(row.numObjs).toBeGreaterThanOrEqual(40);
-      expect(row.numObjs).toBe(row.numSlabs * row.objPerSlab);
+      // allocators with per-cache slabs fill them; SLOB shares pages among caches and counts no slabs
+      if (row.numSlabs > 0) expect(row.numObjs).toBe(row.numSlabs * row.objPerSlab);
+      else expect(row.numObjs).toBe(row.activeObjs);
       expect(sim.proc('slabinfo')).toMatch(new RegExp(`^conf_info +${row.activeObjs} +${row.numObjs} +${row.objSize} `, 'm'));
       for (const p of ptrs) sim.slab.cacheFree(c, p);
       sim.slab.destroyCache(c);
