@@ -88,6 +88,8 @@ export class SlubCache implements KmemCache {
   readonly hasCpuPartial: boolean;
   /** Merge refcount (aliases share one cache). */
   refcount = 1;
+  /** 1 / size, for obj_to_index() on the free fast path. */
+  readonly recipSize: number;
 
   // kmem_cache_cpu, one slot per CPU
   /** c->slab (slab index or -1) */
@@ -124,6 +126,7 @@ export class SlubCache implements KmemCache {
     this.name = name;
     this.objectSize = layout.objectSize;
     this.size = layout.size;
+    this.recipSize = 1 / layout.size;
     this.align = layout.align;
     this.flags = flags;
     this.inuse = layout.inuse;
@@ -1201,15 +1204,20 @@ export class SlubAllocator implements SlabAllocator {
     }
     let ptr: number;
     if (s.debug) {
-      // the debug path remembers the requested size (set_orig_size)
-      this.origRequest = size;
-      try {
-        ptr = this.allocDebug(s, gfp, node, cpu);
-      } finally {
-        this.origRequest = 0;
-      }
+      ptr = this.kmallocDebug(s, size, gfp, node, cpu);
     } else {
-      ptr = this.slabAllocNode(s, gfp, node, cpu);
+      // slab_alloc_node()'s lockless fast path, inline
+      const obj = s.cpuFreelist[cpu]!;
+      const slab = s.cpuSlab[cpu]!;
+      if (obj >= 0 && (node < 0 || this.sNid[slab] === node)) {
+        const i = this.sObjBase[slab]! + obj;
+        s.cpuFreelist[cpu] = s.next[i]!;
+        s.live[i] = 1;
+        s.liveObjects++;
+        ptr = this.sAddr[slab]! + s.redLeftPad + obj * s.size;
+      } else {
+        ptr = this.slowAlloc(s, gfp, node, cpu);
+      }
     }
     if (this.ev.kmalloc) {
       this.events.emit('kmalloc', {
@@ -1218,6 +1226,16 @@ export class SlubAllocator implements SlabAllocator {
       });
     }
     return ptr < 0 ? null : ptr;
+  }
+
+  /** kmalloc from a debug cache: the debug path remembers the requested size (set_orig_size). */
+  private kmallocDebug(s: SlubCache, size: number, gfp: number, node: number, cpu: number): number {
+    this.origRequest = size;
+    try {
+      return this.allocDebug(s, gfp, node, cpu);
+    } finally {
+      this.origRequest = 0;
+    }
   }
 
   /** kmalloc(0), bad sizes and ___kmalloc_large_node(). */
@@ -1266,6 +1284,36 @@ export class SlubAllocator implements SlabAllocator {
       return;
     }
     const cpu = opts === undefined ? 0 : this.cpuOf(opts.cpu);
+    // the common case inline (do_slab_free's fast path): a live object of a plain cache
+    const page = typeof ptr === 'number' ? this.memory.pfnToPage(Math.floor(ptr / PAGE_SIZE)) : -1;
+    if (page >= 0) {
+      const t = this.t;
+      if (t.flags[page]! & PG_slab) {
+        const slab = t.private[page]!;
+        const s = this.cacheById[this.sCache[slab]!]!;
+        // obj_to_index() by reciprocal multiplication (as the kernel's reciprocal_divide); verified exactly
+        const off = ptr - this.sAddr[slab]! - s.redLeftPad;
+        const idx = (off * s.recipSize + 0.5) | 0;
+        const i = this.sObjBase[slab]! + idx;
+        if (idx * s.size === off && off >= 0 && idx < this.sObjects[slab]! && s.live[i] === 1 && !s.debug && !s.reclaimable) {
+          s.live[i] = 0;
+          s.liveObjects--;
+          if (slab === s.cpuSlab[cpu]) {
+            s.next[i] = s.cpuFreelist[cpu]!;
+            s.cpuFreelist[cpu] = idx;
+          } else {
+            this.slabFreeSlow(s, slab, idx, cpu);
+          }
+          if (this.ev.kfree) this.events.emit('kfree', { call_site: 0, ptr });
+          return;
+        }
+      }
+    }
+    this.kfreeChecked(ptr, cpu);
+  }
+
+  /** kfree() of everything but the plain fast case: pointer checks with typed errors, debug and LRU bookkeeping, large kmallocs. */
+  private kfreeChecked(ptr: number, cpu: number): void {
     if (typeof ptr !== 'number') throw this.err('EBAD_POINTER', `kfree(${String(ptr)}): not a pointer`, { ptr });
     const slab = this.slabOf(ptr, 'kfree');
     if (slab >= 0) {
