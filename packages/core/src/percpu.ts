@@ -20,7 +20,7 @@ import { GFP_KERNEL, __GFP_HIGHMEM, __GFP_ZERO } from './gfp.js';
 import type { Kernel } from './kernel.js';
 import { PageOwner } from './page.js';
 import { PAGE_SIZE } from './size.js';
-import { formatAddr, VM_ALLOC, type VmStruct } from './vmalloc.js';
+import { formatAddr, VM_ALLOC, VM_NO_GUARD, type VmStruct } from './vmalloc.js';
 
 /** PCPU_MIN_ALLOC_SIZE: allocation granularity. */
 export const PCPU_MIN_ALLOC_SIZE = 4;
@@ -115,7 +115,7 @@ export class Percpu {
       }
       meta.push(p);
     }
-    const vm = this.kernel.vmalloc.getVmArea(this.unitSize * this.nrUnits, VM_ALLOC | 0x40 /* VM_NO_GUARD */, {
+    const vm = this.kernel.vmalloc.getVmArea(this.unitSize * this.nrUnits, VM_ALLOC | VM_NO_GUARD, {
       align: this.atomSize, topDown: true, caller: 'pcpu_get_vm_areas+0x0/0x0',
     });
     if (!vm) {

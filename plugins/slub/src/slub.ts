@@ -1368,7 +1368,9 @@ export class SlubAllocator implements SlabAllocator {
     const slab = this.slabOf(ptr, op);
     if (slab >= 0) {
       const s = this.cacheById[this.sCache[slab]!]!;
-      this.objectIndex(s, slab, ptr, op, freeing);
+      const idx = this.objectIndex(s, slab, ptr, op, freeing);
+      // skip_orig_size_check(): whoever asked ksize() may use all of it, so the kmalloc red zone goes
+      if (s.debug) this.sDebug[slab]!.origSize[idx] = s.objectSize;
       return this.slabKsize(s);
     }
     return PAGE_SIZE << this.largeOrder(ptr, op, freeing);
