@@ -797,7 +797,6 @@ export class SlabAllocatorImpl implements SlabAllocator {
 
   /** slab_alloc_node(): the object, debug-checked and marked allocated; the user's address, or -1. */
   private slabAllocNode(s: SlabCache, gfp: number, nodeid: number, cpu: number): number {
-    if (this.clock.now() >= this.nextReapAt) this.runDueReaps();
     const objp = this.doCacheAlloc(s, gfp, nodeid, cpu);
     if (objp < 0) return NONE;
     const slab = this.t.private[this.memory.pfnToPage(Math.floor(objp / PAGE_SIZE))]!;
@@ -816,6 +815,8 @@ export class SlabAllocatorImpl implements SlabAllocator {
       cpu = this.cpuOf(opts.cpu);
       node = this.nodeOf(opts.nid);
     }
+    // the per-CPU reap timers run between operations, never inside one
+    if (this.clock.now() >= this.nextReapAt) this.runDueReaps();
     const ptr = this.slabAllocNode(s, gfp, node, cpu);
     if (this.ev.kmem_cache_alloc) {
       this.events.emit('kmem_cache_alloc', {
@@ -942,7 +943,6 @@ export class SlabAllocatorImpl implements SlabAllocator {
     if (s.reclaimable) this.shrinker.forget(s.id, objp + s.objOffset);
     s.live[this.sBase[slab]! + idx] = 0;
     s.liveObjects--;
-    if (this.clock.now() >= this.nextReapAt) this.runDueReaps();
     this.cacheFreeInternal(s, slab, objp, cpu);
   }
 
@@ -958,6 +958,7 @@ export class SlabAllocatorImpl implements SlabAllocator {
       throw this.err('EBAD_POINTER', `kmem_cache_free(${s.name}, ${this.hex(ptr)}): ${owner ? `object belongs to cache '${owner}'` : 'not a slab object'}`, { ptr, cache: s.name, owner });
     }
     const idx = this.objectIndex(s, slab, ptr, 'kmem_cache_free', true);
+    if (this.clock.now() >= this.nextReapAt) this.runDueReaps();
     this.freeObject(s, slab, idx, cpu);
     if (this.ev.kmem_cache_free) this.events.emit('kmem_cache_free', { call_site: 0, ptr, name: s.name });
   }
@@ -1053,6 +1054,9 @@ export class SlabAllocatorImpl implements SlabAllocator {
     cpu = this.cpuOf(cpu);
     const node = this.cpuNode[cpu]!;
     const now = this.clock.now();
+    // schedule_delayed_work_on(): the next run, set first
+    this.reapAt[cpu] = now + REAPTIMEOUT_AC;
+    if (this.options.autoReap) this.nextReapAt = Math.min(...this.reapAt);
     for (let i = this.list.length - 1; i >= 0; i--) {
       const s = this.list[i]!;
       const n = s.nodes[node]!;
@@ -1071,8 +1075,6 @@ export class SlabAllocatorImpl implements SlabAllocator {
       else this.drainFreelist(s, n, Math.floor((n.freeLimit + 5 * s.num - 1) / (5 * s.num)));
     }
     this.reapNode[cpu] = this.nextNodeIn(this.reapNode[cpu]!);
-    this.reapAt[cpu] = now + REAPTIMEOUT_AC;
-    if (this.options.autoReap) this.nextReapAt = Math.min(...this.reapAt);
   }
 
   /** drain_array(): skip an array used since the last reap (clearing the mark), drain a fifth of an idle one. */
@@ -1124,6 +1126,7 @@ export class SlabAllocatorImpl implements SlabAllocator {
       cpu = this.cpuOf(opts.cpu);
       node = this.nodeOf(opts.nid);
     }
+    if (this.clock.now() >= this.nextReapAt) this.runDueReaps();
     const ptr = this.kmallocInternal(size, gfp, node, cpu);
     if (this.ev.kmalloc) {
       const alloc = size > KMALLOC_MAX_CACHE_SIZE ? PAGE_SIZE << getOrder(size) : this.kmallocSlab(size, gfp).size;
@@ -1174,6 +1177,7 @@ export class SlabAllocatorImpl implements SlabAllocator {
     if (ptr === null || ptr === undefined || (ptr >= 0 && ptr <= ZERO_SIZE_PTR)) return;
     const cpu = opts === undefined ? 0 : this.cpuOf(opts.cpu);
     if (typeof ptr !== 'number') throw this.err('EBAD_POINTER', `kfree(${String(ptr)}): not a pointer`, { ptr });
+    if (this.clock.now() >= this.nextReapAt) this.runDueReaps();
     this.kfreeInternal(ptr, cpu);
   }
 
