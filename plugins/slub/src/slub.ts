@@ -1191,6 +1191,30 @@ export class SlubAllocator implements SlabAllocator {
   }
 
   kmalloc(size: number, gfp: number, opts?: AllocOptions): number | null {
+    // The common case — a kmalloc-N cache with objects on this CPU's freelist, no node asked
+    // for, no tracepoint — is kept small enough for the JIT to inline into callers.
+    let cpu = 0;
+    if (opts !== undefined) {
+      cpu = opts.cpu ?? 0;
+      if ((opts.nid !== undefined && opts.nid !== -1) || !((cpu | 0) === cpu && cpu >= 0 && cpu < this.nrCpuSlots)) return this.kmallocSlow(size, gfp, opts);
+    }
+    if ((gfp & this.notNormalBits) === 0 && size > 0 && size <= KMALLOC_MAX_CACHE_SIZE && (size | 0) === size && !this.ev.kmalloc) {
+      const s = this.kmallocCaches[size <= 192 ? KMALLOC_SIZE_INDEX[(size - 1) >> 3]! : 32 - Math.clz32(size - 1)]!;
+      const obj = s.cpuFreelist[cpu]!;
+      if (obj >= 0 && !s.debug) {
+        const slab = s.cpuSlab[cpu]!;
+        const i = this.sObjBase[slab]! + obj;
+        s.cpuFreelist[cpu] = s.next[i]!;
+        s.live[i] = 1;
+        s.liveObjects++;
+        return this.sAddr[slab]! + s.redLeftPad + obj * s.size;
+      }
+    }
+    return this.kmallocSlow(size, gfp, opts);
+  }
+
+  /** kmalloc() in full: every size, gfp type, node, debug cache and the tracepoint. */
+  private kmallocSlow(size: number, gfp: number, opts?: AllocOptions): number | null {
     let index: number;
     if (size <= 192 && size > 0 && (size | 0) === size) index = KMALLOC_SIZE_INDEX[(size - 1) >> 3]!;
     else if (size > 192 && size <= KMALLOC_MAX_CACHE_SIZE && (size | 0) === size) index = 32 - Math.clz32(size - 1);
@@ -1278,18 +1302,11 @@ export class SlubAllocator implements SlabAllocator {
   }
 
   kfree(ptr: number | null, opts?: FreeOptions): void {
-    if (ptr === null || ptr === undefined || (ptr >= 0 && ptr <= ZERO_SIZE_PTR)) {
-      // trace_kfree() fires before the ZERO_OR_NULL_PTR() check
-      if (this.ev.kfree) this.events.emit('kfree', { call_site: 0, ptr: ptr ?? 0 });
-      return;
-    }
-    const cpu = opts === undefined ? 0 : this.cpuOf(opts.cpu);
-    // the common case inline (do_slab_free's fast path): a live object of a plain cache
-    const page = typeof ptr === 'number' ? this.memory.pfnToPage(Math.floor(ptr / PAGE_SIZE)) : -1;
-    if (page >= 0) {
-      const t = this.t;
-      if (t.flags[page]! & PG_slab) {
-        const slab = t.private[page]!;
+    // do_slab_free()'s fast path, small enough to inline: a live object of a plain cache, no tracepoint
+    if (opts === undefined && typeof ptr === 'number' && ptr > ZERO_SIZE_PTR && !this.ev.kfree) {
+      const page = this.memory.pfnToPage(Math.floor(ptr / PAGE_SIZE));
+      if (page >= 0 && this.t.flags[page]! & PG_slab) {
+        const slab = this.t.private[page]!;
         const s = this.cacheById[this.sCache[slab]!]!;
         // obj_to_index() by reciprocal multiplication (as the kernel's reciprocal_divide); verified exactly
         const off = ptr - this.sAddr[slab]! - s.redLeftPad;
@@ -1298,18 +1315,50 @@ export class SlubAllocator implements SlabAllocator {
         if (idx * s.size === off && off >= 0 && idx < this.sObjects[slab]! && s.live[i] === 1 && !s.debug && !s.reclaimable) {
           s.live[i] = 0;
           s.liveObjects--;
-          if (slab === s.cpuSlab[cpu]) {
-            s.next[i] = s.cpuFreelist[cpu]!;
-            s.cpuFreelist[cpu] = idx;
+          if (slab === s.cpuSlab[0]) {
+            s.next[i] = s.cpuFreelist[0]!;
+            s.cpuFreelist[0] = idx;
           } else {
-            this.slabFreeSlow(s, slab, idx, cpu);
+            this.slabFreeSlow(s, slab, idx, 0);
           }
-          if (this.ev.kfree) this.events.emit('kfree', { call_site: 0, ptr });
           return;
         }
       }
     }
+    this.kfreeSlow(ptr, opts);
+  }
+
+  /** kfree() in full: NULL and ZERO_SIZE_PTR, other CPUs, the tracepoint, then the checked path. */
+  private kfreeSlow(ptr: number | null, opts?: FreeOptions): void {
+    if (ptr === null || ptr === undefined || (ptr >= 0 && ptr <= ZERO_SIZE_PTR)) {
+      // trace_kfree() fires before the ZERO_OR_NULL_PTR() check
+      if (this.ev.kfree) this.events.emit('kfree', { call_site: 0, ptr: ptr ?? 0 });
+      return;
+    }
+    const cpu = opts === undefined ? 0 : this.cpuOf(opts.cpu);
+    if (!this.ev.kfree && typeof ptr === 'number' && this.freeFast(ptr, cpu)) return;
     this.kfreeChecked(ptr, cpu);
+  }
+
+  /** The plain-cache free of kfree()'s fast path for any CPU; false (nothing done) when `ptr` needs the checked path. */
+  private freeFast(ptr: number, cpu: number): boolean {
+    const page = this.memory.pfnToPage(Math.floor(ptr / PAGE_SIZE));
+    if (page < 0 || !(this.t.flags[page]! & PG_slab)) return false;
+    const slab = this.t.private[page]!;
+    const s = this.cacheById[this.sCache[slab]!]!;
+    const off = ptr - this.sAddr[slab]! - s.redLeftPad;
+    const idx = (off * s.recipSize + 0.5) | 0;
+    const i = this.sObjBase[slab]! + idx;
+    if (idx * s.size !== off || off < 0 || idx >= this.sObjects[slab]! || s.live[i] !== 1 || s.debug || s.reclaimable) return false;
+    s.live[i] = 0;
+    s.liveObjects--;
+    if (slab === s.cpuSlab[cpu]) {
+      s.next[i] = s.cpuFreelist[cpu]!;
+      s.cpuFreelist[cpu] = idx;
+    } else {
+      this.slabFreeSlow(s, slab, idx, cpu);
+    }
+    return true;
   }
 
   /** kfree() of everything but the plain fast case: pointer checks with typed errors, debug and LRU bookkeeping, large kmallocs. */
