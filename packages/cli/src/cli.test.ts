@@ -1,6 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { main } from './index.js';
 
@@ -48,5 +49,37 @@ describe('mmsim cli', () => {
     const u = await run('proc', 'nosuchview');
     expect(u.code).toBe(1);
     expect(u.err).toMatch(/EPROC_UNKNOWN/);
+  });
+
+  it('compare runs a kmalloc trace under slab, slub and slob side by side', async () => {
+    const workload = fileURLToPath(new URL('../../../test/fixtures/kmalloc-trace.txt', import.meta.url));
+    const r = await run('compare', '--workload', workload, '--rounds', '1');
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/^mmsim compare: .*kmalloc-trace\.txt: 2276 ops \(883 kmalloc, 751 kfree, 347 kmem_cache_alloc, 295 kmem_cache_free; 124 other events ignored\)$/m);
+    expect(r.out).toMatch(/^ +slab +slub +slob$/m);
+    for (const label of ['memory used \\(kB\\)', 'internal fragmentation \\(%\\)', 'pages held', 'ops/s']) expect(r.out).toMatch(new RegExp(`^${label} +\\S+ +\\S+ +\\S+$`, 'm'));
+    expect(r.out).toMatch(/^all pages returned +yes +yes +yes$/m);
+    const j = await run('compare', '--workload', workload, '--slab', 'slub,slob', '--rounds', '1', '--json');
+    const res = JSON.parse(j.out);
+    expect(res.rows.map((x: { slab: string }) => x.slab)).toEqual(['slub', 'slob']);
+    // same live objects and requested bytes; different memory
+    expect(res.rows[0].liveObjects).toBe(res.rows[1].liveObjects);
+    expect(res.rows[0].requestedKb).toBe(res.rows[1].requestedKb);
+    expect(res.rows[0].pagesHeld).not.toBe(res.rows[1].pagesHeld);
+    const sizes = fileURLToPath(new URL('../../../test/fixtures/kmalloc-sizes.txt', import.meta.url));
+    expect((await run('compare', '--workload', sizes, '--rounds', '1')).out).toMatch(/1500 ops \(1500 kmalloc/);
+  });
+
+  it('compare refuses a missing workload or a malformed one, naming it', async () => {
+    const r = await run('compare', '--workload', '/nonexistent/trace.txt');
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/EWORKLOAD: --workload \/nonexistent\/trace\.txt: cannot read/);
+    const dir = mkdtempSync(join(tmpdir(), 'mmsim-'));
+    const bad = join(dir, 'bad.txt');
+    writeFileSync(bad, '64\nnot a trace line\n');
+    const b = await run('compare', '--workload', bad);
+    expect(b.err).toMatch(/EWORKLOAD: line 2/);
+    const u = await run('compare', '--workload', join(dir, 'bad.txt'), '--slab', 'slab,nope');
+    expect(u.code).toBe(1);
   });
 });

@@ -6,6 +6,9 @@
 import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
 import { createSimulator, isMmsimError, MmsimError, runDefaultWorkload, type SimulatorConfig } from '@mmsim/core';
+import { registerCompare } from './compare.js';
+
+export { compareAllocators, type CompareResult, type CompareRow, formatCompare } from './compare.js';
 
 /** Where the CLI writes; tests pass buffers. */
 export interface Io {
@@ -89,6 +92,7 @@ export function buildProgram(io: Io): Command {
         sim.dispose();
       }
     });
+  registerCompare(program, io, readConfig);
   return program;
 }
 

@@ -32,6 +32,7 @@ export const ERROR_CODES = {
   EINVAL: 'An invalid argument to an API call: a flag a cache may not ask for, a CPU or node that does not exist. The message names the argument.',
   ECORRUPT: 'An invariant check (sim.check(), CONFIG_DEBUG_VM-style) found inconsistent state; the message names the pfn, cache or list and what is wrong. This is a bug in a plugin: report it.',
   EWORKLOAD: 'A malformed workload line or operation; the message names the line.',
+  EOBJ_CORRUPT: 'A slab debug check (SLAB_RED_ZONE, SLAB_POISON, padding) found bytes around or in an object overwritten: an overrun, an underrun or a write after free. The message names the cache, the object address and the offset; the bytes are restored (as the kernel "FIX"es them) and the free or allocation that found it did not happen. Fix the code that wrote there.',
 } as const;
 
 /** A stable error code: see {@link ERROR_CODES}. */

@@ -20,6 +20,9 @@ export * from './tokens.js';
 export * from './memory-model.js';
 export * from './page-allocator.js';
 export * from './slab-allocator.js';
+export * from './list_lru.js';
+export * from './vmalloc.js';
+export * from './percpu.js';
 export * from './reclaim.js';
 export * from './oom.js';
 export * from './tasks.js';
@@ -31,6 +34,7 @@ export * from './config.js';
 export { Simulator, createSimulator } from './simulator.js';
 export * from './format.js';
 export * from './workload.js';
+export * from './kmalloc_trace.js';
 // zod, for plugin option schemas: plugins need no schema library of their own
 export { z } from 'zod';
 // re-exported so plugins bind with the same tsyringe the core composes with

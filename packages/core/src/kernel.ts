@@ -15,6 +15,8 @@ import type { Sysctl } from './sysctl.js';
 import { TaskTable } from './tasks.js';
 import { MmsimError } from './errors.js';
 import { PageOwner, PG_lru, PG_reserved } from './page.js';
+import { Percpu } from './percpu.js';
+import { Vmalloc } from './vmalloc.js';
 
 /** Told when one of its pages moved: update every reference from oldPfn to newPfn. */
 export type PageMoveHandler = (oldPfn: number, newPfn: number) => void;
@@ -62,6 +64,22 @@ export class Kernel {
   get oom(): OomScorer {
     return this.container.resolve<OomScorer>(OOM_SCORER);
   }
+  private vmallocState?: Vmalloc;
+  private percpuState?: Percpu;
+  /** vmalloc / vfree over the page allocator (created on first use). */
+  get vmalloc(): Vmalloc {
+    return (this.vmallocState ??= new Vmalloc(this));
+  }
+  /** alloc_percpu / free_percpu (created on first use). */
+  get percpu(): Percpu {
+    return (this.percpuState ??= new Percpu(this));
+  }
+  /** Invariants of the core's own allocators (vmalloc, percpu), when they were used. */
+  checkCoreAllocators(): void {
+    this.vmallocState?.check();
+    this.percpuState?.check();
+  }
+
   /** Every registered shrinker, in registration order. */
   shrinkers(): Shrinker[] {
     return this.container.isRegistered(SHRINKER, true) ? this.container.resolveAll<Shrinker>(SHRINKER) : [];

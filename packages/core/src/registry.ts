@@ -15,6 +15,8 @@ export const BUILTIN_PLUGINS: Readonly<Record<string, string>> = Object.freeze({
   flatmem: '@mmsim/plugin-flatmem',
   buddy: '@mmsim/plugin-buddy',
   slub: '@mmsim/plugin-slub',
+  slab: '@mmsim/plugin-slab',
+  slob: '@mmsim/plugin-slob',
   lru: '@mmsim/plugin-lru',
   'oom-linux': '@mmsim/plugin-oom-linux',
 });

@@ -22,6 +22,8 @@ import { Random } from './random.js';
 import type { ReclaimPolicy } from './reclaim.js';
 import { DEFAULT_PLUGINS, loadPlugin } from './registry.js';
 import type { SlabAllocator } from './slab-allocator.js';
+import type { Vmalloc } from './vmalloc.js';
+import type { Percpu } from './percpu.js';
 import { Sysctl, type SysctlName } from './sysctl.js';
 import {
   CLOCK, EVENTS, EXTENSION_POINTS, type ExtensionPointKey, KERNEL, MEMORY_MODEL, OOM_SCORER, PAGE_ALLOCATOR,
@@ -104,8 +106,21 @@ export class Simulator {
   get pages(): PageAllocator {
     return this.live().resolve<PageAllocator>(PAGE_ALLOCATOR);
   }
+  private slabInstance?: SlabAllocator;
   get slab(): SlabAllocator {
-    return this.live().resolve<SlabAllocator>(SLAB_ALLOCATOR);
+    // the composition is frozen: resolve once (container resolution costs more than a kmalloc)
+    this.live();
+    return (this.slabInstance ??= this.c.resolve<SlabAllocator>(SLAB_ALLOCATOR));
+  }
+  /** vmalloc / vfree, /proc/vmallocinfo. */
+  get vmalloc(): Vmalloc {
+    this.live();
+    return this.kernel.vmalloc;
+  }
+  /** alloc_percpu / free_percpu. */
+  get percpu(): Percpu {
+    this.live();
+    return this.kernel.percpu;
   }
   get reclaim(): ReclaimPolicy {
     return this.live().resolve<ReclaimPolicy>(RECLAIM_POLICY);
@@ -139,6 +154,7 @@ export class Simulator {
       ['buddyinfo', () => showBuddyinfo(k)],
       ['slabinfo', () => showSlabinfo(k)],
       ['meminfo', () => showMeminfo(k)],
+      ['vmallocinfo', () => k.vmalloc.showVmallocinfo()],
     ]);
     for (const [name] of this.sysctl.entries()) {
       m.set(`sys/${name.replace(/\./g, '/')}`, () => {
@@ -174,6 +190,7 @@ export class Simulator {
    */
   check(): void {
     for (const p of [this.memory, this.pages, this.slab, this.reclaim, this.oom] as { check?: () => void }[]) p.check?.();
+    this.kernel.checkCoreAllocators();
     const t = this.memory.pages;
     for (const z of this.topology.populatedZones) {
       let fromAreas = 0;

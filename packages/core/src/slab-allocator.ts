@@ -1,7 +1,10 @@
 /**
- * The SLAB_ALLOCATOR extension point: kmem_cache_* and kmalloc family.
+ * The SLAB_ALLOCATOR extension point: kmem_cache_* and kmalloc family,
+ * slab flags, poison values and the slub_debug= parser every allocator
+ * shares.
  * @module
  */
+import { MmsimError } from './errors.js';
 
 /** SLAB_* cache flags (values as Linux ≤ 6.1 fixed them). */
 export const SLAB_CONSISTENCY_CHECKS = 0x100;
@@ -15,8 +18,30 @@ export const SLAB_STORE_USER = 0x10000;
 export const SLAB_RECLAIM_ACCOUNT = 0x20000;
 export const SLAB_PANIC = 0x40000;
 export const SLAB_TYPESAFE_BY_RCU = 0x80000;
+export const SLAB_MEM_SPREAD = 0x100000;
+export const SLAB_TRACE = 0x200000;
+export const SLAB_DEBUG_OBJECTS = 0x400000;
+export const SLAB_NOLEAKTRACE = 0x800000;
 export const SLAB_NO_MERGE = 0x1000000;
+export const SLAB_FAILSLAB = 0x2000000;
 export const SLAB_ACCOUNT = 0x4000000;
+/** SLAB_DEBUG_FLAGS: a cache with any of these takes the allocator's debug paths. */
+export const SLAB_DEBUG_FLAGS = SLAB_RED_ZONE | SLAB_POISON | SLAB_STORE_USER | SLAB_TRACE | SLAB_CONSISTENCY_CHECKS;
+/** DEBUG_DEFAULT_FLAGS (mm/slub.c): what a bare `slub_debug` turns on (F, Z, P, U). */
+export const DEBUG_DEFAULT_FLAGS = SLAB_CONSISTENCY_CHECKS | SLAB_RED_ZONE | SLAB_POISON | SLAB_STORE_USER;
+/** DEBUG_METADATA_FLAGS (mm/slub.c): debug features that store metadata in the slab. */
+export const DEBUG_METADATA_FLAGS = SLAB_RED_ZONE | SLAB_POISON | SLAB_STORE_USER;
+
+/** include/linux/poison.h: POISON_INUSE fills padding (and SLAB's allocated objects). */
+export const POISON_INUSE = 0x5a;
+/** POISON_FREE fills a free object. */
+export const POISON_FREE = 0x6b;
+/** POISON_END is the last byte of a poisoned object. */
+export const POISON_END = 0xa5;
+/** SLUB_RED_INACTIVE: SLUB's red zone byte around a free object. */
+export const SLUB_RED_INACTIVE = 0xbb;
+/** SLUB_RED_ACTIVE: SLUB's red zone byte around an allocated object. */
+export const SLUB_RED_ACTIVE = 0xcc;
 
 /** ZERO_SIZE_PTR: what kmalloc(0) returns; kfree() ignores it. */
 export const ZERO_SIZE_PTR = 16;
@@ -33,6 +58,45 @@ export interface CacheOptions {
   flags?: number;
   /** Constructor called on each object when its slab is allocated. */
   ctor?: (ptr: number) => void;
+  /**
+   * For SLAB_RECLAIM_ACCOUNT caches: called when the cache's shrinker
+   * reclaims an object the owner put on the cache's LRU ({@link
+   * SlabAllocator.lruAdd}), just before the object is freed — what
+   * dentry_kill() is to the dcache. The owner must forget the pointer.
+   */
+  release?: (ptr: number) => void;
+}
+
+/** Where an object should come from (kmalloc_node / kmem_cache_alloc_node, and the allocating CPU). */
+export interface SlabAllocOptions {
+  /** Preferred node; default: the CPU's node (NUMA_NO_NODE). */
+  nid?: number;
+  /** Allocating CPU (selects the per-CPU caches); default 0. */
+  cpu?: number;
+}
+
+/** Which CPU frees (kfree / kmem_cache_free run on some CPU; default 0). */
+export interface SlabFreeOptions {
+  cpu?: number;
+}
+
+/** One overwritten region a slab debug check found (what the kernel prints as `[<what> overwritten] ... @offset=`). */
+export interface SlabCorruption {
+  /** Cache name. */
+  cache: string;
+  /** The object's address (what alloc returned). */
+  object: number;
+  /** Offset of the first bad byte from the object's address (negative: before the object, e.g. the left red zone). */
+  offset: number;
+  /** Offset of the first bad byte from the start of the slab (the kernel's `@offset=`). */
+  slabOffset: number;
+  /** Number of bytes from the first to the last bad one. */
+  length: number;
+  /** The kernel's name for the region: 'Right Redzone', 'Left Redzone', 'Poison', 'End Poison', 'Object padding', 'Padding', 'Redzone 1', ... */
+  what: string;
+  /** The first bad byte and the byte expected there. */
+  found: number;
+  expected: number;
 }
 
 /** A kmem_cache handle, as the allocator returned it. Read-only to callers. */
@@ -80,6 +144,74 @@ export interface Shrinker {
   scanObjects(nid: number, nrToScan: number): number;
 }
 
+/**
+ * slub_debug= as the kernel parses it (parse_slub_debug_flags /
+ * kmem_cache_flags): `FZPU` for every cache, `ZP,kmalloc-64,dentry` for
+ * some, blocks separated by `;`, `*` globs at the end of a name, `-`
+ * switching off, `O` keeping debug metadata off caches whose order it would
+ * raise. The empty string (a bare `slub_debug`) is full debugging.
+ */
+export interface SlabDebugSpec {
+  /** Flags for caches no block names (slub_debug). */
+  global: number;
+  /** Blocks with a slab list, in order: the first that names a cache decides its flags. */
+  blocks: { flags: number; slabs: string[] }[];
+  /** `O`: drop metadata debugging where it would raise the slab order (disable_higher_order_debug). */
+  higherOrderDisable: boolean;
+}
+
+/** Parses a slub_debug= value (the part after `=`; '' for a bare `slub_debug`). Throws EINVAL for an unknown flag letter. */
+export function parseSlabDebug(str: string): SlabDebugSpec {
+  const spec: SlabDebugSpec = { global: DEBUG_DEFAULT_FLAGS, blocks: [], higherOrderDisable: false };
+  if (str === '') return spec;
+  let globalChanged = false;
+  for (const block of str.split(';')) {
+    if (block === '') continue;
+    const comma = block.indexOf(',');
+    const letters = comma < 0 ? block : block.slice(0, comma);
+    // ',slabs' without letters: full debugging for those slabs
+    let flags = comma === 0 ? DEBUG_DEFAULT_FLAGS : 0;
+    for (const ch of letters.toLowerCase()) {
+      switch (ch) {
+        case '-': flags = 0; break;
+        case 'f': flags |= SLAB_CONSISTENCY_CHECKS; break;
+        case 'z': flags |= SLAB_RED_ZONE; break;
+        case 'p': flags |= SLAB_POISON; break;
+        case 'u': flags |= SLAB_STORE_USER; break;
+        case 't': flags |= SLAB_TRACE; break;
+        case 'a': flags |= SLAB_FAILSLAB; break;
+        case 'o': spec.higherOrderDisable = true; break;
+        default:
+          throw new MmsimError('EINVAL', `slub_debug: unknown option '${ch}' in '${str}' (use F, Z, P, U, T, A, O or -)`, { details: { slub_debug: str } });
+      }
+    }
+    if (comma < 0) {
+      spec.global = flags;
+      globalChanged = true;
+    } else {
+      spec.blocks.push({ flags, slabs: block.slice(comma + 1).split(',').filter((x) => x !== '') });
+    }
+  }
+  // a list of slabs alone leaves the other caches without debugging
+  if (spec.blocks.length > 0 && !globalChanged) spec.global = 0;
+  return spec;
+}
+
+/** kmem_cache_flags(): a cache's flags with the slub_debug options that apply to its name. */
+export function slabDebugFlags(spec: SlabDebugSpec | undefined, flags: number, name: string): number {
+  if (!spec) return flags;
+  for (const b of spec.blocks) {
+    for (const pat of b.slabs) {
+      const glob = pat.indexOf('*');
+      if (glob >= 0 ? name.startsWith(pat.slice(0, glob)) : name === pat) return flags | b.flags;
+    }
+  }
+  let global = spec.global;
+  // debugging caches (kmemleak's own) do not store users unless asked by name
+  if (flags & SLAB_NOLEAKTRACE) global &= ~SLAB_STORE_USER;
+  return flags | global;
+}
+
 /** A small-object allocator. */
 export interface SlabAllocator {
   /** Plugin name. */
@@ -89,25 +221,53 @@ export interface SlabAllocator {
   /** kmem_cache_destroy(): refuses (ECACHE_BUSY) while objects are live. */
   destroyCache(cache: KmemCache): void;
   /** kmem_cache_alloc(): an object address, or null when no page could be had. */
-  cacheAlloc(cache: KmemCache, gfp: number, opts?: { nid?: number; cpu?: number }): number | null;
-  /** kmem_cache_free(): EDOUBLE_FREE / EBAD_POINTER on misuse, state unchanged. */
-  cacheFree(cache: KmemCache, ptr: number): void;
+  cacheAlloc(cache: KmemCache, gfp: number, opts?: SlabAllocOptions): number | null;
+  /** kmem_cache_free(): EDOUBLE_FREE / EBAD_POINTER on misuse, EOBJ_CORRUPT when a debug check fails; state unchanged. */
+  cacheFree(cache: KmemCache, ptr: number, opts?: SlabFreeOptions): void;
   /** kmem_cache_shrink(): returns empty slabs to the page allocator; pages freed. */
   shrinkCache(cache: KmemCache): number;
   /** kmalloc() */
-  kmalloc(size: number, gfp: number, opts?: { nid?: number; cpu?: number }): number | null;
+  kmalloc(size: number, gfp: number, opts?: SlabAllocOptions): number | null;
   /** kzalloc() */
-  kzalloc(size: number, gfp: number): number | null;
+  kzalloc(size: number, gfp: number, opts?: SlabAllocOptions): number | null;
   /** kfree(): null and ZERO_SIZE_PTR are ignored, as in the kernel. */
-  kfree(ptr: number | null): void;
+  kfree(ptr: number | null, opts?: SlabFreeOptions): void;
   /** ksize(): usable size of a kmalloc'd object. */
   ksize(ptr: number): number;
-  /** krealloc() */
-  krealloc(ptr: number | null, size: number, gfp: number): number | null;
+  /** krealloc(): the same pointer while the new size fits ksize(), else a new object (the old one freed); krealloc(p, 0) frees. */
+  krealloc(ptr: number | null, size: number, gfp: number, opts?: SlabAllocOptions): number | null;
   /** Every live cache, in creation order (kmalloc caches first). */
   caches(): readonly KmemCache[];
   /** Numbers for /proc/slabinfo, one row per cache, in the order slabinfo lists them. */
   slabinfo(): SlabInfo[];
   /** Pages held, for /proc/meminfo. */
   stats(): SlabStats;
+
+  /**
+   * Writes `data` into simulated memory at `ptr + offset` — to simulate an
+   * overrun (offset ≥ the object size), an underrun (negative offset) or a
+   * use after free. Bytes are kept only for caches with SLAB_RED_ZONE or
+   * SLAB_POISON (the checks then find the write on free, on allocation or
+   * in {@link validateCache}); for other memory nothing is kept and the
+   * result is false. EBAD_POINTER when the range is no slab memory.
+   */
+  writeObject(ptr: number, offset: number, data: ArrayLike<number>): boolean;
+  /** Reads `length` simulated bytes at `ptr + offset`, or null when the allocator keeps no bytes there. */
+  readObject(ptr: number, offset: number, length: number): Uint8Array | null;
+  /**
+   * validate_slab_cache() (/sys/kernel/slab/<cache>/validate): checks every
+   * object of a debug cache, free ones for poison and red zones, allocated
+   * ones for red zones and padding. Restores what it finds and throws
+   * EOBJ_CORRUPT listing it (details.corruptions: {@link SlabCorruption}[]).
+   */
+  validateCache(cache: KmemCache): void;
+  /**
+   * list_lru_add() on a SLAB_RECLAIM_ACCOUNT cache's LRU: the object is
+   * unused and may be reclaimed by the cache's shrinker (which calls the
+   * cache's `release` callback, then frees it). Returns false when it was
+   * already on the LRU.
+   */
+  lruAdd(cache: KmemCache, ptr: number): boolean;
+  /** list_lru_del(): the object is in use again. Returns false when it was not on the LRU. */
+  lruDel(cache: KmemCache, ptr: number): boolean;
 }

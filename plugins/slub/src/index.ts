@@ -2,11 +2,12 @@
  * @mmsim/plugin-slub — the SLUB small-object allocator (mm/slub.c).
  * @module @mmsim/plugin-slub
  */
-import { definePlugin, Lifecycle, SLAB_ALLOCATOR } from '@mmsim/core';
+import { definePlugin, Lifecycle, SHRINKER, SLAB_ALLOCATOR } from '@mmsim/core';
 import { SLUB_OPTIONS, slubOptionsSchema, type SlubOptions } from './options.js';
-import { type FreeOptions, SlubAllocator, SlubCache } from './slub.js';
+import { type FreeOptions, SlubAllocator, SlubCache, type Track } from './slub.js';
 
-export { type FreeOptions, SlubAllocator, SlubCache, SLUB_OPTIONS, slubOptionsSchema, type SlubOptions };
+export { type FreeOptions, SlubAllocator, SlubCache, SLUB_OPTIONS, slubOptionsSchema, type SlubOptions, type Track };
+export * from './slub_debug.js';
 export * from './slab_common.js';
 
 export default definePlugin<unknown, SlubOptions>({
@@ -18,5 +19,7 @@ export default definePlugin<unknown, SlubOptions>({
   register(container, opts) {
     container.register(SLUB_OPTIONS, { useValue: opts });
     container.register(SLAB_ALLOCATOR, { useClass: SlubAllocator }, { lifecycle: Lifecycle.ContainerScoped });
+    // the shrinker of the SLAB_RECLAIM_ACCOUNT caches' LRUs
+    container.register(SHRINKER, { useFactory: (c) => c.resolve<SlubAllocator>(SLAB_ALLOCATOR).shrinker });
   },
 });

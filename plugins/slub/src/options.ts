@@ -24,6 +24,12 @@ export const slubOptionsSchema = z.object({
    * slabs show as active; true counts exactly the live objects.
    */
   exactSlabinfo: z.boolean().default(false),
+  /**
+   * slub_debug= (slab_debug=): `true` for a bare `slub_debug` (F, Z, P and
+   * U on every cache), or the option string, e.g. `'FZ'`,
+   * `'ZPU,kmalloc-64,dentry'`, `'P;Z,kmalloc-*'`. Debugging is off by default.
+   */
+  debug: z.union([z.boolean(), z.string().regex(/^[-fzptuaoFZPTUAO]*(,[^;]*)?(;[-fzptuaoFZPTUAO]*(,[^;]*)?)*$/, 'slub_debug syntax: flags (F Z P U T A O -)[,slab,...][;...]')]).optional(),
 }).strict();
 
 /** Validated options of the slub plugin. */

@@ -12,7 +12,9 @@
  * @module
  */
 import {
-  type AllocOptions, type CacheOptions, EVENTS, type EventBus, GFP_NOWAIT, getOrder, KERNEL, type Kernel, KMALLOC_MAX_CACHE_SIZE,
+  type AllocOptions, type CacheOptions, CLOCK, DEBUG_METADATA_FLAGS, EVENTS, type EventBus, GFP_NOWAIT, getOrder, KERNEL, type Kernel,
+  KMALLOC_MAX_CACHE_SIZE, parseSlabDebug, SLAB_DEBUG_FLAGS, SLAB_CONSISTENCY_CHECKS, type SimClock, type SlabCorruption, type SlabDebugSpec,
+  slabDebugFlags, type SlabFreeOptions, SlabShrinker, SLUB_RED_ACTIVE, SLUB_RED_INACTIVE,
   type KmemCache, MEMORY_MODEL, type MemoryModel, MmsimError, PAGE_ALLOCATOR, PAGE_SIZE, type PageAllocator,
   PageFrameTable, PageOwner, PG_slab, PG_tail, SLAB_ACCOUNT, SLAB_CACHE_DMA, SLAB_CACHE_DMA32, SLAB_KMALLOC,
   SLAB_NO_MERGE, SLAB_POISON, SLAB_RECLAIM_ACCOUNT, SLAB_RED_ZONE, SLAB_STORE_USER, SLAB_TYPESAFE_BY_RCU,
@@ -22,10 +24,11 @@ import {
   __GFP_RECLAIMABLE, __GFP_RETRY_MAYFAIL, __GFP_THISNODE, __GFP_ZERO, gfpZone, inject, injectable,
 } from '@mmsim/core';
 import { SLUB_OPTIONS, type SlubOptions } from './options.js';
+import { checkObject, type CheckSite, describeCorruption, freeptrOutside, initObject, setupSlabDebug, slabPadCheck } from './slub_debug.js';
 import {
   ARCH_KMALLOC_MINALIGN, type CacheLayout, calculateAlignment, calculateSizes, ffs, isPowerOfTwo, KMALLOC_INFO,
   KMALLOC_MAX_SIZE, KMALLOC_SHIFT_HIGH, KMALLOC_SHIFT_LOW, KMALLOC_SIZE_INDEX, KmallocType, kmallocName,
-  MAX_PARTIAL_TO_SCAN, NR_KMALLOC_TYPES, SHRINK_PROMOTE_MAX, SLAB_DEBUG_FLAGS, SLAB_FLAGS_PERMITTED, SLAB_MERGE_SAME,
+  MAX_PARTIAL_TO_SCAN, NR_KMALLOC_TYPES, SHRINK_PROMOTE_MAX, SLAB_FLAGS_PERMITTED, SLAB_MERGE_SAME,
   SLAB_NEVER_MERGE, type SlubTunables, slubMinObjects, WORD, alignUp,
 } from './slab_common.js';
 
@@ -71,10 +74,22 @@ export class SlubCache implements KmemCache {
   readonly kmalloc: boolean;
   /** kmem_cache_debug(): allocations and frees bypass the CPU slab. */
   readonly debug: boolean;
+  /** SLAB_RED_ZONE or SLAB_POISON: the simulator keeps this cache's slab bytes. */
+  readonly keepsBytes: boolean;
+  /** SLAB_CONSISTENCY_CHECKS: objects are checked on allocation and free. */
+  readonly checks: boolean;
+  /** __OBJECT_POISON: poisoned objects (SLAB_POISON without ctor or RCU). */
+  readonly objectPoison: boolean;
+  /** SLAB_STORE_USER: alloc/free tracks per object. */
+  readonly storeUser: boolean;
+  /** SLAB_RECLAIM_ACCOUNT: objects may sit on the cache's list_lru. */
+  readonly reclaimable: boolean;
   /** kmem_cache_has_cpu_partial() */
   readonly hasCpuPartial: boolean;
   /** Merge refcount (aliases share one cache). */
   refcount = 1;
+  /** 1 / size, for obj_to_index() on the free fast path. */
+  readonly recipSize: number;
 
   // kmem_cache_cpu, one slot per CPU
   /** c->slab (slab index or -1) */
@@ -111,6 +126,7 @@ export class SlubCache implements KmemCache {
     this.name = name;
     this.objectSize = layout.objectSize;
     this.size = layout.size;
+    this.recipSize = 1 / layout.size;
     this.align = layout.align;
     this.flags = flags;
     this.inuse = layout.inuse;
@@ -127,6 +143,11 @@ export class SlubCache implements KmemCache {
     this.ctor = ctor;
     this.kmalloc = (flags & SLAB_KMALLOC) !== 0;
     this.debug = (flags & SLAB_DEBUG_FLAGS) !== 0;
+    this.keepsBytes = (flags & (SLAB_RED_ZONE | SLAB_POISON)) !== 0;
+    this.checks = (flags & SLAB_CONSISTENCY_CHECKS) !== 0;
+    this.objectPoison = (flags & SLAB_POISON) !== 0 && (flags & SLAB_TYPESAFE_BY_RCU) === 0 && ctor === undefined;
+    this.storeUser = (flags & SLAB_STORE_USER) !== 0;
+    this.reclaimable = (flags & SLAB_RECLAIM_ACCOUNT) !== 0;
     this.hasCpuPartial = hasCpuPartial && !this.debug;
     this.cpuSlab = new Int32Array(nrCpuSlots).fill(NONE);
     this.cpuFreelist = new Int32Array(nrCpuSlots).fill(NONE);
@@ -159,8 +180,23 @@ export class SlubCache implements KmemCache {
 }
 
 /** Which CPU frees (kfree / kmem_cache_free run on some CPU; default 0). */
-export interface FreeOptions {
-  cpu?: number;
+export type FreeOptions = SlabFreeOptions;
+
+/** struct track (alloc and free), for SLAB_STORE_USER caches. */
+export interface Track {
+  cpu: number;
+  /** Simulated time (ns) of the event, or -1 when it never happened. */
+  when: number;
+}
+
+/** What a debug cache's slab keeps besides the slab table: its bytes, the tracks, the original kmalloc sizes. */
+interface DebugSlab {
+  mem: Uint8Array | null;
+  allocCpu: Int32Array;
+  allocWhen: Float64Array;
+  freeCpu: Int32Array;
+  freeWhen: Float64Array;
+  origSize: Int32Array;
 }
 
 /** The SLUB allocator. */
@@ -215,6 +251,14 @@ export class SlubAllocator implements SlabAllocator {
   /** alloc_single_from_partial()'s object, for the debug path. */
   private pcObject = NONE;
   private nextCacheId = 1;
+  /** Per slab of a debug cache: bytes, tracks, original sizes. */
+  private sDebug: (DebugSlab | undefined)[] = [];
+  /** slub_debug= as parsed from the `debug` option. */
+  readonly debugSpec: SlabDebugSpec | undefined;
+  /** The original size of the kmalloc being served (for SLAB_STORE_USER kmalloc caches). */
+  private origRequest = 0;
+  /** The shrinker of the SLAB_RECLAIM_ACCOUNT caches' LRUs (registered under SHRINKER). */
+  readonly shrinker: SlabShrinker;
 
   constructor(
     @inject(PAGE_ALLOCATOR) private readonly pages: PageAllocator,
@@ -223,6 +267,7 @@ export class SlubAllocator implements SlabAllocator {
     @inject(EVENTS) private readonly events: EventBus,
     @inject(KERNEL) readonly kernel: Kernel,
     @inject(SLUB_OPTIONS) private readonly options: SlubOptions,
+    @inject(CLOCK) private readonly clock: SimClock,
   ) {
     this.t = memory.pages;
     this.ev = events.enabled;
@@ -242,6 +287,8 @@ export class SlubAllocator implements SlabAllocator {
       maxOrder,
       cpuPartial: options.cpuPartial,
     };
+    this.debugSpec = options.debug === undefined || options.debug === false ? undefined : parseSlabDebug(options.debug === true ? '' : options.debug);
+    this.shrinker = new SlabShrinker('slub-reclaimable', (c, p) => this.cacheFree(c, p));
     this.createKmallocCaches();
   }
 
@@ -284,8 +331,15 @@ export class SlubAllocator implements SlabAllocator {
     }
   }
 
-  private newCache(name: string, size: number, flags: number, align: number, ctor: ((p: number) => void) | undefined): SlubCache {
-    const layout = calculateSizes(size, flags, align, ctor !== undefined, this.tunables);
+  private newCache(name: string, size: number, flags: number, align: number, ctor: ((p: number) => void) | undefined, release?: (ptr: number) => void): SlubCache {
+    // kmem_cache_flags(): slub_debug= options for this name
+    flags = slabDebugFlags(this.debugSpec, flags, name);
+    let layout = calculateSizes(size, flags, align, ctor !== undefined, this.tunables);
+    if (this.debugSpec?.higherOrderDisable && getOrder(layout.size) > getOrder(size)) {
+      // slub_debug=O: no debug metadata where it would raise the minimum order
+      flags &= ~DEBUG_METADATA_FLAGS;
+      layout = calculateSizes(size, flags, align, ctor !== undefined, this.tunables);
+    }
     if (layout.order < 0 || layout.order > this.pages.maxOrder || layout.objects === 0) {
       throw this.err('EBAD_SIZE', `kmem_cache_create(${name}): objects of ${size} bytes fit no slab order`, { name, size });
     }
@@ -296,6 +350,7 @@ export class SlubAllocator implements SlabAllocator {
     const s = new SlubCache(this.nextCacheId++, name, layout, flags, allocflags, ctor, this.nrCpuSlots, this.nrNodes, this.tunables.cpuPartial);
     this.cacheById[s.id] = s;
     this.list.push(s);
+    if (s.reclaimable) this.shrinker.track(s, release);
     return s;
   }
 
@@ -305,7 +360,8 @@ export class SlubAllocator implements SlabAllocator {
   }
 
   /** find_mergeable(): the oldest compatible cache. */
-  private findMergeable(size: number, flags: number, align: number, ctor: unknown): SlubCache | undefined {
+  private findMergeable(name: string, size: number, flags: number, align: number, ctor: unknown): SlubCache | undefined {
+    flags = slabDebugFlags(this.debugSpec, flags, name);
     if (!this.options.merge || ctor !== undefined || flags & SLAB_NEVER_MERGE) return undefined;
     size = alignUp(size, WORD);
     const a = calculateAlignment(flags, align, size, this.options.cacheLineSize);
@@ -339,7 +395,8 @@ export class SlubAllocator implements SlabAllocator {
     }
     if (flags & SLAB_KMALLOC) throw this.err('EINVAL', `kmem_cache_create(${name}): SLAB_KMALLOC is reserved for the kmalloc caches`, { name, flags });
     if (opts.ctor !== undefined && typeof opts.ctor !== 'function') throw this.err('EINVAL', `kmem_cache_create(${name}): ctor must be a function`, { name });
-    const alias = this.findMergeable(size, flags, align, opts.ctor);
+    if (opts.release !== undefined && typeof opts.release !== 'function') throw this.err('EINVAL', `kmem_cache_create(${name}): release must be a function`, { name });
+    const alias = opts.release === undefined ? this.findMergeable(name, size, flags, align, opts.ctor) : undefined;
     if (alias) {
       // __kmem_cache_alias()
       alias.refcount++;
@@ -347,7 +404,7 @@ export class SlubAllocator implements SlabAllocator {
       alias.inuse = Math.max(alias.inuse, alignUp(size, WORD));
       return alias;
     }
-    return this.newCache(name, size, flags, calculateAlignment(flags, align, size, this.options.cacheLineSize), opts.ctor);
+    return this.newCache(name, size, flags, calculateAlignment(flags, align, size, this.options.cacheLineSize), opts.ctor, opts.release);
   }
 
   private lookup(cache: KmemCache): SlubCache {
@@ -471,11 +528,30 @@ export class SlubAllocator implements SlabAllocator {
     s.pages += n;
     if (s.flags & SLAB_RECLAIM_ACCOUNT) this.reclaimableSlabPages += n;
     else this.unreclaimableSlabPages += n;
+    if (s.debug) this.setupDebugSlab(s, slab, objects, n);
     if (s.ctor) {
       const start = this.sAddr[slab]! + s.redLeftPad;
       for (let i = 0; i < objects; i++) s.ctor(start + i * s.size);
     }
     return slab;
+  }
+
+  /** setup_slab_debug() + setup_object_debug() for every object: bytes (red zones, poison, padding) and empty tracks. */
+  private setupDebugSlab(s: SlubCache, slab: number, objects: number, pages: number): void {
+    let mem: Uint8Array | null = null;
+    if (s.keepsBytes) {
+      mem = new Uint8Array(pages * PAGE_SIZE);
+      setupSlabDebug(s, mem);
+      for (let i = 0; i < objects; i++) {
+        const p = i * s.size + s.redLeftPad;
+        initObject(s, mem, p, SLUB_RED_INACTIVE, s.objectSize);
+        if (freeptrOutside(s)) mem.fill(0, p + s.offset, p + s.offset + WORD);
+      }
+    }
+    this.sDebug[slab] = {
+      mem, allocCpu: new Int32Array(objects).fill(-1), allocWhen: new Float64Array(objects).fill(-1),
+      freeCpu: new Int32Array(objects).fill(-1), freeWhen: new Float64Array(objects).fill(-1), origSize: new Int32Array(objects).fill(s.objectSize),
+    };
   }
 
   /** discard_slab(): dec_slabs_node() and __free_slab(). */
@@ -502,6 +578,7 @@ export class SlubAllocator implements SlabAllocator {
     if (s.flags & SLAB_RECLAIM_ACCOUNT) this.reclaimableSlabPages -= n;
     else this.unreclaimableSlabPages -= n;
     s.freeSlots.push(this.sObjBase[slab]! / s.objects);
+    if (s.debug) this.sDebug[slab] = undefined;
     this.sCache[slab] = 0;
     this.sNext[slab] = NONE;
     this.sPrev[slab] = NONE;
@@ -660,7 +737,10 @@ export class SlubAllocator implements SlabAllocator {
       const thisnodeFirst = node >= 0 && (gfp & __GFP_THISNODE) === 0 && tryThisnode;
       const pcFlags = thisnodeFirst ? GFP_NOWAIT | __GFP_THISNODE : gfp;
       let slab = this.getPartial(s, node, pcFlags, cpu);
-      if (slab >= 0) return this.objAddr(s, slab, this.pcObject);
+      if (slab >= 0) {
+        this.allocDebugProcessing(s, slab, this.pcObject, cpu, gfp);
+        return this.objAddr(s, slab, this.pcObject);
+      }
       slab = this.newSlab(s, pcFlags, node, cpu);
       if (slab < 0) {
         if (thisnodeFirst) {
@@ -680,8 +760,86 @@ export class SlubAllocator implements SlabAllocator {
       if (this.sInuse[slab]! < this.sObjects[slab]!) this.addPartial(s, nid, slab, DEACTIVATE_TO_HEAD);
       s.nrSlabs[nid]!++;
       s.totalObjects[nid]! += this.sObjects[slab]!;
+      this.allocDebugProcessing(s, slab, obj, cpu, gfp);
       return this.objAddr(s, slab, obj);
     }
+  }
+
+  /** alloc_debug_processing() after the checks passed: the alloc track, the original size, the object red-zoned as active. */
+  private allocDebugProcessing(s: SlubCache, slab: number, obj: number, cpu: number, gfp: number): void {
+    const d = this.sDebug[slab]!;
+    d.origSize[obj] = s.kmalloc && this.origRequest > 0 ? this.origRequest : s.objectSize;
+    if (s.storeUser) {
+      d.allocCpu[obj] = cpu;
+      d.allocWhen[obj] = this.clock.now();
+    }
+    if (d.mem) {
+      const p = obj * s.size + s.redLeftPad;
+      initObject(s, d.mem, p, SLUB_RED_ACTIVE, d.origSize[obj]!);
+      // slab_post_alloc_hook(): __GFP_ZERO clears what was asked for
+      if (gfp & __GFP_ZERO) d.mem.fill(0, p, p + d.origSize[obj]!);
+    }
+  }
+
+  /**
+   * free_debug_processing(): with SLAB_CONSISTENCY_CHECKS the object is
+   * checked as allocated (and, when this free will discard the slab, its
+   * other objects as free, as free_slab() would) before anything changes;
+   * then the free track and the inactive red zones / poison.
+   */
+  private freeDebugProcessing(s: SlubCache, slab: number, idx: number, cpu: number): void {
+    const d = this.sDebug[slab]!;
+    const p = idx * s.size + s.redLeftPad;
+    if (s.checks && d.mem) {
+      const site: CheckSite = { slabAddr: this.sAddr[slab]!, out: [] };
+      slabPadCheck(s, d.mem, this.sObjects[slab]!, site);
+      checkObject(s, d.mem, p, SLUB_RED_ACTIVE, d.origSize[idx]!, site);
+      const n = this.sNid[slab]!;
+      if (this.sInuse[slab] === 1 && s.nrPartial[n]! >= s.minPartial) {
+        for (let o = 0; o < this.sObjects[slab]!; o++) if (o !== idx) checkObject(s, d.mem, o * s.size + s.redLeftPad, SLUB_RED_INACTIVE, s.objectSize, site);
+      }
+      if (site.out.length) throw this.corrupt('free', s, this.objAddr(s, slab, idx), site.out);
+    }
+    if (s.storeUser) {
+      d.freeCpu[idx] = cpu;
+      d.freeWhen[idx] = this.clock.now();
+    }
+    if (d.mem) initObject(s, d.mem, p, SLUB_RED_INACTIVE, s.objectSize);
+  }
+
+  /** The alloc and free tracks of the object at `ptr` (SLAB_STORE_USER caches), else undefined. */
+  trackOf(cache: KmemCache, ptr: number): { alloc: Track; free: Track } | undefined {
+    const s = this.cacheById[cache.id];
+    if (!s || !s.storeUser) return undefined;
+    const slab = this.slabOf(ptr, 'track');
+    if (slab < 0 || this.sCache[slab] !== s.id) return undefined;
+    const idx = Math.floor((ptr - this.sAddr[slab]! - s.redLeftPad) / s.size);
+    const d = this.sDebug[slab]!;
+    return { alloc: { cpu: d.allocCpu[idx]!, when: d.allocWhen[idx]! }, free: { cpu: d.freeCpu[idx]!, when: d.freeWhen[idx]! } };
+  }
+
+  /**
+   * alloc_consistency_checks() before the object is taken: check_slab()'s
+   * padding check and check_object(SLUB_RED_INACTIVE). What is found is
+   * restored and thrown (EOBJ_CORRUPT); nothing was allocated.
+   */
+  private allocConsistencyChecks(s: SlubCache, slab: number, obj: number): void {
+    const d = this.sDebug[slab];
+    if (!s.checks || !d?.mem) return;
+    const site: CheckSite = { slabAddr: this.sAddr[slab]!, out: [] };
+    slabPadCheck(s, d.mem, this.sObjects[slab]!, site);
+    checkObject(s, d.mem, obj * s.size + s.redLeftPad, SLUB_RED_INACTIVE, s.objectSize, site);
+    if (site.out.length) throw this.corrupt('allocation', s, this.objAddr(s, slab, obj), site.out);
+  }
+
+  /** The EOBJ_CORRUPT error for what a check found (slab_bug + object_err + slab_fix). */
+  private corrupt(where: string, s: SlubCache, object: number, found: SlabCorruption[]): MmsimError {
+    const first = found[0]!;
+    const lines = found.map((c) => describeCorruption(c, (n) => this.hex(n)));
+    return new MmsimError('EOBJ_CORRUPT', `BUG ${s.name}: ${first.what} overwritten, found on ${where} of object ${this.hex(object)} ` +
+      `(offset ${first.offset}); bytes restored, object not ${where === 'free' ? 'freed' : 'allocated'}:\n${lines.join('\n')}`, {
+      plugin: 'slub', details: { cache: s.name, ptr: object, offset: first.offset, what: first.what, corruptions: found, track: this.trackOf(s, object) },
+    });
   }
 
   private objAddr(s: SlubCache, slab: number, obj: number): number {
@@ -704,6 +862,7 @@ export class SlubAllocator implements SlabAllocator {
       const slab = s.partialHead[n]!;
       const base = this.sObjBase[slab]!;
       const obj = this.sFreelist[slab]!;
+      this.allocConsistencyChecks(s, slab, obj);
       this.sFreelist[slab] = s.next[base + obj]!;
       this.sInuse[slab]!++;
       s.live[base + obj] = 1;
@@ -929,6 +1088,8 @@ export class SlubAllocator implements SlabAllocator {
       throw this.err('EBAD_POINTER', `kmem_cache_free(${s.name}, ${this.hex(ptr)}): ${owner ? `object belongs to cache '${owner}'` : 'not a slab object'}`, { ptr, cache: s.name, owner });
     }
     const idx = this.objectIndex(s, slab, ptr, 'kmem_cache_free', true);
+    if (s.debug) this.freeDebugProcessing(s, slab, idx, cpu);
+    if (s.reclaimable) this.shrinker.forget(s.id, ptr);
     this.slabFree(s, slab, idx, cpu);
     if (this.ev.kmem_cache_free) this.events.emit('kmem_cache_free', { call_site: 0, ptr, name: s.name });
   }
@@ -978,6 +1139,8 @@ export class SlubAllocator implements SlabAllocator {
 
   shrinkCache(cache: KmemCache): number {
     const s = this.lookup(cache);
+    // free_slab() checks a debug cache's objects before its slabs go: check first, change nothing on failure
+    if (s.checks && s.keepsBytes) this.validateCache(s);
     const before = s.pages;
     this.flushAll(s);
     this.doShrink(s);
@@ -994,6 +1157,8 @@ export class SlubAllocator implements SlabAllocator {
     if (s.liveObjects > 0) {
       throw this.err('ECACHE_BUSY', `kmem_cache_destroy(${s.name}): slab cache still has ${s.liveObjects} objects`, { cache: s.name, objects: s.liveObjects });
     }
+    if (s.checks && s.keepsBytes) this.validateCache(s);
+    this.shrinker.untrack(s);
     // __kmem_cache_shutdown(): flush, then free_partial() on every node (every slab is empty now)
     this.flushAll(s);
     for (let n = 0; n < this.nrNodes; n++) {
@@ -1026,6 +1191,30 @@ export class SlubAllocator implements SlabAllocator {
   }
 
   kmalloc(size: number, gfp: number, opts?: AllocOptions): number | null {
+    // The common case — a kmalloc-N cache with objects on this CPU's freelist, no node asked
+    // for, no tracepoint — is kept small enough for the JIT to inline into callers.
+    let cpu = 0;
+    if (opts !== undefined) {
+      cpu = opts.cpu ?? 0;
+      if ((opts.nid !== undefined && opts.nid !== -1) || !((cpu | 0) === cpu && cpu >= 0 && cpu < this.nrCpuSlots)) return this.kmallocSlow(size, gfp, opts);
+    }
+    if ((gfp & this.notNormalBits) === 0 && size > 0 && size <= KMALLOC_MAX_CACHE_SIZE && (size | 0) === size && !this.ev.kmalloc) {
+      const s = this.kmallocCaches[size <= 192 ? KMALLOC_SIZE_INDEX[(size - 1) >> 3]! : 32 - Math.clz32(size - 1)]!;
+      const obj = s.cpuFreelist[cpu]!;
+      if (obj >= 0 && !s.debug) {
+        const slab = s.cpuSlab[cpu]!;
+        const i = this.sObjBase[slab]! + obj;
+        s.cpuFreelist[cpu] = s.next[i]!;
+        s.live[i] = 1;
+        s.liveObjects++;
+        return this.sAddr[slab]! + s.redLeftPad + obj * s.size;
+      }
+    }
+    return this.kmallocSlow(size, gfp, opts);
+  }
+
+  /** kmalloc() in full: every size, gfp type, node, debug cache and the tracepoint. */
+  private kmallocSlow(size: number, gfp: number, opts?: AllocOptions): number | null {
     let index: number;
     if (size <= 192 && size > 0 && (size | 0) === size) index = KMALLOC_SIZE_INDEX[(size - 1) >> 3]!;
     else if (size > 192 && size <= KMALLOC_MAX_CACHE_SIZE && (size | 0) === size) index = 32 - Math.clz32(size - 1);
@@ -1037,7 +1226,23 @@ export class SlubAllocator implements SlabAllocator {
       cpu = this.cpuOf(opts.cpu);
       node = this.nodeOf(opts.nid);
     }
-    const ptr = this.slabAllocNode(s, gfp, node, cpu);
+    let ptr: number;
+    if (s.debug) {
+      ptr = this.kmallocDebug(s, size, gfp, node, cpu);
+    } else {
+      // slab_alloc_node()'s lockless fast path, inline
+      const obj = s.cpuFreelist[cpu]!;
+      const slab = s.cpuSlab[cpu]!;
+      if (obj >= 0 && (node < 0 || this.sNid[slab] === node)) {
+        const i = this.sObjBase[slab]! + obj;
+        s.cpuFreelist[cpu] = s.next[i]!;
+        s.live[i] = 1;
+        s.liveObjects++;
+        ptr = this.sAddr[slab]! + s.redLeftPad + obj * s.size;
+      } else {
+        ptr = this.slowAlloc(s, gfp, node, cpu);
+      }
+    }
     if (this.ev.kmalloc) {
       this.events.emit('kmalloc', {
         call_site: 0, ptr: ptr < 0 ? 0 : ptr, bytes_req: size, bytes_alloc: s.size, gfp_flags: gfp, node: opts?.nid ?? -1,
@@ -1045,6 +1250,16 @@ export class SlubAllocator implements SlabAllocator {
       });
     }
     return ptr < 0 ? null : ptr;
+  }
+
+  /** kmalloc from a debug cache: the debug path remembers the requested size (set_orig_size). */
+  private kmallocDebug(s: SlubCache, size: number, gfp: number, node: number, cpu: number): number {
+    this.origRequest = size;
+    try {
+      return this.allocDebug(s, gfp, node, cpu);
+    } finally {
+      this.origRequest = 0;
+    }
   }
 
   /** kmalloc(0), bad sizes and ___kmalloc_large_node(). */
@@ -1087,17 +1302,74 @@ export class SlubAllocator implements SlabAllocator {
   }
 
   kfree(ptr: number | null, opts?: FreeOptions): void {
+    // do_slab_free()'s fast path, small enough to inline: a live object of a plain cache, no tracepoint
+    if (opts === undefined && typeof ptr === 'number' && ptr > ZERO_SIZE_PTR && !this.ev.kfree) {
+      const page = this.memory.pfnToPage(Math.floor(ptr / PAGE_SIZE));
+      if (page >= 0 && this.t.flags[page]! & PG_slab) {
+        const slab = this.t.private[page]!;
+        const s = this.cacheById[this.sCache[slab]!]!;
+        // obj_to_index() by reciprocal multiplication (as the kernel's reciprocal_divide); verified exactly
+        const off = ptr - this.sAddr[slab]! - s.redLeftPad;
+        const idx = (off * s.recipSize + 0.5) | 0;
+        const i = this.sObjBase[slab]! + idx;
+        if (idx * s.size === off && off >= 0 && idx < this.sObjects[slab]! && s.live[i] === 1 && !s.debug && !s.reclaimable) {
+          s.live[i] = 0;
+          s.liveObjects--;
+          if (slab === s.cpuSlab[0]) {
+            s.next[i] = s.cpuFreelist[0]!;
+            s.cpuFreelist[0] = idx;
+          } else {
+            this.slabFreeSlow(s, slab, idx, 0);
+          }
+          return;
+        }
+      }
+    }
+    this.kfreeSlow(ptr, opts);
+  }
+
+  /** kfree() in full: NULL and ZERO_SIZE_PTR, other CPUs, the tracepoint, then the checked path. */
+  private kfreeSlow(ptr: number | null, opts?: FreeOptions): void {
     if (ptr === null || ptr === undefined || (ptr >= 0 && ptr <= ZERO_SIZE_PTR)) {
       // trace_kfree() fires before the ZERO_OR_NULL_PTR() check
       if (this.ev.kfree) this.events.emit('kfree', { call_site: 0, ptr: ptr ?? 0 });
       return;
     }
     const cpu = opts === undefined ? 0 : this.cpuOf(opts.cpu);
+    if (!this.ev.kfree && typeof ptr === 'number' && this.freeFast(ptr, cpu)) return;
+    this.kfreeChecked(ptr, cpu);
+  }
+
+  /** The plain-cache free of kfree()'s fast path for any CPU; false (nothing done) when `ptr` needs the checked path. */
+  private freeFast(ptr: number, cpu: number): boolean {
+    const page = this.memory.pfnToPage(Math.floor(ptr / PAGE_SIZE));
+    if (page < 0 || !(this.t.flags[page]! & PG_slab)) return false;
+    const slab = this.t.private[page]!;
+    const s = this.cacheById[this.sCache[slab]!]!;
+    const off = ptr - this.sAddr[slab]! - s.redLeftPad;
+    const idx = (off * s.recipSize + 0.5) | 0;
+    const i = this.sObjBase[slab]! + idx;
+    if (idx * s.size !== off || off < 0 || idx >= this.sObjects[slab]! || s.live[i] !== 1 || s.debug || s.reclaimable) return false;
+    s.live[i] = 0;
+    s.liveObjects--;
+    if (slab === s.cpuSlab[cpu]) {
+      s.next[i] = s.cpuFreelist[cpu]!;
+      s.cpuFreelist[cpu] = idx;
+    } else {
+      this.slabFreeSlow(s, slab, idx, cpu);
+    }
+    return true;
+  }
+
+  /** kfree() of everything but the plain fast case: pointer checks with typed errors, debug and LRU bookkeeping, large kmallocs. */
+  private kfreeChecked(ptr: number, cpu: number): void {
     if (typeof ptr !== 'number') throw this.err('EBAD_POINTER', `kfree(${String(ptr)}): not a pointer`, { ptr });
     const slab = this.slabOf(ptr, 'kfree');
     if (slab >= 0) {
       const s = this.cacheById[this.sCache[slab]!]!;
       const idx = this.objectIndex(s, slab, ptr, 'kfree', true);
+      if (s.debug) this.freeDebugProcessing(s, slab, idx, cpu);
+      if (s.reclaimable) this.shrinker.forget(s.id, ptr);
       this.slabFree(s, slab, idx, cpu);
     } else {
       this.freeLarge(ptr);
@@ -1145,7 +1417,9 @@ export class SlubAllocator implements SlabAllocator {
     const slab = this.slabOf(ptr, op);
     if (slab >= 0) {
       const s = this.cacheById[this.sCache[slab]!]!;
-      this.objectIndex(s, slab, ptr, op, freeing);
+      const idx = this.objectIndex(s, slab, ptr, op, freeing);
+      // skip_orig_size_check(): whoever asked ksize() may use all of it, so the kmalloc red zone goes
+      if (s.debug) this.sDebug[slab]!.origSize[idx] = s.objectSize;
       return this.slabKsize(s);
     }
     return PAGE_SIZE << this.largeOrder(ptr, op, freeing);
@@ -1170,6 +1444,80 @@ export class SlubAllocator implements SlabAllocator {
     const ret = this.kmalloc(size, gfp, opts);
     if (ret !== null && ret !== ptr) this.kfree(ptr, opts);
     return ret;
+  }
+
+  // ---- debugging: bytes, validation, list_lru ------------------------------------
+
+  /** The slab and byte offset of `addr` in a byte-keeping debug cache, or null; EBAD_POINTER when no memory is there. */
+  private debugBytesAt(addr: number, length: number, op: string): { mem: Uint8Array; off: number } | null {
+    if (typeof addr !== 'number' || !Number.isFinite(addr)) throw this.err('EBAD_POINTER', `${op}(${String(addr)}): not an address`, { ptr: addr });
+    if (!Number.isInteger(length) || length < 0) throw this.err('EINVAL', `${op}: length ${length} is not a non-negative integer`, { length });
+    const page = this.memory.pfnToPage(Math.floor(addr / PAGE_SIZE));
+    if (page < 0 || addr < 0) throw this.err('EBAD_POINTER', `${op}(${this.hex(addr)}): no memory at this address`, { ptr: addr });
+    if (!(this.t.flags[page]! & PG_slab)) return null;
+    const slab = this.t.private[page]!;
+    const d = this.sDebug[slab];
+    if (!d?.mem) return null;
+    const off = addr - this.sAddr[slab]!;
+    if (off + length > d.mem.length) {
+      throw this.err('EINVAL', `${op}(${this.hex(addr)}, ${length} bytes): runs past the end of its slab (${d.mem.length - off} bytes left)`, { ptr: addr, length });
+    }
+    return { mem: d.mem, off };
+  }
+
+  writeObject(ptr: number, offset: number, data: ArrayLike<number>): boolean {
+    if (!Number.isInteger(offset)) throw this.err('EINVAL', `writeObject: offset ${offset} is not an integer`, { offset });
+    const at = this.debugBytesAt(ptr + offset, data.length, 'writeObject');
+    if (!at) return false;
+    for (let i = 0; i < data.length; i++) at.mem[at.off + i] = data[i]! & 0xff;
+    return true;
+  }
+
+  readObject(ptr: number, offset: number, length: number): Uint8Array | null {
+    if (!Number.isInteger(offset)) throw this.err('EINVAL', `readObject: offset ${offset} is not an integer`, { offset });
+    const at = this.debugBytesAt(ptr + offset, length, 'readObject');
+    return at ? at.mem.slice(at.off, at.off + length) : null;
+  }
+
+  validateCache(cache: KmemCache): void {
+    const s = this.lookup(cache);
+    if (!s.keepsBytes) return;
+    const found: SlabCorruption[] = [];
+    for (let slab = 0; slab < this.slabTop; slab++) {
+      if (this.sCache[slab] !== s.id) continue;
+      const d = this.sDebug[slab]!;
+      const site: CheckSite = { slabAddr: this.sAddr[slab]!, out: found };
+      slabPadCheck(s, d.mem!, this.sObjects[slab]!, site);
+      const base = this.sObjBase[slab]!;
+      for (let o = 0; o < this.sObjects[slab]!; o++) {
+        const live = s.live[base + o] === 1;
+        checkObject(s, d.mem!, o * s.size + s.redLeftPad, live ? SLUB_RED_ACTIVE : SLUB_RED_INACTIVE, live ? d.origSize[o]! : s.objectSize, site);
+      }
+    }
+    if (found.length) throw this.corrupt('validation', s, found[0]!.object, found);
+  }
+
+  /** The node of the page holding `ptr`. */
+  private nidOf(ptr: number): number {
+    const slab = this.slabOf(ptr, 'list_lru');
+    return slab >= 0 ? this.sNid[slab]! : this.nodeOfPfn(Math.floor(ptr / PAGE_SIZE));
+  }
+
+  lruAdd(cache: KmemCache, ptr: number): boolean {
+    const s = this.lookup(cache);
+    const lru = this.shrinker.lru(s);
+    if (!lru) throw this.err('EINVAL', `list_lru_add(${s.name}): not a SLAB_RECLAIM_ACCOUNT cache`, { cache: s.name });
+    const slab = this.slabOf(ptr, 'list_lru_add');
+    if (slab < 0 || this.sCache[slab] !== s.id) throw this.err('EBAD_POINTER', `list_lru_add(${s.name}, ${this.hex(ptr)}): not an object of this cache`, { ptr, cache: s.name });
+    this.objectIndex(s, slab, ptr, 'list_lru_add', false);
+    return lru.add(ptr, this.nidOf(ptr));
+  }
+
+  lruDel(cache: KmemCache, ptr: number): boolean {
+    const s = this.lookup(cache);
+    const lru = this.shrinker.lru(s);
+    if (!lru) throw this.err('EINVAL', `list_lru_del(${s.name}): not a SLAB_RECLAIM_ACCOUNT cache`, { cache: s.name });
+    return lru.del(ptr);
   }
 
   // ---- reports ------------------------------------------------------------------
