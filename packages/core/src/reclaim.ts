@@ -86,4 +86,6 @@ export interface ReclaimPolicy {
   replacePage(oldPfn: number, newPfn: number): void;
   /** Pages on each list of a node (index by LruList). */
   lruSizes(nid: number): number[];
+  /** Pages on each list of a node that lie in zone index `zid` (lru_zone_size), for /proc/zoneinfo. */
+  zoneLruSizes?(nid: number, zid: number): number[];
 }

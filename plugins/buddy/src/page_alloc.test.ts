@@ -1,4 +1,4 @@
-import { createSimulator, GFP_DMA, GFP_HIGHUSER_MOVABLE, GFP_KERNEL, MigrateType, type Simulator, type Zone } from '@mmsim/core';
+import { createSimulator, GFP_DMA, GFP_HIGHUSER_MOVABLE, GFP_KERNEL, MigrateType, type Simulator, type Zone, __GFP_MEMALLOC } from '@mmsim/core';
 import { pageAllocatorConformance } from '@mmsim/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 
@@ -17,11 +17,13 @@ describe('buddy: split and merge', () => {
   afterEach(() => sim.dispose());
 
   it('order 7 from a lone order-9 block leaves one order-8 and one order-7 block, and merges back', async () => {
-    sim = await createSimulator({ machine: { memory: '256M', cpus: 1 } });
+    // no watermark boost: emptying the zone steals pageblocks, which would boost it
+    sim = await createSimulator({ machine: { memory: '256M', cpus: 1 }, sysctl: { 'vm.watermark_boost_factor': 0 } });
     const dma = dmaZone(sim);
-    // empty ZONE_DMA page by page
+    // empty ZONE_DMA page by page (__GFP_MEMALLOC: below the min watermark too)
     const held: number[] = [];
-    for (let pfn = sim.pages.allocPages(GFP_KERNEL | GFP_DMA, 0); pfn !== null; pfn = sim.pages.allocPages(GFP_KERNEL | GFP_DMA, 0)) held.push(pfn);
+    const gfp = GFP_KERNEL | GFP_DMA | __GFP_MEMALLOC;
+    for (let pfn = sim.pages.allocPages(gfp, 0); pfn !== null; pfn = sim.pages.allocPages(gfp, 0)) held.push(pfn);
     sim.pages.drainAllPages();
     expect(freeCounts(sim, dma)).toEqual(new Array(11).fill(0));
     // give back exactly the aligned order-9 block at pfn 2048
@@ -41,7 +43,7 @@ describe('buddy: split and merge', () => {
     sim.check();
   });
 
-  it('falls back Normal → DMA32 → DMA for GFP_KERNEL', async () => {
+  it('falls back Normal → DMA32 for GFP_KERNEL; lowmem_reserve keeps ZONE_DMA for GFP_DMA', async () => {
     sim = await createSimulator({ machine: { memory: '4G', cpus: 1 } });
     const zoneOf = (pfn: number) => sim.topology.pfnZone(pfn)!.name;
     const seen = new Set<string>();
@@ -51,10 +53,14 @@ describe('buddy: split and merge', () => {
       if (!seen.has(z)) seen.add(z);
       held.push(pfn);
     }
-    expect([...seen]).toEqual(['Normal', 'DMA32', 'DMA']);
-    // the first blocks came from Normal, the last from DMA
+    // DMA's reserve against Normal ((DMA32 + Normal) / 256 pages) exceeds the whole zone
+    expect([...seen]).toEqual(['Normal', 'DMA32']);
     expect(zoneOf(held[0]!)).toBe('Normal');
-    expect(zoneOf(held[held.length - 1]!)).toBe('DMA');
+    expect(zoneOf(held[held.length - 1]!)).toBe('DMA32');
+    const dma = sim.pages.allocPages(GFP_KERNEL | GFP_DMA, 10);
+    expect(dma).not.toBeNull();
+    expect(zoneOf(dma!)).toBe('DMA');
+    held.push(dma!);
     for (const pfn of held) sim.pages.freePages(pfn, 10);
     sim.check();
   });

@@ -383,6 +383,12 @@ export class LruReclaim implements ReclaimPolicy {
     return Array.from(this.lruvec(nid).size);
   }
 
+  /** Pages on each list of node `nid` in zone index `zid` (lru_zone_size). */
+  zoneLruSizes(nid: number, zid: number): number[] {
+    const v = this.lruvec(nid);
+    return Array.from(v.zoneSize.subarray(zid * NR_LRU_LISTS, (zid + 1) * NR_LRU_LISTS));
+  }
+
   // ---- reclaim ----------------------------------------------------------
 
   /** inactive_is_low(): inactive * int_sqrt(10 * GB of the pair) < active. */
