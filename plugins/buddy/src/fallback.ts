@@ -123,13 +123,12 @@ const scratch = { canSteal: false };
  */
 export function rmqueueClaim(zs: ZoneState, order: number, startMt: number, allocFlags: number, ctx: FallbackContext): number {
   const minOrder = order < PAGEBLOCK_ORDER && allocFlags & ALLOC_NOFRAGMENT ? PAGEBLOCK_ORDER : order;
-  const mem = zs.shared.memory;
   for (let o = MAX_PAGE_ORDER; o >= minOrder; o--) {
     const f = findSuitableFallback(zs, o, startMt, false, zs.shared.mobilityDisabled, scratch);
     if (f === -1) continue;
     if (!scratch.canSteal) break;
     const page = zs.freeHead[o * MIGRATE_TYPES + f]!;
-    const pfn = mem.pageToPfn(page);
+    const pfn = zs.pfnOf(page);
     const got = tryToStealBlock(zs, pfn, page, o, order, startMt, allocFlags, ctx);
     if (got >= 0) {
       traceExtfrag(zs, got, order, o, startMt, f);
@@ -141,12 +140,11 @@ export function rmqueueClaim(zs: ZoneState, order: number, startMt: number, allo
 
 /** __rmqueue_steal(): the smallest fallback block that fits, its pageblock left as it is. */
 export function rmqueueSteal(zs: ZoneState, order: number, startMt: number): number {
-  const mem = zs.shared.memory;
   for (let o = order; o < NR_PAGE_ORDERS; o++) {
     const f = findSuitableFallback(zs, o, startMt, false, zs.shared.mobilityDisabled, scratch);
     if (f === -1) continue;
     const page = zs.freeHead[o * MIGRATE_TYPES + f]!;
-    const pfn = mem.pageToPfn(page);
+    const pfn = zs.pfnOf(page);
     zs.pageDelAndExpand(page, pfn, order, o, f);
     traceExtfrag(zs, pfn, order, o, startMt, f);
     return pfn;
@@ -237,11 +235,10 @@ export function unreserveHighatomicPageblock(zones: readonly ZoneState[], highes
   for (const zs of zones) {
     if (zs.idx > highestIdx) continue;
     if (!force && zs.nrReservedHighatomic <= PAGEBLOCK_NR_PAGES) continue;
-    const mem = zs.shared.memory;
     for (let order = 0; order < NR_PAGE_ORDERS; order++) {
       const page = zs.freeHead[order * MIGRATE_TYPES + MigrateType.HIGHATOMIC]!;
       if (page === NO_PAGE) continue;
-      const pfn = mem.pageToPfn(page);
+      const pfn = zs.pfnOf(page);
       const mt = zs.pageblockMigratetype(pfn);
       if (mt === MigrateType.HIGHATOMIC) {
         const size = Math.min(Math.max(PAGEBLOCK_NR_PAGES, 1 << order), zs.nrReservedHighatomic);

@@ -52,7 +52,12 @@ export function pindexToOrder(pindex: number): number {
 export const PCPF_PREV_FREE_HIGH_ORDER = 1;
 export const PCPF_FREE_HIGH_BATCH = 2;
 
-/** struct per_cpu_pages: one CPU's lists for one zone (heads are hot, tails cold). */
+/**
+ * struct per_cpu_pages: one CPU's lists for one zone (heads are hot, tails
+ * cold). Each list is a ring-buffer deque of pfns rather than links through
+ * struct page: a pcp list is only ever used at its two ends, so no page's
+ * lru links need touching.
+ */
 export class PerCpuPages {
   /** Pages on all lists (a block of order n counts 2^n). */
   count = 0;
@@ -65,9 +70,57 @@ export class PerCpuPages {
   /** Consecutive freed pages (nr_pcp_free). */
   freeCount = 0;
   flags = 0;
-  readonly head = new Int32Array(NR_PCP_LISTS).fill(NO_PAGE);
-  readonly tail = new Int32Array(NR_PCP_LISTS).fill(NO_PAGE);
+  /** Ring buffer of pfns per list, its first slot and length. */
+  readonly buf: Int32Array[] = Array.from({ length: NR_PCP_LISTS }, () => new Int32Array(16));
+  readonly first = new Int32Array(NR_PCP_LISTS);
+  readonly len = new Int32Array(NR_PCP_LISTS);
   constructor(readonly cpu: number) {}
+
+  private grow(i: number): Int32Array {
+    const old = this.buf[i]!;
+    const b = new Int32Array(old.length * 2);
+    const f = this.first[i]!;
+    const n = this.len[i]!;
+    for (let k = 0; k < n; k++) b[k] = old[(f + k) & (old.length - 1)]!;
+    this.buf[i] = b;
+    this.first[i] = 0;
+    return b;
+  }
+  /** list_add() */
+  pushHead(i: number, pfn: number): void {
+    let b = this.buf[i]!;
+    if (this.len[i] === b.length) b = this.grow(i);
+    const f = (this.first[i]! - 1) & (b.length - 1);
+    b[f] = pfn;
+    this.first[i] = f;
+    this.len[i]!++;
+  }
+  /** list_add_tail() */
+  pushTail(i: number, pfn: number): void {
+    let b = this.buf[i]!;
+    if (this.len[i] === b.length) b = this.grow(i);
+    b[(this.first[i]! + this.len[i]!) & (b.length - 1)] = pfn;
+    this.len[i]!++;
+  }
+  /** list_first_entry() + list_del() */
+  popHead(i: number): number {
+    const b = this.buf[i]!;
+    const f = this.first[i]!;
+    this.first[i] = (f + 1) & (b.length - 1);
+    this.len[i]!--;
+    return b[f]!;
+  }
+  /** list_last_entry() + list_del() */
+  popTail(i: number): number {
+    const b = this.buf[i]!;
+    const n = --this.len[i]!;
+    return b[(this.first[i]! + n) & (b.length - 1)]!;
+  }
+  /** The pfns of list `i`, head first. */
+  list(i: number): number[] {
+    const b = this.buf[i]!;
+    return Array.from({ length: this.len[i]! }, (_, k) => b[(this.first[i]! + k) & (b.length - 1)]!);
+  }
 }
 
 /** What every zone shares: the memory model, the event bus, global switches. */
@@ -95,6 +148,13 @@ export class ZoneState {
   end: number;
   /** The page table (re-read by the allocator when hotplug grows it). */
   t: PageFrameTable;
+  /** pfn_to_page() is pfn - pageOff over the whole span (a flat memmap): no call into the memory model. */
+  linear = false;
+  pageOff = 0;
+  /** No other zone shares a pageblock of this zone's span: owns() is a range check. */
+  exclusive = false;
+  /** Allocations preferring this zone start with ALLOC_NOFRAGMENT (alloc_flags_nofragment). */
+  nofragment = false;
 
   /** free_area[order].free_list[mt] heads and tails, index order * MIGRATE_TYPES + mt. */
   readonly freeHead = new Int32Array(NR_PAGE_ORDERS * MIGRATE_TYPES).fill(NO_PAGE);
@@ -174,9 +234,20 @@ export class ZoneState {
     this.compactInitFreePfn = this.compactCachedFreePfn;
   }
 
+  /** pfn_to_page(): the page-table slot of `pfn`, -1 when invalid. */
+  pageOf(pfn: number): number {
+    return this.linear ? pfn - this.pageOff : this.shared.memory.pfnToPage(pfn);
+  }
+
+  /** page_to_pfn() */
+  pfnOf(page: number): number {
+    return this.linear ? page + this.pageOff : this.shared.memory.pageToPfn(page);
+  }
+
   /** Does this zone own `pfn` (page_zone(pfn_to_page(pfn)) == zone)? */
   owns(pfn: number): boolean {
     if (pfn < this.start || pfn >= this.end) return false;
+    if (this.exclusive) return true;
     const z = this.shared.pbZone[pfn >> PAGEBLOCK_ORDER];
     return z === this.id || (z === -2 && this.shared.zoneIdOfPfn(pfn) === this.id);
   }
@@ -295,12 +366,11 @@ export class ZoneState {
 
   /** expand(): splits 2^high down to 2^low, listing the upper halves; returns the pages listed. */
   expand(pfn: number, low: number, high: number, mt: number): number {
-    const mem = this.shared.memory;
     let added = 0;
     while (high > low) {
       high--;
       const half = pfn + (1 << high);
-      this.addToFreeList(mem.pfnToPage(half), high, mt, false);
+      this.addToFreeList(this.pageOf(half), high, mt, false);
       added += 1 << high;
     }
     return added;
@@ -315,11 +385,10 @@ export class ZoneState {
 
   /** __rmqueue_smallest(): the smallest free block of `mt` that fits, split to `order`; -1 when none. */
   rmqueueSmallest(order: number, mt: number, pcpRefill: boolean): number {
-    const mem = this.shared.memory;
     for (let o = order; o < NR_PAGE_ORDERS; o++) {
       const page = this.freeHead[o * MIGRATE_TYPES + mt]!;
       if (page === NO_PAGE) continue;
-      const pfn = mem.pageToPfn(page);
+      const pfn = this.pfnOf(page);
       this.pageDelAndExpand(page, pfn, order, o, mt);
       if (this.shared.events.enabled.mm_page_alloc_zone_locked) {
         this.shared.events.emit('mm_page_alloc_zone_locked', { pfn, order, migratetype: mt, percpu_refill: pcpRefill });
@@ -332,7 +401,7 @@ export class ZoneState {
   /** Is the free block of `order` at `pfn` the buddy we look for (page_is_buddy)? Returns its slot or -1. */
   private buddySlot(pfn: number, order: number): number {
     if (!this.owns(pfn)) return -1;
-    const page = this.shared.memory.pfnToPage(pfn);
+    const page = this.pageOf(pfn);
     if (page < 0) return -1;
     const t = this.t;
     return t.flags[page]! & PG_buddy && t.private[page] === order ? page : -1;
@@ -366,7 +435,7 @@ export class ZoneState {
       const higher = buddyPfn & pfn;
       toTail = this.buddySlot(higher ^ (1 << (order + 1)), order + 1) >= 0;
     }
-    this.addToFreeList(this.shared.memory.pfnToPage(pfn), order, mt, toTail);
+    this.addToFreeList(this.pageOf(pfn), order, mt, toTail);
   }
 
   /**
@@ -392,12 +461,11 @@ export class ZoneState {
     const start = pfn & ~(PAGEBLOCK_NR_PAGES - 1);
     const end = start + PAGEBLOCK_NR_PAGES;
     if (!this.owns(start) || !this.owns(end - 1)) return null;
-    const mem = this.shared.memory;
     const t = this.t;
     let free = 0;
     let movable = 0;
     for (let p = start; p < end;) {
-      const page = mem.pfnToPage(p);
+      const page = this.pageOf(p);
       if (page >= 0 && t.flags[page]! & PG_buddy) {
         const nr = 1 << t.private[page]!;
         free += nr;
@@ -413,11 +481,10 @@ export class ZoneState {
 
   /** __move_freepages_block(): every free block in the pageblock to `newMt`'s lists, and the pageblock retyped. */
   moveFreepagesBlock(start: number, newMt: number): number {
-    const mem = this.shared.memory;
     const t = this.t;
     let moved = 0;
     for (let p = start, end = start + PAGEBLOCK_NR_PAGES; p < end;) {
-      const page = mem.pfnToPage(p);
+      const page = this.pageOf(p);
       if (page < 0 || !(t.flags[page]! & PG_buddy)) {
         p++;
         continue;

@@ -25,13 +25,16 @@ import {
 } from './compaction.js';
 import { type FallbackContext, RMQUEUE_NORMAL, resetRmqueueMode, reserveHighatomicPageblock, rmqueue, unreserveHighatomicPageblock } from './fallback.js';
 import { policyPlacement, policyZone, resolveMempolicy, type ResolvedMempolicy } from './mempolicy.js';
-import { MAX_RECLAIM_RETRIES, MIGRATE_PCPTYPES, orderToPindex, PAGE_ALLOC_COSTLY_ORDER, PAGEBLOCK_ORDER, PerCpuPages, type ZoneShared, ZoneState } from './mmzone.js';
+import { MAX_RECLAIM_RETRIES, MIGRATE_PCPTYPES, NR_PCP_LISTS, orderToPindex, PAGE_ALLOC_COSTLY_ORDER, PAGEBLOCK_ORDER, PerCpuPages, pindexToOrder, type ZoneShared, ZoneState } from './mmzone.js';
 import { BUDDY_OPTIONS, type BuddyOptions } from './options.js';
 import { drainPagesZone, freeUnrefPageCommit, type PcpContext, pcpAllowedOrder, rmqueuePcplist } from './pcp.js';
 import { directReclaim, NODE_RECLAIM_FULL, NODE_RECLAIM_NOSCAN, NodeState, nodeReclaim, wakeupKswapd, zoneReclaimablePages } from './vmscan.js';
 import { initPerZoneWmarkMin, setupLowmemReserveAll, setupPerZoneWmarksAll, type WatermarkHost, wmarkPages, zonePcpUpdate, zoneWatermarkFast, zoneWatermarkOk, zoneWatermarkOkFree } from './watermark.js';
 
 export { FALLBACKS } from './fallback.js';
+
+/** order_to_pindex() by order * MIGRATE_PCPTYPES + migratetype. */
+const PINDEX = Int8Array.from({ length: NR_PAGE_ORDERS * MIGRATE_PCPTYPES }, (_, i) => orderToPindex(i % MIGRATE_PCPTYPES, Math.floor(i / MIGRATE_PCPTYPES)));
 export { PAGEBLOCK_ORDER } from './mmzone.js';
 export type { BuddyOptions } from './options.js';
 
@@ -79,6 +82,8 @@ export class BuddyAllocator implements PageAllocator, WatermarkHost {
   private readonly cpus: number[];
   private readonly multiNode: boolean;
   private readonly pcpOn: boolean;
+  /** pcp_allowed_order() by order (all 0 with pcp off). */
+  private readonly pcpOrder = new Uint8Array(NR_PAGE_ORDERS);
   private readonly normalIdx: number;
   private readonly policyZoneIdx: number;
   private readonly taskPolicy = new Map<number, ResolvedMempolicy>();
@@ -112,6 +117,7 @@ export class BuddyAllocator implements PageAllocator, WatermarkHost {
       highOrder: kernelVersionAtLeast(v, '5.13'),
       movableIdx: topology.zoneTypes.length - 1,
     };
+    for (let o = 0; o < NR_PAGE_ORDERS; o++) this.pcpOrder[o] = this.pcpOn && pcpAllowedOrder(o, this.pcpCtx) ? 1 : 0;
     this.normalIdx = topology.zoneIndex(ZoneType.NORMAL);
     this.policyZoneIdx = policyZone(topology);
     this.multiNode = topology.nodes.length > 1;
@@ -199,6 +205,26 @@ export class BuddyAllocator implements PageAllocator, WatermarkHost {
       if (zs.end & ((1 << PAGEBLOCK_ORDER) - 1) && this.zones.some((o) => o !== zs && o.start < (((zs.end >> PAGEBLOCK_ORDER) + 1) << PAGEBLOCK_ORDER) && o.end > zs.end)) pb[zs.end >> PAGEBLOCK_ORDER] = -2;
     }
     this.shared.pbZone = pb;
+    const mem = this.memory;
+    for (const zs of this.zones) {
+      let exclusive = true;
+      for (let b = zs.start >> PAGEBLOCK_ORDER, e = (zs.end - 1) >> PAGEBLOCK_ORDER; b <= e && exclusive; b++) exclusive = pb[b] === zs.id;
+      zs.exclusive = exclusive;
+      // a flat memmap over the span (every pageblock valid at the same offset) needs no pfn_to_page() call
+      const off = zs.start - mem.pfnToPage(zs.start);
+      let linear = mem.pfnToPage(zs.start) >= 0;
+      for (let pfn = zs.start; linear; pfn += 1 << PAGEBLOCK_ORDER) {
+        const p = Math.min(pfn, zs.end - 1);
+        linear = mem.pfnValid(p) && p - mem.pfnToPage(p) === off;
+        if (p === zs.end - 1) break;
+      }
+      zs.linear = linear;
+      zs.pageOff = off;
+      // alloc_flags_nofragment(): a Normal zone with a DMA32 zone below to spread into first
+      zs.nofragment = zs.idx === this.normalIdx && this.normalIdx > 0 && topo.zoneTypes[this.normalIdx - 1] === ZoneType.DMA32 &&
+        (topo.nodes.length === 1 || topo.nodes.find((n) => n.nid === zs.nid)!.zones[this.normalIdx - 1]!.populated);
+      zs.t = this.memory.pages;
+    }
     this.zonelists = topo.zonelists.map((zl) => zl.map((z) => this.byZone.get(z)!).filter((x) => x !== undefined));
     this.zonelistsThisNode = topo.zonelistsThisNode.map((zl) => zl.map((z) => this.byZone.get(z)!).filter((x) => x !== undefined));
     const maxCpu = Math.max(0, ...this.cpus) + 1;
@@ -273,19 +299,19 @@ export class BuddyAllocator implements PageAllocator, WatermarkHost {
       throw new MmsimError('EBAD_ORDER', `order ${order} is outside 0..${MAX_PAGE_ORDER}`, { plugin: this.name, details: { order } });
     }
     const hz = this.gfpZoneIdx[gfp & 0x0f]!;
-    if (hz < 0) gfpZone(gfp, this.topology.zoneConfig); // throws EGFP_INVALID
-    if ((gfp & 0x18) === 0x18) gfpMigratetype(gfp); // throws EGFP_INVALID
+    if (hz < 0 || (gfp & 0x18) === 0x18) {
+      gfpZone(gfp, this.topology.zoneConfig); // throws EGFP_INVALID
+      gfpMigratetype(gfp);
+    }
     const mt = this.shared.mobilityDisabled ? MigrateType.UNMOVABLE : (gfp & 0x18) >> 3;
-    this.tables();
+    if (this.memory.pages !== this.t) this.tables();
     let cpu = 0;
-    let nid: number;
+    let nid = this.cpuNode[0]!;
     let nodemask: Uint8Array | null = null;
     let interleaveNid = -1;
     let cold = false;
     let pid = 0;
-    if (opts === undefined) {
-      nid = this.cpuNode[0]!;
-    } else {
+    if (opts !== undefined) {
       cpu = opts.cpu ?? 0;
       if (!(cpu >= 0 && cpu < this.cpuNode.length && this.cpuNode[cpu]! >= 0) || (cpu | 0) !== cpu) {
         throw new MmsimError('EINVAL', `cpu ${cpu} does not exist (cpus ${this.cpus.join(',')})`, { plugin: this.name, details: { cpu } });
@@ -306,7 +332,7 @@ export class BuddyAllocator implements PageAllocator, WatermarkHost {
         pol = this.taskPolicy.get(opts.pid);
       }
       if (pol && pol.mode !== 'MPOL_DEFAULT') {
-        const p = policyPlacement(pol, hz < 0 ? 0 : hz, local, this.policyZoneIdx);
+        const p = policyPlacement(pol, hz, local, this.policyZoneIdx);
         nid = p.nid;
         nodemask = p.nodemask;
         interleaveNid = p.interleaveNid;
@@ -326,12 +352,9 @@ export class BuddyAllocator implements PageAllocator, WatermarkHost {
     while (start < zl.length && (zl[start]!.idx > hz || (nodemask !== null && !nodemask[zl[start]!.nid]))) start++;
     let pfn = -1;
     if (start < zl.length) {
-      let allocFlags = ALLOC_WMARK_LOW | (gfp & __GFP_KSWAPD_RECLAIM ? ALLOC_KSWAPD : 0) | (mt === MigrateType.MOVABLE ? ALLOC_CMA : 0);
-      // alloc_flags_nofragment(): spread Normal allocations to DMA32 before mixing pageblocks
       const pref = zl[start]!;
-      if (pref.idx === this.normalIdx && this.normalIdx > 0 && (!this.multiNode || this.topology.nodes[pref.nid]!.zones[this.normalIdx - 1]!.populated)) {
-        allocFlags |= ALLOC_NOFRAGMENT;
-      }
+      // ALLOC_KSWAPD is __GFP_KSWAPD_RECLAIM; alloc_flags_nofragment() for a Normal preferred zone
+      const allocFlags = ALLOC_WMARK_LOW | (gfp & ALLOC_KSWAPD) | (mt === MigrateType.MOVABLE ? ALLOC_CMA : 0) | (pref.nofragment ? ALLOC_NOFRAGMENT : 0);
       pfn = this.getPageFromFreelist(gfp, order, allocFlags, zl, start, hz, mt, nodemask, pref.nid, cpu, cold);
       if (pfn < 0) {
         pfn = this.slowpath(gfp, order, { zonelist: zl, start, highestIdx: hz, migratetype: mt, nodemask, preferredNid: pref.nid, cpu, cold, pid });
@@ -341,7 +364,10 @@ export class BuddyAllocator implements PageAllocator, WatermarkHost {
       this.ev.pgalloc_fail = (this.ev.pgalloc_fail ?? 0) + 1;
       return null;
     }
-    if (interleaveNid >= 0 && this.zoneOfPfn(pfn)!.nid === interleaveNid) this.zoneOfPfn(pfn)!.numaEvents[3]!++;
+    if (interleaveNid >= 0) {
+      const zs = this.zoneOfPfn(pfn)!;
+      if (zs.nid === interleaveNid) zs.numaEvents[3]!++; // NUMA_INTERLEAVE_HIT
+    }
     if (this.events.enabled.mm_page_alloc) this.events.emit('mm_page_alloc', { pfn, order, gfp_flags: gfp, migratetype: mt });
     return pfn;
   }
@@ -382,7 +408,7 @@ export class BuddyAllocator implements PageAllocator, WatermarkHost {
         }
         const pfn = this.rmqueue(zs, order, allocFlags, mt, cpu, cold);
         if (pfn >= 0) {
-          this.prepNewPage(pfn, order, gfp);
+          this.prepNewPage(zs, pfn, order, gfp);
           if (allocFlags & ALLOC_HIGHATOMIC) reserveHighatomicPageblock(zs, pfn, order);
           return pfn;
         }
@@ -399,8 +425,8 @@ export class BuddyAllocator implements PageAllocator, WatermarkHost {
   /** rmqueue(): the per-CPU lists for small orders, else the buddy lists; a boosted watermark wakes kswapd. */
   private rmqueue(zs: ZoneState, order: number, allocFlags: number, mt: number, cpu: number, cold: boolean): number {
     let pfn = -1;
-    if (this.pcpOn && pcpAllowedOrder(order, this.pcpCtx)) {
-      pfn = rmqueuePcplist(zs, zs.pcp[cpu]!, order, mt, orderToPindex(mt, order), allocFlags, cold, this.pcpCtx);
+    if (this.pcpOrder[order]) {
+      pfn = rmqueuePcplist(zs, zs.pcp[cpu]!, order, mt, PINDEX[order * MIGRATE_PCPTYPES + mt]!, allocFlags, cold, this.pcpCtx);
     }
     if (pfn < 0) pfn = this.rmqueueBuddy(zs, order, allocFlags, mt);
     if (pfn >= 0) {
@@ -427,9 +453,9 @@ export class BuddyAllocator implements PageAllocator, WatermarkHost {
   }
 
   /** prep_new_page(): the block is handed out: a reference, its order, a kernel owner, PG_head for __GFP_COMP. */
-  private prepNewPage(pfn: number, order: number, gfp: number): void {
+  private prepNewPage(zs: ZoneState, pfn: number, order: number, gfp: number): void {
     const t = this.t;
-    const page = this.memory.pfnToPage(pfn);
+    const page = zs.pageOf(pfn);
     t.refcount[page] = 1;
     t.private[page] = order;
     t.ownerKind[page] = PageOwner.KERNEL;
@@ -655,13 +681,25 @@ export class BuddyAllocator implements PageAllocator, WatermarkHost {
     if ((order >>> 0) !== order || order > MAX_PAGE_ORDER) {
       throw new MmsimError('EBAD_ORDER', `order ${order} is outside 0..${MAX_PAGE_ORDER}`, { plugin: this.name, details: { pfn, order } });
     }
-    const mem = this.memory;
-    if (!Number.isInteger(pfn) || !mem.pfnValid(pfn)) {
-      throw new MmsimError('EBAD_PFN', `pfn ${pfn} is not a valid pfn of this machine`, { plugin: this.name, details: { pfn, order } });
+    if (this.memory.pages !== this.t) this.tables();
+    // the common case: a pfn of a zone with a flat memmap
+    let zs: ZoneState | undefined;
+    let page = -1;
+    if ((pfn >>> 0) === pfn) {
+      const id = this.shared.pbZone[pfn >>> PAGEBLOCK_ORDER];
+      if (id !== undefined && id >= 0) {
+        zs = this.zones[id]!;
+        if (zs.linear) page = pfn - zs.pageOff;
+      }
     }
-    const t = this.tables();
-    const zs = this.zoneOfPfn(pfn);
-    const page = mem.pfnToPage(pfn);
+    if (page < 0) {
+      if (!Number.isInteger(pfn) || !this.memory.pfnValid(pfn)) {
+        throw new MmsimError('EBAD_PFN', `pfn ${pfn} is not a valid pfn of this machine`, { plugin: this.name, details: { pfn, order } });
+      }
+      zs = this.zoneOfPfn(pfn);
+      page = this.memory.pfnToPage(pfn);
+    }
+    const t = this.t;
     const flags = t.flags[page]!;
     if (zs === undefined || flags & PG_reserved) {
       throw new MmsimError('EBAD_PFN', `pfn ${pfn} is reserved or in a hole: the page allocator never handed it out`, { plugin: this.name, details: { pfn, order } });
@@ -681,26 +719,29 @@ export class BuddyAllocator implements PageAllocator, WatermarkHost {
       throw new MmsimError('EBAD_PFN', `pfn ${pfn} is still ${flags & PG_lru ? 'on an LRU list' : 'a slab page'}: take it off before freeing`, { plugin: this.name, details: { pfn, order } });
     }
     let cpu = 0;
-    if (opts !== undefined && opts.cpu !== undefined) {
-      cpu = opts.cpu;
-      if (!(cpu >= 0 && cpu < this.cpuNode.length && this.cpuNode[cpu]! >= 0) || (cpu | 0) !== cpu) {
-        throw new MmsimError('EINVAL', `cpu ${cpu} does not exist`, { plugin: this.name, details: { cpu } });
+    let cold = false;
+    if (opts !== undefined) {
+      cold = opts.cold === true;
+      if (opts.cpu !== undefined) {
+        cpu = opts.cpu;
+        if (!(cpu >= 0 && cpu < this.cpuNode.length && this.cpuNode[cpu]! >= 0) || (cpu | 0) !== cpu) {
+          throw new MmsimError('EINVAL', `cpu ${cpu} does not exist`, { plugin: this.name, details: { cpu } });
+        }
       }
     }
     if (ref > 1) {
       t.refcount[page] = ref - 1; // put_page(): someone else still holds it
       return;
     }
-    // free_pages_prepare(): flags cleared (PAGE_FLAGS_CHECK_AT_PREP)
+    // free_pages_prepare(): flags cleared (PAGE_FLAGS_CHECK_AT_PREP), owner dropped
     t.refcount[page] = 0;
     t.flags[page] = 0;
-    t.mapcount[page] = 0;
     t.ownerKind[page] = PageOwner.NONE;
     t.owner[page] = 0;
     if (this.events.enabled.mm_page_free) this.events.emit('mm_page_free', { pfn, order });
     this.pgfree += 1 << order;
-    if (this.pcpOn && pcpAllowedOrder(order, this.pcpCtx)) {
-      let mt = zs.pageblockMigratetype(pfn);
+    if (this.pcpOrder[order]) {
+      let mt = zs.pageblockMt[(pfn >> PAGEBLOCK_ORDER) - zs.pbBase]!;
       if (mt >= MIGRATE_PCPTYPES) {
         if (mt === MigrateType.ISOLATE) {
           zs.freeBlock(pfn, order, false);
@@ -708,7 +749,7 @@ export class BuddyAllocator implements PageAllocator, WatermarkHost {
         }
         mt = MigrateType.MOVABLE; // HIGHATOMIC and CMA pages go to the movable list
       }
-      freeUnrefPageCommit(zs, zs.pcp[cpu]!, page, mt, order, orderToPindex(mt, order), opts?.cold === true, this.pcpCtx);
+      freeUnrefPageCommit(zs, zs.pcp[cpu]!, page, pfn, order, PINDEX[order * MIGRATE_PCPTYPES + mt]!, cold, this.pcpCtx);
     } else {
       zs.freeBlock(pfn, order, false);
     }
@@ -856,19 +897,16 @@ export class BuddyAllocator implements PageAllocator, WatermarkHost {
       for (const pcp of zs.pcp) {
         if (!pcp) continue;
         let count = 0;
-        for (let i = 0; i < pcp.head.length; i++) {
-          let prev = -1;
-          for (let p = pcp.head[i]!; p !== -1; p = t.lruNext[p]!) {
-            const pfn = mem.pageToPfn(p);
-            if (t.lruPrev[p] !== prev) bad(`${where0} cpu ${pcp.cpu}: broken pcp list link at pfn ${pfn}`);
-            prev = p;
-            if (!(t.flags[p]! & PG_pcp) || t.refcount[p] !== 0) bad(`${where0} cpu ${pcp.cpu}: pfn ${pfn} on a pcp list without PG_pcp or with a reference`);
+        for (let i = 0; i < NR_PCP_LISTS; i++) {
+          for (const pfn of pcp.list(i)) {
+            const p = mem.pfnToPage(pfn);
+            if (p < 0 || !(t.flags[p]! & PG_pcp) || t.refcount[p] !== 0) bad(`${where0} cpu ${pcp.cpu}: pfn ${pfn} on a pcp list without PG_pcp or with a reference`);
             if (!zs.owns(pfn)) bad(`${where0} cpu ${pcp.cpu}: pfn ${pfn} on this zone's pcp list belongs to another zone`);
+            if (pindexToOrder(i) !== t.private[p]) bad(`${where0} cpu ${pcp.cpu}: pfn ${pfn} of order ${t.private[p]} on the list of order ${pindexToOrder(i)}`);
             if (seen.has(pfn)) bad(`${where0} cpu ${pcp.cpu}: pfn ${pfn} is both free and on a pcp list`);
             seen.add(pfn);
             count += 1 << t.private[p]!;
           }
-          if (pcp.tail[i] !== prev) bad(`${where0} cpu ${pcp.cpu}: pcp list ${i} tail is not the last page`);
         }
         if (count !== pcp.count) bad(`${where0} cpu ${pcp.cpu}: pcp lists hold ${count} pages, count says ${pcp.count}`);
       }

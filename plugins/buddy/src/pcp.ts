@@ -12,7 +12,7 @@
  * kept. The periodic decay_pcp_high() of the vmstat worker is not modelled.
  * @module
  */
-import { NO_PAGE, PageOwner, PG_pcp } from '@mmsim/core';
+import { PageOwner, PG_pcp } from '@mmsim/core';
 import { type FallbackContext, resetRmqueueMode, rmqueue, rmqueueMode } from './fallback.js';
 import {
   NR_PCP_LISTS, PAGE_ALLOC_COSTLY_ORDER, PAGEBLOCK_ORDER, PCPF_FREE_HIGH_BATCH, PCPF_PREV_FREE_HIGH_ORDER, type PerCpuPages,
@@ -38,54 +38,35 @@ export function pcpAllowedOrder(order: number, ctx: PcpContext): boolean {
   return order <= PAGE_ALLOC_COSTLY_ORDER || order === PAGEBLOCK_ORDER;
 }
 
-/** list_add / list_add_tail on a pcp list; the page is marked PG_pcp with its order. */
-export function pcpListAdd(zs: ZoneState, pcp: PerCpuPages, page: number, pindex: number, order: number, tail: boolean): void {
+/** list_add / list_add_tail on a pcp list: the page is marked PG_pcp with its order. */
+export function pcpListAdd(zs: ZoneState, pcp: PerCpuPages, page: number, pfn: number, pindex: number, order: number, tail: boolean): void {
   const t = zs.t;
-  if (tail) {
-    const last = pcp.tail[pindex]!;
-    t.lruPrev[page] = last;
-    t.lruNext[page] = NO_PAGE;
-    if (last !== NO_PAGE) t.lruNext[last] = page;
-    else pcp.head[pindex] = page;
-    pcp.tail[pindex] = page;
-  } else {
-    const first = pcp.head[pindex]!;
-    t.lruNext[page] = first;
-    t.lruPrev[page] = NO_PAGE;
-    if (first !== NO_PAGE) t.lruPrev[first] = page;
-    else pcp.tail[pindex] = page;
-    pcp.head[pindex] = page;
-  }
+  if (tail) pcp.pushTail(pindex, pfn);
+  else pcp.pushHead(pindex, pfn);
   t.flags[page]! |= PG_pcp;
   t.private[page] = order;
   t.ownerKind[page] = PageOwner.BUDDY;
 }
 
-/** list_del from a pcp list. */
-export function pcpListDel(zs: ZoneState, pcp: PerCpuPages, page: number, pindex: number): void {
+/** Takes a page off a pcp list (the head, or the tail): its slot, PG_pcp cleared. Returns the pfn. */
+export function pcpListDel(zs: ZoneState, pcp: PerCpuPages, pindex: number, tail: boolean): number {
   const t = zs.t;
-  const next = t.lruNext[page]!;
-  const prev = t.lruPrev[page]!;
-  if (prev !== NO_PAGE) t.lruNext[prev] = next;
-  else pcp.head[pindex] = next;
-  if (next !== NO_PAGE) t.lruPrev[next] = prev;
-  else pcp.tail[pindex] = prev;
-  t.lruNext[page] = NO_PAGE;
-  t.lruPrev[page] = NO_PAGE;
+  const pfn = tail ? pcp.popTail(pindex) : pcp.popHead(pindex);
+  const page = zs.pageOf(pfn);
   t.flags[page]! &= ~PG_pcp;
   t.private[page] = 0;
   t.ownerKind[page] = PageOwner.NONE;
+  return pfn;
 }
 
 /** rmqueue_bulk(): up to `count` blocks of `order` from the buddy lists to the tail of a pcp list. */
 export function rmqueueBulk(zs: ZoneState, order: number, count: number, pcp: PerCpuPages, pindex: number, mt: number, allocFlags: number, ctx: PcpContext): number {
-  const mem = zs.shared.memory;
   resetRmqueueMode();
   let i = 0;
   for (; i < count; i++) {
     const pfn = rmqueue(zs, order, mt, allocFlags, rmqueueMode, true, ctx);
     if (pfn < 0) break;
-    pcpListAdd(zs, pcp, mem.pfnToPage(pfn), pindex, order, true);
+    pcpListAdd(zs, pcp, zs.pageOf(pfn), pfn, pindex, order, true);
   }
   return i;
 }
@@ -116,16 +97,14 @@ export function nrPcpAlloc(zs: ZoneState, pcp: PerCpuPages, order: number, ctx: 
  */
 export function rmqueuePcplist(zs: ZoneState, pcp: PerCpuPages, order: number, mt: number, pindex: number, allocFlags: number, cold: boolean, ctx: PcpContext): number {
   pcp.freeCount >>= 1;
-  if (pcp.head[pindex] === NO_PAGE) {
+  if (pcp.len[pindex] === 0) {
     const batch = nrPcpAlloc(zs, pcp, order, ctx);
     const alloced = rmqueueBulk(zs, order, batch, pcp, pindex, mt, allocFlags, ctx);
     pcp.count += alloced << order;
-    if (pcp.head[pindex] === NO_PAGE) return -1;
+    if (pcp.len[pindex] === 0) return -1;
   }
-  const page = cold ? pcp.tail[pindex]! : pcp.head[pindex]!;
-  pcpListDel(zs, pcp, page, pindex);
   pcp.count -= 1 << order;
-  return zs.shared.memory.pageToPfn(page);
+  return pcpListDel(zs, pcp, pindex, cold);
 }
 
 /**
@@ -136,24 +115,21 @@ export function rmqueuePcplist(zs: ZoneState, pcp: PerCpuPages, order: number, m
 export function freePcppagesBulk(zs: ZoneState, count: number, pcp: PerCpuPages, pindex: number): void {
   count = Math.min(pcp.count, count);
   pindex = pindex - 1;
-  const mem = zs.shared.memory;
   const ev = zs.shared.events;
   while (count > 0) {
     do {
       if (++pindex > NR_PCP_LISTS - 1) pindex = 0;
-    } while (pcp.head[pindex] === NO_PAGE);
+    } while (pcp.len[pindex] === 0);
     const order = pindexToOrder(pindex);
     const nr = 1 << order;
     do {
-      const page = pcp.tail[pindex]!;
-      const pfn = mem.pageToPfn(page);
+      const pfn = pcpListDel(zs, pcp, pindex, true);
       const mt = zs.pageblockMigratetype(pfn);
-      pcpListDel(zs, pcp, page, pindex);
       count -= nr;
       pcp.count -= nr;
       zs.freeOnePage(pfn, order, mt, false);
       if (ev.enabled.mm_page_pcpu_drain) ev.emit('mm_page_pcpu_drain', { pfn, order, migratetype: mt });
-    } while (count > 0 && pcp.head[pindex] !== NO_PAGE);
+    } while (count > 0 && pcp.len[pindex] !== 0);
   }
 }
 
@@ -200,9 +176,9 @@ export function nrPcpHigh(zs: ZoneState, pcp: PerCpuPages, batch: number, freeHi
  * head; the tail when cold); when the list reaches its limit a batch is
  * flushed to the buddy lists.
  */
-export function freeUnrefPageCommit(zs: ZoneState, pcp: PerCpuPages, page: number, mt: number, order: number, pindex: number, cold: boolean, ctx: PcpContext): void {
+export function freeUnrefPageCommit(zs: ZoneState, pcp: PerCpuPages, page: number, pfn: number, order: number, pindex: number, cold: boolean, ctx: PcpContext): void {
   pcp.allocFactor >>= 1;
-  pcpListAdd(zs, pcp, page, pindex, order, cold);
+  pcpListAdd(zs, pcp, page, pfn, pindex, order, cold);
   pcp.count += 1 << order;
   const batch = pcp.batch;
   let freeHigh = false;
@@ -219,7 +195,6 @@ export function freeUnrefPageCommit(zs: ZoneState, pcp: PerCpuPages, page: numbe
     // the zone is back above its high watermark: stop trimming pcp->high
     if (zs.belowHigh && zs.stats.nrFreePages - zs.nrFreeHighatomic - zs.nrFreeCma > zs.wmarkHigh + zs.boost + zs.lowmemReserve[ctx.movableIdx]!) zs.belowHigh = false;
   }
-  void mt;
 }
 
 /** drain_pages_zone(): every page of one CPU's lists back to the buddy lists. */
