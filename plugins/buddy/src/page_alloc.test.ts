@@ -96,3 +96,36 @@ describe('buddy: split and merge', () => {
     sim.check();
   });
 });
+
+describe('buddy: gfp → zone and migrate type', () => {
+  // GFP_ZONE_TABLE on x86_64 for the 16 zone-modifier combinations (bit 0 DMA, 1 HIGHMEM, 2 DMA32, 3 MOVABLE)
+  const table: (string | null)[] = ['Normal', 'DMA', 'Normal', null, 'DMA32', null, null, null, 'Normal', 'DMA', 'Movable', null, 'DMA32', null, null, null];
+  it('serves every valid combination from a zone no higher than gfp_zone(), rejects GFP_ZONE_BAD ones unchanged', async () => {
+    const sim = await createSimulator({ machine: { memory: '8G', cpus: 1 } });
+    const order = sim.topology.zoneTypes as string[];
+    for (let bits = 0; bits < 16; bits++) {
+      const want = table[bits];
+      const gfp = GFP_KERNEL | bits;
+      if (want === null) {
+        const before = sim.proc('buddyinfo');
+        expect(() => sim.pages.allocPages(gfp, 0)).toThrowError(/EGFP_INVALID/);
+        expect(sim.proc('buddyinfo')).toBe(before);
+        continue;
+      }
+      const types: number[] = [];
+      const off = () => sim.events.off('mm_page_alloc');
+      sim.events.on('mm_page_alloc', (e) => types.push(e.migratetype));
+      const pfn = sim.pages.allocPages(gfp, 0)!;
+      off();
+      const z = sim.topology.pfnZone(pfn)!;
+      expect(order.indexOf(z.name)).toBeLessThanOrEqual(order.indexOf(want));
+      // gfp_migratetype(): the __GFP_MOVABLE bit (3) makes it Movable
+      expect(types).toEqual([bits & 8 ? MigrateType.MOVABLE : MigrateType.UNMOVABLE]);
+      sim.pages.freePages(pfn, 0);
+    }
+    // the mobility bits: __GFP_RECLAIMABLE → Reclaimable; both → rejected
+    expect(() => sim.pages.allocPages(GFP_KERNEL | 0x18, 0)).toThrowError(/EGFP_INVALID/);
+    sim.check();
+    sim.dispose();
+  });
+});
