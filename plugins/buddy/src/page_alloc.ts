@@ -700,19 +700,21 @@ export class BuddyAllocator implements PageAllocator, WatermarkHost {
       page = this.memory.pfnToPage(pfn);
     }
     const t = this.t;
+    // the three reads first, so their cache misses overlap
     const flags = t.flags[page]!;
+    const ref = t.refcount[page]!;
+    const allocOrder = t.private[page]!;
     if (zs === undefined || flags & PG_reserved) {
       throw new MmsimError('EBAD_PFN', `pfn ${pfn} is reserved or in a hole: the page allocator never handed it out`, { plugin: this.name, details: { pfn, order } });
     }
-    const ref = t.refcount[page]!;
     if (ref === 0) {
       if (this.freeBlockContaining(pfn) >= 0) {
         throw new MmsimError('EDOUBLE_FREE', `pfn ${pfn} (order ${order}) is already free`, { plugin: this.name, details: { pfn, order } });
       }
       throw new MmsimError('EBAD_PFN', `pfn ${pfn} is not the first page of an allocated block`, { plugin: this.name, details: { pfn, order } });
     }
-    if (t.private[page] !== order) {
-      throw new MmsimError('EBAD_ORDER', `pfn ${pfn} was allocated with order ${t.private[page]}, freed with order ${order}`, { plugin: this.name, details: { pfn, order, allocated: t.private[page] } });
+    if (allocOrder !== order) {
+      throw new MmsimError('EBAD_ORDER', `pfn ${pfn} was allocated with order ${allocOrder}, freed with order ${order}`, { plugin: this.name, details: { pfn, order, allocated: allocOrder } });
     }
     if (flags & (PG_lru | PG_slab)) {
       // free_page_is_bad(): PAGE_FLAGS_CHECK_AT_FREE
