@@ -16,7 +16,11 @@ import { BuddyAllocator } from './page_alloc.js';
 
 export { BuddyAllocator, BUDDY_OPTIONS, type BuddyOptions };
 export { FALLBACKS, canStealFallback } from './fallback.js';
-export { PAGEBLOCK_ORDER, PAGEBLOCK_NR_PAGES, NR_PCP_LISTS, PerCpuPages, orderToPindex, pindexToOrder } from './mmzone.js';
+export { PAGEBLOCK_ORDER, PAGEBLOCK_NR_PAGES, NR_PCP_LISTS, PerCpuPages, ZoneState, type ZoneShared, orderToPindex, pindexToOrder } from './mmzone.js';
+export type { WatermarkHost } from './watermark.js';
+export type { PcpContext } from './pcp.js';
+export type { FallbackContext } from './fallback.js';
+export { NodeState } from './vmscan.js';
 export { fragmentationIndex, COMPACT_RESULT_NAMES } from './compaction.js';
 export type { AllocContext } from './page_alloc.js';
 
