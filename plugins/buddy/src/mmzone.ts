@@ -226,6 +226,30 @@ export class ZoneState {
     this.resetCompactCache();
   }
 
+  /**
+   * The zone's span changed (memory hotplug): pageblock arrays follow it,
+   * pageblocks already known keep their type, new ones start Movable.
+   */
+  resize(start: number, end: number): void {
+    const oldBase = this.pbBase;
+    const oldMt = this.pageblockMt;
+    const oldSkip = this.pageblockSkip;
+    this.start = start;
+    this.end = end;
+    this.pbBase = start >> PAGEBLOCK_ORDER;
+    const nPb = Math.max(((end + PAGEBLOCK_NR_PAGES - 1) >> PAGEBLOCK_ORDER) - this.pbBase, 1);
+    this.pageblockMt = new Uint8Array(nPb).fill(this.shared.mobilityDisabled ? MigrateType.UNMOVABLE : MigrateType.MOVABLE);
+    this.pageblockSkip = new Uint8Array(nPb);
+    for (let i = 0; i < oldMt.length; i++) {
+      const j = i + oldBase - this.pbBase;
+      if (j >= 0 && j < nPb) {
+        this.pageblockMt[j] = oldMt[i]!;
+        this.pageblockSkip[j] = oldSkip[i]!;
+      }
+    }
+    this.resetCompactCache();
+  }
+
   /** reset_cached_positions() */
   resetCompactCache(): void {
     this.compactCachedMigratePfn[0] = this.compactCachedMigratePfn[1] = this.start;

@@ -145,12 +145,6 @@ export class BuddyAllocator implements PageAllocator, WatermarkHost {
       },
     };
     this.cpus = topology.nodes.flatMap((n) => n.cpus).sort((a, b) => a - b);
-    for (const z of topology.zones) {
-      if (!z.populated) continue;
-      const zs = new ZoneState(z, this.zones.length, this.shared, topology.zoneTypes.length);
-      this.zones.push(zs);
-      this.byZone.set(z, zs);
-    }
     for (const n of topology.nodes) this.pgdat[n.nid] = new NodeState(topology.zoneTypes.length);
     this.buildZoneMaps();
     this.freeBootMemory();
@@ -190,11 +184,20 @@ export class BuddyAllocator implements PageAllocator, WatermarkHost {
    */
   buildZoneMaps(): void {
     const topo = this.topology;
+    for (const z of topo.zones) {
+      if (!z.populated) continue;
+      const zs = this.byZone.get(z);
+      if (!zs) {
+        const n = new ZoneState(z, this.zones.length, this.shared, topo.zoneTypes.length);
+        this.zones.push(n);
+        this.byZone.set(z, n);
+      } else if (zs.start !== z.zoneStartPfn || zs.end !== z.zoneEndPfn) {
+        zs.resize(z.zoneStartPfn, z.zoneEndPfn);
+      }
+    }
     const maxPfn = Math.max(this.memory.maxPfn, topo.maxPfn);
     const pb = new Int16Array((maxPfn >> PAGEBLOCK_ORDER) + 2).fill(-1);
     for (const zs of this.zones) {
-      zs.start = zs.zone.zoneStartPfn;
-      zs.end = zs.zone.zoneEndPfn;
       for (let b = zs.start >> PAGEBLOCK_ORDER, e = (zs.end - 1) >> PAGEBLOCK_ORDER; b <= e; b++) {
         pb[b] = pb[b] === -1 || pb[b] === zs.id ? zs.id : -2;
       }
@@ -233,6 +236,16 @@ export class BuddyAllocator implements PageAllocator, WatermarkHost {
     for (const zs of this.zones) {
       for (const c of this.cpus) if (!zs.pcp[c]) zs.pcp[c] = new PerCpuPages(c);
     }
+  }
+
+  /**
+   * After memory hotplug changed zones (online_pages → init_per_zone_wmark_min):
+   * zone maps, then min_free_kbytes (unless set by the user), watermarks,
+   * pcp sizes and lowmem_reserve again.
+   */
+  zonesChanged(): void {
+    this.buildZoneMaps();
+    initPerZoneWmarkMin(this);
   }
 
   /** The zone state owning `pfn`, or undefined. */
