@@ -368,7 +368,12 @@ export class BuddyAllocator implements PageAllocator, WatermarkHost {
       const pref = zl[start]!;
       // ALLOC_KSWAPD is __GFP_KSWAPD_RECLAIM; alloc_flags_nofragment() for a Normal preferred zone
       const allocFlags = ALLOC_WMARK_LOW | (gfp & ALLOC_KSWAPD) | (mt === MigrateType.MOVABLE ? ALLOC_CMA : 0) | (pref.nofragment ? ALLOC_NOFRAGMENT : 0);
-      pfn = this.getPageFromFreelist(gfp, order, allocFlags, zl, start, hz, mt, nodemask, pref.nid, cpu, cold);
+      // the common case first: the preferred zone is above its high watermark
+      if (!pref.belowHigh && zoneWatermarkFast(pref, order, pref.wmarkHigh + pref.boost, hz, allocFlags)) {
+        pfn = this.rmqueue(pref, order, allocFlags, mt, cpu, cold);
+        if (pfn >= 0) this.prepNewPage(pref, pfn, order, gfp);
+      }
+      if (pfn < 0) pfn = this.getPageFromFreelist(gfp, order, allocFlags, zl, start, hz, mt, nodemask, pref.nid, cpu, cold);
       if (pfn < 0) {
         pfn = this.slowpath(gfp, order, { zonelist: zl, start, highestIdx: hz, migratetype: mt, nodemask, preferredNid: pref.nid, cpu, cold, pid });
       }
