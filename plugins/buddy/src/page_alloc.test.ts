@@ -4,6 +4,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 
 pageAllocatorConformance({ name: 'buddy', plugin: 'buddy' });
 pageAllocatorConformance({ name: 'buddy (mobility grouping off)', plugin: { use: 'buddy', options: { mobilityGrouping: false } } });
+pageAllocatorConformance({ name: 'buddy (per-CPU lists off)', plugin: { use: 'buddy', options: { pcp: false } } });
+pageAllocatorConformance({ name: 'buddy (Linux 5.8 formulas)', plugin: 'buddy', config: { kernel: '5.8', machine: { memory: '256M', cpus: 2 } } });
 
 function dmaZone(sim: Simulator): Zone {
   return sim.topology.nodes[0]!.zones.find((z) => z.name === 'DMA')!;

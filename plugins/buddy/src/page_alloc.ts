@@ -267,7 +267,7 @@ export class BuddyAllocator implements PageAllocator, WatermarkHost {
     return t;
   }
 
-  /** memblock_free_all(): every present page not reserved goes to the free lists, in the largest aligned blocks. */
+  /** memblock_free_all(): every present page not reserved goes to the free lists, in the largest aligned blocks, in pfn order. */
   private freeBootMemory(): void {
     const t = this.tables();
     const mem = this.memory;
@@ -293,7 +293,8 @@ export class BuddyAllocator implements PageAllocator, WatermarkHost {
           }
           t.ownerKind[page] = PageOwner.NONE;
           t.refcount[page] = 0;
-          zs.freeBlock(pfn, order, false);
+          // __free_pages_core() frees to the tail (FPI_TO_TAIL): the lists start in ascending pfn order
+          zs.freeBlock(pfn, order, true);
           pfn += n;
         }
       }
@@ -378,10 +379,7 @@ export class BuddyAllocator implements PageAllocator, WatermarkHost {
         pfn = this.slowpath(gfp, order, { zonelist: zl, start, highestIdx: hz, migratetype: mt, nodemask, preferredNid: pref.nid, cpu, cold, pid });
       }
     }
-    if (pfn < 0) {
-      this.ev.pgalloc_fail = (this.ev.pgalloc_fail ?? 0) + 1;
-      return null;
-    }
+    if (pfn < 0) return null;
     if (interleaveNid >= 0) {
       const zs = this.zoneOfPfn(pfn)!;
       if (zs.nid === interleaveNid) zs.numaEvents[3]!++; // NUMA_INTERLEAVE_HIT
