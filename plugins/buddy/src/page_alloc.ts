@@ -370,9 +370,41 @@ export class BuddyAllocator implements PageAllocator, WatermarkHost {
       // ALLOC_KSWAPD is __GFP_KSWAPD_RECLAIM; alloc_flags_nofragment() for a Normal preferred zone
       const allocFlags = ALLOC_WMARK_LOW | (gfp & ALLOC_KSWAPD) | (mt === MigrateType.MOVABLE ? ALLOC_CMA : 0) | (pref.nofragment ? ALLOC_NOFRAGMENT : 0);
       // the common case first: the preferred zone is above its high watermark
-      if (!pref.belowHigh && zoneWatermarkFast(pref, order, pref.wmarkHigh + pref.boost, hz, allocFlags)) {
-        pfn = this.rmqueue(pref, order, allocFlags, mt, cpu, cold);
-        if (pfn >= 0) this.prepNewPage(pref, pfn, order, gfp);
+      // (zone_watermark_fast's order-0 test inline) and its per-CPU list has a page
+      let aboveHigh = false;
+      if (!pref.belowHigh) {
+        if (order === 0) {
+          const free = pref.stats.nrFreePages;
+          const reserved = pref.nrFreeHighatomic + (allocFlags & ALLOC_CMA ? 0 : pref.nrFreeCma);
+          aboveHigh = free - Math.min(free, reserved) > pref.wmarkHigh + pref.boost + pref.lowmemReserve[hz]! || zoneWatermarkFast(pref, 0, pref.wmarkHigh + pref.boost, hz, allocFlags);
+        } else {
+          aboveHigh = zoneWatermarkFast(pref, order, pref.wmarkHigh + pref.boost, hz, allocFlags);
+        }
+      }
+      if (aboveHigh) {
+        const pindex = PINDEX[order * MIGRATE_PCPTYPES + mt]!;
+        const pcp = pref.pcp[cpu]!;
+        if (this.pcpOrder[order] !== 0 && pref.linear && pcp.len[pindex]! > 0) {
+          // rmqueue_pcplist() + prep_new_page() without a refill
+          pcp.freeCount >>= 1;
+          pfn = cold ? pcp.popTail(pindex) : pcp.popHead(pindex);
+          pcp.count -= 1 << order;
+          const page = pfn - pref.pageOff;
+          const t = this.t;
+          t.refcount[page] = 1;
+          t.private[page] = order;
+          t.ownerKind[page] = PageOwner.KERNEL;
+          t.owner[page] = 0;
+          t.flags[page] = gfp & __GFP_COMP && order > 0 ? PG_head : 0;
+          this.accountAlloc(pref, pref, order);
+          if (allocFlags & ALLOC_KSWAPD && pref.boostedWatermark) {
+            pref.boostedWatermark = false;
+            wakeupKswapd(this, pref, 0, 0, pref.idx);
+          }
+        } else {
+          pfn = this.rmqueue(pref, pref, order, allocFlags, mt, cpu, cold);
+          if (pfn >= 0) this.prepNewPage(pref, pfn, order, gfp);
+        }
       }
       if (pfn < 0) pfn = this.getPageFromFreelist(gfp, order, allocFlags, zl, start, hz, mt, nodemask, pref.nid, cpu, cold);
       if (pfn < 0) {
@@ -422,7 +454,7 @@ export class BuddyAllocator implements PageAllocator, WatermarkHost {
             if (!zoneWatermarkOk(zs, order, mark, hz, allocFlags)) continue;
           }
         }
-        const pfn = this.rmqueue(zs, order, allocFlags, mt, cpu, cold);
+        const pfn = this.rmqueue(zl[start]!, zs, order, allocFlags, mt, cpu, cold);
         if (pfn >= 0) {
           this.prepNewPage(zs, pfn, order, gfp);
           if (allocFlags & ALLOC_HIGHATOMIC) reserveHighatomicPageblock(zs, pfn, order);
@@ -438,17 +470,24 @@ export class BuddyAllocator implements PageAllocator, WatermarkHost {
     }
   }
 
+  /**
+   * A block of `order` was handed out from `zs` for a request preferring
+   * `pref`: __count_zid_vm_events(PGALLOC) and zone_statistics(), the one
+   * place every allocation passes.
+   */
+  private accountAlloc(pref: ZoneState, zs: ZoneState, order: number): void {
+    this.pgalloc[zs.idx]! += 1 << order;
+    void pref; // zone_statistics(preferred_zone, zone): NUMA hit/miss accounting goes here
+  }
+
   /** rmqueue(): the per-CPU lists for small orders, else the buddy lists; a boosted watermark wakes kswapd. */
-  private rmqueue(zs: ZoneState, order: number, allocFlags: number, mt: number, cpu: number, cold: boolean): number {
+  private rmqueue(pref: ZoneState, zs: ZoneState, order: number, allocFlags: number, mt: number, cpu: number, cold: boolean): number {
     let pfn = -1;
     if (this.pcpOrder[order]) {
       pfn = rmqueuePcplist(zs, zs.pcp[cpu]!, order, mt, PINDEX[order * MIGRATE_PCPTYPES + mt]!, allocFlags, cold, this.pcpCtx);
     }
     if (pfn < 0) pfn = this.rmqueueBuddy(zs, order, allocFlags, mt);
-    if (pfn >= 0) {
-      this.pgalloc[zs.idx]! += 1 << order;
-      // zone_statistics(preferred_zone, zone): NUMA hit/miss accounting is added here
-    }
+    if (pfn >= 0) this.accountAlloc(pref, zs, order);
     if (allocFlags & ALLOC_KSWAPD && zs.boostedWatermark) {
       zs.boostedWatermark = false;
       wakeupKswapd(this, zs, 0, 0, zs.idx);
@@ -752,9 +791,9 @@ export class BuddyAllocator implements PageAllocator, WatermarkHost {
       return;
     }
     // free_pages_prepare(): flags cleared (PAGE_FLAGS_CHECK_AT_PREP), owner dropped
+    // (a page going to a per-CPU list is the allocator's: ownerKind is set there)
     t.refcount[page] = 0;
     t.flags[page] = 0;
-    t.ownerKind[page] = PageOwner.NONE;
     t.owner[page] = 0;
     if (this.events.enabled.mm_page_free) this.events.emit('mm_page_free', { pfn, order });
     this.pgfree += 1 << order;
@@ -762,6 +801,7 @@ export class BuddyAllocator implements PageAllocator, WatermarkHost {
       let mt = zs.pageblockMt[(pfn >> PAGEBLOCK_ORDER) - zs.pbBase]!;
       if (mt >= MIGRATE_PCPTYPES) {
         if (mt === MigrateType.ISOLATE) {
+          t.ownerKind[page] = PageOwner.NONE;
           zs.freeBlock(pfn, order, false);
           return;
         }
@@ -769,6 +809,7 @@ export class BuddyAllocator implements PageAllocator, WatermarkHost {
       }
       freeUnrefPageCommit(zs, zs.pcp[cpu]!, page, pfn, order, PINDEX[order * MIGRATE_PCPTYPES + mt]!, cold, this.pcpCtx);
     } else {
+      t.ownerKind[page] = PageOwner.NONE;
       zs.freeBlock(pfn, order, false);
     }
   }

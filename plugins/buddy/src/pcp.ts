@@ -178,7 +178,13 @@ export function nrPcpHigh(zs: ZoneState, pcp: PerCpuPages, batch: number, freeHi
  */
 export function freeUnrefPageCommit(zs: ZoneState, pcp: PerCpuPages, page: number, pfn: number, order: number, pindex: number, cold: boolean, ctx: PcpContext): void {
   pcp.allocFactor >>= 1;
-  pcpListAdd(zs, pcp, page, pfn, pindex, order, cold);
+  // pcpListAdd(), inline
+  if (cold) pcp.pushTail(pindex, pfn);
+  else pcp.pushHead(pindex, pfn);
+  const t = zs.t;
+  t.flags[page]! |= PG_pcp;
+  t.private[page] = order;
+  t.ownerKind[page] = PageOwner.BUDDY;
   pcp.count += 1 << order;
   const batch = pcp.batch;
   let freeHigh = false;
