@@ -61,11 +61,12 @@ function orderMix(pa: PageAllocator, managedPages: number): { run: (n: number) =
   const pfns = new Int32Array(cap);
   const orders = new Uint8Array(cap);
   const target = managedPages >> 1;
-  let s = 2463534242 | 0;
-  let n = 0;
-  let held = 0;
-  let fails = 0;
+  const st = { s: 2463534242 | 0, n: 0, held: 0, fails: 0 };
   const run = (ops: number): void => {
+    // the state lives in locals while the loop runs
+    let s = st.s;
+    let n = st.n;
+    let held = st.held;
     for (let i = 0; i < ops; i++) {
       s ^= s << 13;
       s ^= s >>> 17;
@@ -76,7 +77,7 @@ function orderMix(pa: PageAllocator, managedPages: number): { run: (n: number) =
         const order = r < 70 ? 0 : r < 85 ? 1 : r < 95 ? 2 + ((x >>> 26) & 1) : 4 + (((x >>> 26) * 6) >>> 6);
         const pfn = pa.allocPages(x & 0x80000000 ? GFP_KERNEL : GFP_HIGHUSER_MOVABLE, order);
         if (pfn === null) {
-          fails++;
+          st.fails++;
           continue;
         }
         pfns[n] = pfn;
@@ -97,10 +98,13 @@ function orderMix(pa: PageAllocator, managedPages: number): { run: (n: number) =
         held -= 1 << order;
       }
     }
+    st.s = s;
+    st.n = n;
+    st.held = held;
   };
   // fill to the target before timing
-  while (held < target) run(1 << 16);
-  return { run, fails: () => fails };
+  while (st.held < target) run(1 << 16);
+  return { run, fails: () => st.fails };
 }
 
 async function main(): Promise<void> {
