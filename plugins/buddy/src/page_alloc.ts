@@ -335,6 +335,15 @@ export class BuddyAllocator implements PageAllocator, WatermarkHost {
       pid = opts.pid ?? 0;
       nid = opts.nid ?? local;
       if (!this.pgdat[nid]) throw new MmsimError('EINVAL', `node ${nid} does not exist`, { plugin: this.name, details: { nid } });
+      // validate everything before the policy moves its interleave cursor
+      let callMask: Uint8Array | null = null;
+      if (opts.nodemask) {
+        callMask = new Uint8Array(this.pgdat.length);
+        for (const n of opts.nodemask) {
+          if (!this.pgdat[n]) throw new MmsimError('EINVAL', `nodemask: node ${n} does not exist`, { plugin: this.name, details: { nid: n } });
+          callMask[n] = 1;
+        }
+      }
       let pol: ResolvedMempolicy | undefined;
       if (opts.policy) {
         pol = this.callPolicy.get(opts.policy);
@@ -351,13 +360,9 @@ export class BuddyAllocator implements PageAllocator, WatermarkHost {
         nodemask = p.nodemask;
         interleaveNid = p.interleaveNid;
       }
-      if (opts.nodemask) {
-        const m = new Uint8Array(this.pgdat.length);
-        for (const n of opts.nodemask) {
-          if (!this.pgdat[n]) throw new MmsimError('EINVAL', `nodemask: node ${n} does not exist`, { plugin: this.name, details: { nid: n } });
-          if (!nodemask || nodemask[n]) m[n] = 1;
-        }
-        nodemask = m;
+      if (callMask) {
+        if (nodemask) for (let n = 0; n < callMask.length; n++) callMask[n] = callMask[n]! & nodemask[n]!;
+        nodemask = callMask;
       }
     }
     const zl = gfp & __GFP_THISNODE ? this.zonelistsThisNode[nid]! : this.zonelists[nid]!;
