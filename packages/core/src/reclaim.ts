@@ -37,6 +37,8 @@ export interface ScanControl {
   mayUnmap: boolean;
   maySwap: boolean;
   mayWriteback: boolean;
+  /** Reclaim runs in kswapd (counted as pgscan_kswapd / pgsteal_kswapd) rather than the allocating task. */
+  kswapd?: boolean;
   /** Out: pages looked at. */
   nrScanned: number;
   /** Out: pages isolated for eviction. */

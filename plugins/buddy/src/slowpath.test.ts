@@ -52,6 +52,7 @@ describe('the allocation slow path', () => {
     expect(cache.evicted).toBeGreaterThan(0);
     expect(dma32.stats.nrFreePages).toBeGreaterThan(dma32.watermark[2]!);
     expect(sim.pages.vmEvents!().pageoutrun).toBeGreaterThan(0);
+    expect(sim.kernel.vmEvents.pgsteal_kswapd).toBe(cache.evicted);
     // the cache keeps being recycled: a workload of more than the memory never fails
     for (let i = 0; i < sim.topology.totalManagedPages / 4; i++) expect(cache.add()).toBe(true);
     sim.check();

@@ -158,7 +158,7 @@ export function balancePgdat(a: BuddyAllocator, nid: number, order: number, hz: 
       // kswapd_shrink_node()
       let nrToReclaim = 0;
       for (const zs of zones) nrToReclaim += Math.max(zs.wmarkHigh + zs.boost, SWAP_CLUSTER_MAX);
-      const sc = scanControl({ nrToReclaim, gfpMask: GFP_KERNEL, order: scOrder, priority: prio, nid, reclaimIdx: hz, mayUnmap: true, maySwap: !nrBoostReclaim, mayWriteback });
+      const sc = scanControl({ nrToReclaim, gfpMask: GFP_KERNEL, order: scOrder, priority: prio, nid, reclaimIdx: hz, mayUnmap: true, maySwap: !nrBoostReclaim, mayWriteback, kswapd: true });
       const freed = a.kernel.shrinkNode(sc, prio);
       if (freed > 0) pg.kswapdFailures = 0;
       if (scOrder && freed >= 2 << scOrder) scOrder = 0;

@@ -620,7 +620,7 @@ export class LruReclaim implements ReclaimPolicy {
     const t = this.t;
     const file = isFileLru(lru);
     const { taken, scanned } = this.isolate(nrToScan, vec, sc, lru);
-    this.count('pgscan_direct', scanned);
+    this.count(sc.kswapd ? 'pgscan_kswapd' : 'pgscan_direct', scanned);
     this.count(file ? 'pgscan_file' : 'pgscan_anon', scanned);
     if (taken.length === 0) return 0;
 
@@ -679,7 +679,7 @@ export class LruReclaim implements ReclaimPolicy {
     }
     this.moveToLru(back);
     this.count('pgactivate', nrActivate[0]! + nrActivate[1]!);
-    this.count('pgsteal_direct', reclaimed);
+    this.count(sc.kswapd ? 'pgsteal_kswapd' : 'pgsteal_direct', reclaimed);
     this.count(file ? 'pgsteal_file' : 'pgsteal_anon', reclaimed);
     this.noteCost(vec, file, nrPageout, scanned - reclaimed);
     if (this.events.enabled.mm_vmscan_lru_shrink_inactive) {
