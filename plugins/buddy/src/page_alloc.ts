@@ -796,24 +796,19 @@ export class BuddyAllocator implements PageAllocator, WatermarkHost {
       return;
     }
     // free_pages_prepare(): flags cleared (PAGE_FLAGS_CHECK_AT_PREP), owner dropped
-    // (a page going to a per-CPU list is the allocator's: ownerKind is set there)
     t.refcount[page] = 0;
-    t.flags[page] = 0;
     t.owner[page] = 0;
     if (this.events.enabled.mm_page_free) this.events.emit('mm_page_free', { pfn, order });
     this.pgfree += 1 << order;
-    if (this.pcpOrder[order]) {
-      let mt = zs.pageblockMt[(pfn >> PAGEBLOCK_ORDER) - zs.pbBase]!;
-      if (mt >= MIGRATE_PCPTYPES) {
-        if (mt === MigrateType.ISOLATE) {
-          t.ownerKind[page] = PageOwner.NONE;
-          zs.freeBlock(pfn, order, false);
-          return;
-        }
-        mt = MigrateType.MOVABLE; // HIGHATOMIC and CMA pages go to the movable list
-      }
+    let mt = zs.pageblockMt[(pfn >> PAGEBLOCK_ORDER) - zs.pbBase]!;
+    if (this.pcpOrder[order] && mt !== MigrateType.ISOLATE) {
+      // a page on a per-CPU list: PG_pcp, its order in page->private, owned by the allocator
+      t.flags[page] = PG_pcp;
+      t.ownerKind[page] = PageOwner.BUDDY;
+      if (mt >= MIGRATE_PCPTYPES) mt = MigrateType.MOVABLE; // HIGHATOMIC and CMA pages go to the movable list
       freeUnrefPageCommit(zs, zs.pcp[cpu]!, page, pfn, order, PINDEX[order * MIGRATE_PCPTYPES + mt]!, cold, this.pcpCtx);
     } else {
+      t.flags[page] = 0;
       t.ownerKind[page] = PageOwner.NONE;
       zs.freeBlock(pfn, order, false);
     }

@@ -172,19 +172,16 @@ export function nrPcpHigh(zs: ZoneState, pcp: PerCpuPages, batch: number, freeHi
 }
 
 /**
- * free_unref_page_commit(): a freed block goes to this CPU's list (the
- * head; the tail when cold); when the list reaches its limit a batch is
+ * free_unref_page_commit(): a freed block (already marked PG_pcp with
+ * page->private = order and the allocator as owner) goes to this CPU's list
+ * (the head; the tail when cold); when the list reaches its limit a batch is
  * flushed to the buddy lists.
  */
 export function freeUnrefPageCommit(zs: ZoneState, pcp: PerCpuPages, page: number, pfn: number, order: number, pindex: number, cold: boolean, ctx: PcpContext): void {
   pcp.allocFactor >>= 1;
-  // pcpListAdd(), inline
+  // list_add(): the caller already marked the page PG_pcp, owned by the allocator, with its order
   if (cold) pcp.pushTail(pindex, pfn);
   else pcp.pushHead(pindex, pfn);
-  const t = zs.t;
-  t.flags[page]! |= PG_pcp;
-  t.private[page] = order;
-  t.ownerKind[page] = PageOwner.BUDDY;
   pcp.count += 1 << order;
   const batch = pcp.batch;
   let freeHigh = false;
