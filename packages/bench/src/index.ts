@@ -7,7 +7,8 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import {
-  compileKmallocTrace, createSimulator, GFP_KERNEL, parseKmallocTrace, Random, runDefaultWorkload, runKmallocTrace, type Simulator,
+  compileKmallocTrace, createSimulator, GFP_HIGHUSER_MOVABLE, GFP_KERNEL, type PageAllocator, parseKmallocTrace, Random,
+  runDefaultWorkload, runKmallocTrace, type Simulator,
 } from '@mmsim/core';
 
 const quick = process.argv.includes('--quick');
@@ -48,13 +49,73 @@ function measure(name: string, ops: number, fn: () => void, extra: Partial<Resul
 
 function order0Loop(sim: Simulator, n: number): () => void {
   const held = new Int32Array(256);
+  const pa = sim.pages; // resolved once: sim.pages goes through the DI container
   return () => {
     // alloc/free in batches of 256 so the pattern is not a single page ping-pong
     for (let i = 0; i < n; i += 256) {
-      for (let j = 0; j < 256; j++) held[j] = sim.pages.allocPages(GFP_KERNEL, 0)!;
-      for (let j = 255; j >= 0; j--) sim.pages.freePages(held[j]!, 0);
+      for (let j = 0; j < 256; j++) held[j] = pa.allocPages(GFP_KERNEL, 0)!;
+      for (let j = 255; j >= 0; j--) pa.freePages(held[j]!, 0);
     }
   };
+}
+
+/**
+ * The standard order mix against one page allocator: 70% order 0, 15%
+ * order 1, 10% orders 2-3, 5% orders 4-9; half the requests unmovable
+ * (GFP_KERNEL), half movable (GFP_HIGHUSER_MOVABLE); memory kept about half
+ * allocated (an allocation is more likely below half, a free above);
+ * allocations, orders and which block to free all drawn from one seeded
+ * xorshift32. Returns run(n) performing n operations (an alloc or a free).
+ */
+function orderMix(pa: PageAllocator, managedPages: number): { run: (n: number) => void; fails: () => number } {
+  const cap = 1 << 22;
+  const pfns = new Int32Array(cap);
+  const orders = new Uint8Array(cap);
+  const target = managedPages >> 1;
+  const st = { s: 2463534242 | 0, n: 0, held: 0, fails: 0 };
+  const run = (ops: number): void => {
+    // the state lives in locals while the loop runs
+    let s = st.s;
+    let n = st.n;
+    let held = st.held;
+    for (let i = 0; i < ops; i++) {
+      s ^= s << 13;
+      s ^= s >>> 17;
+      s ^= s << 5;
+      const x = s >>> 0;
+      if (n === 0 || (held < target ? (x & 1023) < 563 : (x & 1023) < 461)) {
+        const r = (((x >>> 10) & 0xffff) * 100) >>> 16;
+        const order = r < 70 ? 0 : r < 85 ? 1 : r < 95 ? 2 + ((x >>> 26) & 1) : 4 + (((x >>> 26) * 6) >>> 6);
+        const pfn = pa.allocPages(x & 0x80000000 ? GFP_KERNEL : GFP_HIGHUSER_MOVABLE, order);
+        if (pfn === null) {
+          st.fails++;
+          continue;
+        }
+        pfns[n] = pfn;
+        orders[n] = order;
+        n++;
+        held += 1 << order;
+      } else {
+        s ^= s << 13;
+        s ^= s >>> 17;
+        s ^= s << 5;
+        const j = Math.floor(((s >>> 0) / 4294967296) * n);
+        const pfn = pfns[j]!;
+        const order = orders[j]!;
+        n--;
+        pfns[j] = pfns[n]!;
+        orders[j] = orders[n]!;
+        pa.freePages(pfn, order);
+        held -= 1 << order;
+      }
+    }
+    st.s = s;
+    st.n = n;
+    st.held = held;
+  };
+  // fill to the target before timing
+  while (st.held < target) run(1 << 16);
+  return { run, fails: () => st.fails };
 }
 
 async function main(): Promise<void> {
@@ -73,6 +134,32 @@ async function main(): Promise<void> {
     r.note = `listener saw ${seen} events`;
     results.push(r);
     sim.dispose();
+  }
+
+  // the standard order mix on a 4 GiB zone (ZONE_NORMAL only: RAM at 4..8 GiB), migrate types, pcp and watermarks on
+  {
+    const variants: [string, Record<string, unknown>, number | undefined][] = [
+      ['page_alloc standard order mix, 4 GiB zone (migrate types, pcp, watermarks; no listeners)', {}, 20_000_000],
+      ['page_alloc standard order mix, 4 GiB zone, pcp off', { pcp: false }, undefined],
+      ['page_alloc standard order mix, 4 GiB zone, mobility grouping off', { mobilityGrouping: false }, undefined],
+    ];
+    for (const [name, options, target] of quick ? variants.slice(0, 1) : variants) {
+      const sim = await createSimulator({
+        machine: { e820: [{ start: '4G', end: '8G' }], cpus: 2 }, seed: 1,
+        plugins: { pageAllocator: { use: 'buddy', options } },
+      });
+      const zone = sim.topology.populatedZones[0]!;
+      const mix = orderMix(sim.pages, zone.managedPages);
+      const ops = quick ? 1_000_000 : 4_000_000;
+      const c0 = process.cpuUsage();
+      const r = measure(name, ops, () => mix.run(ops), target ? { target } : {});
+      const cpu = process.cpuUsage(c0);
+      const cpuRate = ((ops * (ROUNDS + 1)) / ((cpu.user + cpu.system) / 1e6));
+      r.note = `${zone.name} ${zone.managedPages} managed pages; ${mix.fails()} failed allocations; ${(cpuRate / 1e6).toFixed(1)}M ops per CPU-second`;
+      results.push(r);
+      sim.check();
+      sim.dispose();
+    }
   }
 
   // kmalloc + kfree pairs, sizes 8..4096, on each small-object allocator, no listeners.

@@ -31,6 +31,7 @@ export const ERROR_CODES = {
   EHOTPLUG: 'The memory model cannot online/offline that section (unsupported model, or a page in the way).',
   EINVAL: 'An invalid argument to an API call: a flag a cache may not ask for, a CPU or node that does not exist. The message names the argument.',
   ECORRUPT: 'An invariant check (sim.check(), CONFIG_DEBUG_VM-style) found inconsistent state; the message names the pfn, cache or list and what is wrong. This is a bug in a plugin: report it.',
+  ENOFAIL: 'A __GFP_NOFAIL allocation could not be satisfied after reclaim, compaction, the OOM killer and the reserves: the kernel would retry forever (a livelock), so the simulator stops it. Give the machine more memory, free pages, or let the OOM killer find a victim whose owner frees its memory.',
   EWORKLOAD: 'A malformed workload line or operation; the message names the line.',
   EOBJ_CORRUPT: 'A slab debug check (SLAB_RED_ZONE, SLAB_POISON, padding) found bytes around or in an object overwritten: an overrun, an underrun or a write after free. The message names the cache, the object address and the offset; the bytes are restored (as the kernel "FIX"es them) and the free or allocation that found it did not happen. Fix the code that wrote there.',
 } as const;

@@ -17,9 +17,16 @@ import { MmsimError } from './errors.js';
 import { PageOwner, PG_lru, PG_reserved } from './page.js';
 import { Percpu } from './percpu.js';
 import { Vmalloc } from './vmalloc.js';
+import { DEF_PRIORITY, type ScanControl } from './reclaim.js';
 
 /** Told when one of its pages moved: update every reference from oldPfn to newPfn. */
 export type PageMoveHandler = (oldPfn: number, newPfn: number) => void;
+/**
+ * Told that reclaim picked one of its pages (already off the LRU): drop every
+ * reference, free the page and return true, or return false to keep it (it
+ * goes back on the LRU).
+ */
+export type PageEvictHandler = (pfn: number) => boolean;
 import { MEMORY_MODEL, OOM_SCORER, PAGE_ALLOCATOR, RECLAIM_POLICY, SHRINKER, SLAB_ALLOCATOR } from './tokens.js';
 import type { Topology } from './topology.js';
 
@@ -41,6 +48,8 @@ export class Kernel {
   };
   /** Swap space, pages (total_swap_pages / nr_swap_pages). */
   readonly swap = { total: 0, free: 0 };
+  /** The kernel version whose formulas apply (the config's `kernel`, e.g. '6.12'). */
+  version = '6.12';
 
   constructor(
     private readonly container: DependencyContainer,
@@ -99,6 +108,84 @@ export class Kernel {
     return () => {
       if (this.movers.get(kind) === fn) this.movers.delete(kind);
     };
+  }
+
+  private readonly evictors = new Map<PageOwner, PageEvictHandler>();
+
+  /**
+   * Registers the owner of a kind of page as able to give one up when
+   * reclaim picks it (what pageout()/remove_mapping() do for an
+   * address_space). Victims of owner kinds without an evictor go back on
+   * the LRU. Returns an unregister function.
+   */
+  registerEvictor(kind: PageOwner, fn: PageEvictHandler): () => void {
+    if (this.evictors.has(kind)) throw new MmsimError('EINVAL', `an evictor for owner kind ${PageOwner[kind]} is already registered`);
+    this.evictors.set(kind, fn);
+    return () => {
+      if (this.evictors.get(kind) === fn) this.evictors.delete(kind);
+    };
+  }
+
+  /** Free pages (buddy + per-CPU lists) of node `nid`. */
+  private nodeFreePages(nid: number): number {
+    const node = this.topology.nodes[nid];
+    if (!node) return 0;
+    const pa = this.pages;
+    let n = 0;
+    for (const z of node.zones) if (z.populated) n += z.stats.nrFreePages + pa.pcpPages(z);
+    return n;
+  }
+
+  /**
+   * shrink_node() driven as do_try_to_free_pages() drives it: from
+   * sc.priority (normally DEF_PRIORITY) down to 0 until sc.nrToReclaim pages
+   * are freed. Each round asks the reclaim policy for victims on node sc.nid
+   * and hands each to its owner's evictor (victims without one, or kept,
+   * go back with putback; with no evictor registered at all the policy is
+   * not asked), then runs the shrinkers (shrink_slab) with
+   * freeable >> priority × 2 objects to scan. Stops after `minPriority`
+   * (0: all the way). Returns the pages freed, which are also added to
+   * sc.nrReclaimed; sc.priority is left at the last priority used.
+   */
+  shrinkNode(sc: ScanControl, minPriority = 0): number {
+    const policy = this.reclaim;
+    const t = this.memory.pages;
+    let freed = 0;
+    const start = Math.min(sc.priority, DEF_PRIORITY);
+    for (let prio = start; prio >= Math.max(0, minPriority) && freed < sc.nrToReclaim; prio--) {
+      sc.priority = prio;
+      // with no evictor registered no page can be given up: leave the LRU alone
+      const pass: ScanControl = { ...sc, nrToReclaim: sc.nrToReclaim - freed, nrScanned: 0, nrReclaimed: 0 };
+      const victims = this.evictors.size > 0 ? policy.shrink(pass) : [];
+      sc.nrScanned += pass.nrScanned;
+      for (const pfn of victims) {
+        const page = this.memory.pfnToPage(pfn);
+        const evict = page >= 0 ? this.evictors.get(t.ownerKind[page]!) : undefined;
+        if (evict && evict(pfn)) freed++;
+        else policy.putback(pfn);
+      }
+      const shrinkers = this.shrinkers();
+      if (shrinkers.length > 0) {
+        const before = this.nodeFreePages(sc.nid);
+        for (const s of shrinkers) {
+          const freeable = s.countObjects(sc.nid);
+          if (freeable <= 0) continue;
+          // do_shrink_slab(): delta = (freeable >> priority) * 4 / DEFAULT_SEEKS
+          const nrToScan = Math.min(freeable, Math.max(1, Math.floor(freeable / 2 ** prio) * 2));
+          if (this.events.enabled.mm_shrink_slab_start) {
+            this.events.emit('mm_shrink_slab_start', { name: s.name, nr_objects_to_shrink: 0, cache_items: freeable, delta: nrToScan, total_scan: nrToScan, priority: prio });
+          }
+          const ret = s.scanObjects(sc.nid, nrToScan);
+          this.vmEvents.slabs_scanned = (this.vmEvents.slabs_scanned ?? 0) + nrToScan;
+          if (this.events.enabled.mm_shrink_slab_end) {
+            this.events.emit('mm_shrink_slab_end', { name: s.name, unused_scan: 0, new_scan: 0, retval: ret, total_scan: nrToScan });
+          }
+        }
+        freed += Math.max(0, this.nodeFreePages(sc.nid) - before);
+      }
+    }
+    sc.nrReclaimed += freed;
+    return freed;
   }
 
   /** Can the allocated block at `pfn` be migrated (its owner has a mover, nobody else holds it)? */

@@ -15,12 +15,92 @@ export const WMARK_LOW = 1;
 export const WMARK_HIGH = 2;
 export const WMARK_PROMO = 3;
 
+/**
+ * alloc_flags bits (mm/internal.h): which watermark to check and which
+ * reserves an allocation may use. The low two bits index the watermark.
+ */
+export const ALLOC_WMARK_MIN = WMARK_MIN;
+export const ALLOC_WMARK_LOW = WMARK_LOW;
+export const ALLOC_WMARK_HIGH = WMARK_HIGH;
+/** Don't check watermarks at all (PF_MEMALLOC, __GFP_MEMALLOC). */
+export const ALLOC_NO_WATERMARKS = 0x04;
+export const ALLOC_WMARK_MASK = ALLOC_NO_WATERMARKS - 1;
+/** An OOM victim: may use half of what is left below the min watermark. */
+export const ALLOC_OOM = 0x08;
+/** The caller cannot block (no direct reclaim): a further quarter of the reserve. */
+export const ALLOC_NON_BLOCK = 0x10;
+/** __GFP_HIGH: half of the min reserve. */
+export const ALLOC_MIN_RESERVE = 0x20;
+export const ALLOC_CPUSET = 0x40;
+/** May allocate from MIGRATE_CMA pageblocks (movable allocations). */
+export const ALLOC_CMA = 0x80;
+/** Don't fall back to other migrate types below pageblock size (first pass). */
+export const ALLOC_NOFRAGMENT = 0x100;
+/** May use (and reserve) MIGRATE_HIGHATOMIC pageblocks. */
+export const ALLOC_HIGHATOMIC = 0x200;
+/** __GFP_KSWAPD_RECLAIM: may wake kswapd. */
+export const ALLOC_KSWAPD = 0x800;
+/** Any of the reserve-granting flags. */
+export const ALLOC_RESERVES = ALLOC_NON_BLOCK | ALLOC_MIN_RESERVE | ALLOC_HIGHATOMIC | ALLOC_OOM;
+
+/** NUMA memory policy modes (include/uapi/linux/mempolicy.h). */
+export type MempolicyMode = 'MPOL_DEFAULT' | 'MPOL_PREFERRED' | 'MPOL_BIND' | 'MPOL_INTERLEAVE' | 'MPOL_LOCAL';
+
+/**
+ * struct mempolicy as set_mempolicy(2)/mbind(2) take it: a mode and a node
+ * set. MPOL_DEFAULT and MPOL_LOCAL take no nodes; MPOL_PREFERRED one (the
+ * first is used); MPOL_BIND and MPOL_INTERLEAVE at least one.
+ */
+export interface Mempolicy {
+  mode: MempolicyMode;
+  nodes?: readonly number[];
+}
+
 /** Where an allocation should come from. */
 export interface AllocOptions {
   /** Preferred node (alloc_pages_node); default: the node of `cpu`. */
   nid?: number;
   /** Allocating CPU (selects the per-CPU lists); default 0. */
   cpu?: number;
+  /** Allowed nodes (__alloc_pages' nodemask); default all. */
+  nodemask?: readonly number[];
+  /** A memory policy for this call (alloc_pages_mpol); overrides the task's. */
+  policy?: Mempolicy;
+  /** The allocating task: its set_mempolicy() policy applies. */
+  pid?: number;
+  /** Cache-cold page wanted (the old __GFP_COLD hint): taken from the tail of the per-CPU list. */
+  cold?: boolean;
+}
+
+/** How a block is freed. */
+export interface FreeOptions {
+  /** The freeing CPU (whose per-CPU lists take the page); default 0. */
+  cpu?: number;
+  /** A cache-cold page (free_hot_cold_page(page, cold)): goes to the tail of the per-CPU list. */
+  cold?: boolean;
+}
+
+/** struct per_cpu_pages of one CPU and zone, as /proc/zoneinfo prints it. */
+export interface PcpInfo {
+  cpu: number;
+  count: number;
+  high: number;
+  batch: number;
+}
+
+/** What /proc/zoneinfo shows of a zone beyond struct zone's own fields. */
+export interface ZoneAllocInfo {
+  /** watermark_boost */
+  boost: number;
+  /** Pages in CMA pageblocks (cma_pages) and free in them (NR_FREE_CMA_PAGES). */
+  cmaPages: number;
+  nrFreeCma: number;
+  /** Per online CPU. */
+  pagesets: PcpInfo[];
+  /** numa_hit, numa_miss, numa_foreign, numa_interleave, numa_local, numa_other. */
+  numa: readonly number[];
+  /** pgdat->kswapd_failures >= MAX_RECLAIM_RETRIES */
+  nodeUnreclaimable: boolean;
 }
 
 /**
@@ -48,7 +128,7 @@ export interface PageAllocator {
   /** alloc_pages(): the first pfn of a 2^order block, or null when it cannot be satisfied. */
   allocPages(gfp: number, order: number, opts?: AllocOptions): number | null;
   /** __free_pages(): frees a block allocPages returned, with the same order. Typed errors for a bad pfn, wrong order or double free. */
-  freePages(pfn: number, order: number): void;
+  freePages(pfn: number, order: number, opts?: FreeOptions): void;
   /** drain_all_pages(): returns every per-CPU list's pages to the buddy lists. */
   drainAllPages(): void;
   /** Free blocks of `order` in a zone's free area (nr_free), as /proc/buddyinfo prints them. */
@@ -59,4 +139,70 @@ export interface PageAllocator {
   pcpPages(zone: Zone): number;
   /** __zone_watermark_ok(): would an order-`order` allocation leave the zone above `mark` pages? */
   zoneWatermarkOk(zone: Zone, order: number, mark: number, highestZoneIdx: number, allocFlags?: number): boolean;
+  /** Pageblocks of each migrate type in a zone (the second table of /proc/pagetypeinfo). */
+  pageblockCounts?(zone: Zone): number[];
+  /** Boost, CMA, per-CPU lists and NUMA counters of a zone, for /proc/zoneinfo. */
+  zoneInfo?(zone: Zone): ZoneAllocInfo;
+  /** The allocator's vm event counters by /proc/vmstat name (pgalloc_normal, pgfree, compact_stall, ...). */
+  vmEvents?(): Readonly<Record<string, number>>;
+  /** set_mempolicy(2) for task `pid` (null: back to MPOL_DEFAULT). */
+  setMempolicy?(pid: number, policy: Mempolicy | null): void;
+  /** /proc/sys/vm/compact_memory: compacts every zone of every node. */
+  compactMemory?(): void;
+}
+
+// ---- the kernel's API names (include/linux/gfp.h) ----------------------
+
+/** alloc_pages(): a 2^order block from the local node (the first pfn), or null. */
+export function alloc_pages(pa: PageAllocator, gfp: number, order: number, opts?: AllocOptions): number | null {
+  return pa.allocPages(gfp, order, opts);
+}
+/** alloc_page(): one page. */
+export function alloc_page(pa: PageAllocator, gfp: number, opts?: AllocOptions): number | null {
+  return pa.allocPages(gfp, 0, opts);
+}
+/** alloc_pages_node(): prefer node `nid` (NUMA_NO_NODE = -1: the local node). */
+export function alloc_pages_node(pa: PageAllocator, nid: number, gfp: number, order: number, opts?: AllocOptions): number | null {
+  return pa.allocPages(gfp, order, nid < 0 ? opts : { ...opts, nid });
+}
+/** __alloc_pages(): the heart of the allocator, with a preferred node and an optional nodemask. */
+export function __alloc_pages(pa: PageAllocator, gfp: number, order: number, preferredNid: number, nodemask?: readonly number[]): number | null {
+  return pa.allocPages(gfp, order, nodemask ? { nid: preferredNid, nodemask } : { nid: preferredNid });
+}
+/**
+ * __get_free_pages(): the address of a 2^order block (a simulated physical
+ * address, pfn << PAGE_SHIFT; formatPtr prints its direct-map address), or
+ * 0. __GFP_HIGHMEM is masked off, as highmem has no permanent address.
+ */
+export function __get_free_pages(pa: PageAllocator, gfp: number, order: number, opts?: AllocOptions): number {
+  const pfn = pa.allocPages(gfp & ~0x02, order, opts);
+  return pfn === null ? 0 : pfn * 4096;
+}
+/** __get_free_page() */
+export function __get_free_page(pa: PageAllocator, gfp: number, opts?: AllocOptions): number {
+  return __get_free_pages(pa, gfp, 0, opts);
+}
+/** get_zeroed_page(): __get_free_pages(gfp | __GFP_ZERO, 0). */
+export function get_zeroed_page(pa: PageAllocator, gfp: number, opts?: AllocOptions): number {
+  return __get_free_pages(pa, gfp | 0x100, 0, opts);
+}
+/** __get_dma_pages(): __get_free_pages(gfp | GFP_DMA, order). */
+export function __get_dma_pages(pa: PageAllocator, gfp: number, order: number, opts?: AllocOptions): number {
+  return __get_free_pages(pa, gfp | 0x01, order, opts);
+}
+/** __free_pages(): frees the block at `pfn`. */
+export function __free_pages(pa: PageAllocator, pfn: number, order: number, opts?: FreeOptions): void {
+  pa.freePages(pfn, order, opts);
+}
+/** __free_page() */
+export function __free_page(pa: PageAllocator, pfn: number, opts?: FreeOptions): void {
+  pa.freePages(pfn, 0, opts);
+}
+/** free_pages(): frees by address; address 0 is ignored, as the kernel does. */
+export function free_pages(pa: PageAllocator, addr: number, order: number, opts?: FreeOptions): void {
+  if (addr !== 0) pa.freePages(Math.floor(addr / 4096), order, opts);
+}
+/** free_page() */
+export function free_page(pa: PageAllocator, addr: number, opts?: FreeOptions): void {
+  free_pages(pa, addr, 0, opts);
 }

@@ -37,6 +37,8 @@ export interface ScanControl {
   mayUnmap: boolean;
   maySwap: boolean;
   mayWriteback: boolean;
+  /** Reclaim runs in kswapd (counted as pgscan_kswapd / pgsteal_kswapd) rather than the allocating task. */
+  kswapd?: boolean;
   /** Out: pages looked at. */
   nrScanned: number;
   /** Out: pages isolated for eviction. */
@@ -86,4 +88,6 @@ export interface ReclaimPolicy {
   replacePage(oldPfn: number, newPfn: number): void;
   /** Pages on each list of a node (index by LruList). */
   lruSizes(nid: number): number[];
+  /** Pages on each list of a node that lie in zone index `zid` (lru_zone_size), for /proc/zoneinfo. */
+  zoneLruSizes?(nid: number, zid: number): number[];
 }

@@ -18,6 +18,7 @@ import { NO_PAGE, PageOwner, PG_reserved } from './page.js';
 import type { PageAllocator } from './page-allocator.js';
 import { checkCompatible, validateOptions, type PluginManifest } from './plugin.js';
 import { showBuddyinfo, showMeminfo, showOomScore, showSlabinfo, type ProcEntry } from './proc.js';
+import { showExtfragIndex, showPagetypeinfo, showUnusableIndex, showVmstat, showZoneinfo } from './vmstat.js';
 import { Random } from './random.js';
 import type { ReclaimPolicy } from './reclaim.js';
 import { DEFAULT_PLUGINS, loadPlugin } from './registry.js';
@@ -155,6 +156,12 @@ export class Simulator {
       ['slabinfo', () => showSlabinfo(k)],
       ['meminfo', () => showMeminfo(k)],
       ['vmallocinfo', () => k.vmalloc.showVmallocinfo()],
+      ['zoneinfo', () => showZoneinfo(k)],
+      ['pagetypeinfo', () => showPagetypeinfo(k)],
+      ['vmstat', () => showVmstat(k)],
+      // debugfs (/sys/kernel/debug/extfrag/*), reachable under these names
+      ['extfrag/extfrag_index', () => showExtfragIndex(k)],
+      ['extfrag/unusable_index', () => showUnusableIndex(k)],
     ]);
     for (const [name] of this.sysctl.entries()) {
       m.set(`sys/${name.replace(/\./g, '/')}`, () => {
@@ -250,6 +257,7 @@ export async function createSimulator(config: SimulatorConfig = {}): Promise<Sim
   const c = rootContainer.createChildContainer();
   try {
     const kernel = new Kernel(c, topology, sysctl, events);
+    kernel.version = cfg.kernel;
     c.register(TOPOLOGY, { useValue: topology });
     c.register(SYSCTL, { useValue: sysctl });
     c.register(EVENTS, { useValue: events });

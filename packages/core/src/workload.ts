@@ -81,6 +81,19 @@ export function runDefaultWorkload(sim: Simulator, opts: DefaultWorkloadOptions 
   let held = 0;
   const s: WorkloadSummary = { ops, pageAllocs: 0, pageAllocFailures: 0, pageFrees: 0, kmallocs: 0, cacheAllocs: 0, slabFailures: 0, objectFrees: 0, reclaimed: 0, livePages: 0, liveObjects: 0 };
   const cpus = sim.topology.nrCpus;
+  // user pages are reclaimable: the allocator's reclaim (kswapd, direct
+  // reclaim) hands the victims it picks back here to be freed
+  const evict = (pfn: number): boolean => {
+    const h = userByPfn.get(pfn);
+    if (!h) return false;
+    drop(h);
+    sim.pages.freePages(h.pfn, h.order);
+    vm[h.anon ? 'nr_anon_pages' : 'nr_file_pages']!--;
+    held -= 1 << h.order;
+    s.reclaimed++;
+    return true;
+  };
+  unregister.push(sim.kernel.registerEvictor(PageOwner.ANON, evict), sim.kernel.registerEvictor(PageOwner.PAGE_CACHE, evict));
 
   const freePage = (i: number) => {
     const p = pages[i]!;

@@ -1,91 +1,282 @@
 /**
- * The zoned buddy allocator (mm/page_alloc.c): free lists per zone × order ×
- * migrate type, linked through struct page's list links; split on allocation
- * (expand), merge with the buddy on free (__free_one_page); zonelist walk
- * with gfp_zone as the upper bound (get_page_from_freelist).
+ * The zoned buddy allocator (mm/page_alloc.c): __alloc_pages() with its
+ * fast path (get_page_from_freelist at the low watermark, per-CPU lists,
+ * __rmqueue with migrate-type fallbacks) and slow path
+ * (__alloc_pages_slowpath: kswapd, reserves, direct reclaim and compaction,
+ * retries, the OOM killer, __GFP_NOFAIL), and the free path
+ * (free_unref_page, __free_one_page). The mechanisms live beside it:
+ * mmzone.ts (zone state, free lists), fallback.ts, pcp.ts, watermark.ts,
+ * vmscan.ts (kswapd, direct and node reclaim), compaction.ts, mempolicy.ts.
  * @module
  */
 import {
-  type AllocOptions, EVENTS, type EventBus, KERNEL, type Kernel, MAX_PAGE_ORDER, MEMORY_MODEL, MIGRATE_TYPES,
-  MigrateType, type MemoryModel, MmsimError, NO_PAGE, NR_PAGE_ORDERS, PageFrameTable, PageOwner, type PageAllocator,
-  PG_buddy, PG_head, PG_lru, PG_reserved, PG_slab, TOPOLOGY, type Topology, type Zone, __GFP_COMP, __GFP_THISNODE, gfpMigratetype,
-  gfpZone, inject, injectable,
+  ALLOC_CMA, ALLOC_CPUSET, ALLOC_HIGHATOMIC, ALLOC_KSWAPD, ALLOC_MIN_RESERVE, ALLOC_NO_WATERMARKS, ALLOC_NOFRAGMENT,
+  ALLOC_NON_BLOCK, ALLOC_OOM, ALLOC_WMARK_HIGH, ALLOC_WMARK_LOW, ALLOC_WMARK_MASK, ALLOC_WMARK_MIN, type AllocOptions, EVENTS, type EventBus,
+  type FreeOptions, gfpMigratetype, gfpZone, KERNEL, type Kernel, kernelVersionAtLeast, MAX_PAGE_ORDER, MEMORY_MODEL,
+  type Mempolicy, type MemoryModel, MigrateType, MIGRATE_TYPES, MmsimError, NR_PAGE_ORDERS, type PageAllocator,
+  type PageFrameTable, PageOwner, PG_buddy, PG_head, PG_lru, PG_pcp, PG_reserved, PG_slab, SYSCTL, type Sysctl,
+  TOPOLOGY, type Topology, type WatermarkFormula, type Zone, type ZoneAllocInfo, ZoneType, __GFP_COMP,
+  __GFP_DIRECT_RECLAIM, __GFP_HARDWALL, __GFP_HIGH, __GFP_IO, __GFP_KSWAPD_RECLAIM, __GFP_MEMALLOC, __GFP_NOFAIL,
+  __GFP_NOMEMALLOC, __GFP_NORETRY, __GFP_RETRY_MAYFAIL, __GFP_THISNODE, inject, injectable,
 } from '@mmsim/core';
-import { BUDDY_OPTIONS } from './options.js';
+import {
+  COMPACT_DEFERRED, COMPACT_SKIPPED, DEF_COMPACT_PRIORITY, INIT_COMPACT_PRIORITY,
+  compactNodes, type CompactPriority, directCompact, shouldCompactRetry,
+} from './compaction.js';
+import { type FallbackContext, RMQUEUE_NORMAL, resetRmqueueMode, reserveHighatomicPageblock, rmqueue, unreserveHighatomicPageblock } from './fallback.js';
+import { policyPlacement, policyZone, resolveMempolicy, type ResolvedMempolicy } from './mempolicy.js';
+import { MAX_RECLAIM_RETRIES, MIGRATE_PCPTYPES, NR_PCP_LISTS, orderToPindex, PAGE_ALLOC_COSTLY_ORDER, PAGEBLOCK_ORDER, PerCpuPages, pindexToOrder, type ZoneShared, ZoneState } from './mmzone.js';
+import { BUDDY_OPTIONS, type BuddyOptions } from './options.js';
+import { drainPagesZone, freeUnrefPageCommit, type PcpContext, pcpAllowedOrder, rmqueuePcplist } from './pcp.js';
+import { directReclaim, NODE_RECLAIM_FULL, NODE_RECLAIM_NOSCAN, NodeState, nodeReclaim, wakeupKswapd, zoneReclaimablePages } from './vmscan.js';
+import { initPerZoneWmarkMin, setupLowmemReserveAll, setupPerZoneWmarksAll, type WatermarkHost, wmarkPages, zonePcpUpdate, zoneWatermarkFast, zoneWatermarkOk, zoneWatermarkOkFree } from './watermark.js';
 
-/** pageblock_order on x86_64 (HPAGE_PMD_ORDER). */
-export const PAGEBLOCK_ORDER = 9;
+export { FALLBACKS } from './fallback.js';
 
-/** The fallback table (fallbacks[MIGRATE_TYPES][MIGRATE_PCPTYPES - 1]). */
-export const FALLBACKS: readonly (readonly MigrateType[])[] = [
-  [MigrateType.RECLAIMABLE, MigrateType.MOVABLE], // Unmovable
-  [MigrateType.RECLAIMABLE, MigrateType.UNMOVABLE], // Movable
-  [MigrateType.UNMOVABLE, MigrateType.MOVABLE], // Reclaimable
-];
+/** order_to_pindex() by order * MIGRATE_PCPTYPES + migratetype. */
+const PINDEX = Int8Array.from({ length: NR_PAGE_ORDERS * MIGRATE_PCPTYPES }, (_, i) => orderToPindex(i % MIGRATE_PCPTYPES, Math.floor(i / MIGRATE_PCPTYPES)));
+export { PAGEBLOCK_ORDER } from './mmzone.js';
+export type { BuddyOptions } from './options.js';
 
-/** Options of the buddy plugin. */
-export interface BuddyOptions {
-  /** Group pages by mobility (2.6.24+). false: every allocation uses one list per order. */
-  mobilityGrouping: boolean;
+/** Upper bound on slow-path retries: the kernel may loop for ever, a simulation must end. */
+const MAX_SLOWPATH_LOOPS = 256;
+
+/** struct alloc_context: what one slow-path allocation works with. */
+export interface AllocContext {
+  zonelist: readonly ZoneState[];
+  /** preferred_zoneref: the first eligible zone's position in the zonelist. */
+  start: number;
+  highestIdx: number;
+  migratetype: number;
+  nodemask: Uint8Array | null;
+  preferredNid: number;
+  cpu: number;
+  cold: boolean;
+  pid: number;
 }
 
-/** One zone's free_area[] plus pageblock migrate types. */
-class FreeArea {
-  /** Head slot of each list, index order * MIGRATE_TYPES + mt. */
-  readonly head = new Int32Array(NR_PAGE_ORDERS * MIGRATE_TYPES).fill(NO_PAGE);
-  /** free_area[order].nr_free */
-  readonly nrFree = new Int32Array(NR_PAGE_ORDERS);
-  /** Free blocks per order × migrate type. */
-  readonly nrFreeMt = new Int32Array(NR_PAGE_ORDERS * MIGRATE_TYPES);
-  /** Migrate type per pageblock of the zone span (all start Movable, as memmap_init does). */
-  readonly pageblockMt: Uint8Array;
-  constructor(readonly zone: Zone) {
-    this.pageblockMt = new Uint8Array(Math.ceil((zone.spannedPages + (zone.zoneStartPfn & ((1 << PAGEBLOCK_ORDER) - 1))) / (1 << PAGEBLOCK_ORDER)) + 1).fill(MigrateType.MOVABLE);
-  }
-  pageblockIndex(pfn: number): number {
-    return (pfn >> PAGEBLOCK_ORDER) - (this.zone.zoneStartPfn >> PAGEBLOCK_ORDER);
-  }
-}
-
+/** The zoned buddy allocator: PAGE_ALLOCATOR of the buddy plugin. */
 @injectable()
-export class BuddyAllocator implements PageAllocator {
+export class BuddyAllocator implements PageAllocator, WatermarkHost {
   readonly name = 'buddy';
   readonly maxOrder = MAX_PAGE_ORDER;
-  private readonly areas: FreeArea[] = [];
-  /** FreeArea per topology zone (undefined for empty zones). */
-  private readonly areaOf = new Map<Zone, FreeArea>();
-  private readonly t: PageFrameTable;
-  private readonly zoneIdxOf: Record<string, number>;
-  /** vmstat pgalloc_<zone> per zone index, pgfree. */
-  readonly counters = { pgalloc: new Float64Array(8), pgfree: 0, allocFail: 0 };
+  /** Populated zones, node by node, lowest first. @internal */
+  readonly zones: ZoneState[] = [];
+  /** Per-node kswapd / kcompactd / node-reclaim state, by nid. @internal */
+  readonly pgdat: NodeState[] = [];
+  /** @internal */
+  readonly shared: ZoneShared;
+  /** @internal */
+  readonly pcpCtx: PcpContext;
+  readonly kernelVersion: string;
+  readonly formula: WatermarkFormula;
+  /** PF_MEMALLOC depth: inside reclaim or compaction, allocations use the reserves and never recurse into reclaim. @internal */
+  pfMemalloc = 0;
+  private readonly byZone = new Map<Zone, ZoneState>();
+  private zonelists: ZoneState[][] = [];
+  private zonelistsThisNode: ZoneState[][] = [];
+  /** gfp & GFP_ZONEMASK → zone index, -1 for GFP_ZONE_BAD. */
+  private readonly gfpZoneIdx = new Int8Array(16);
+  /** CPU id → node id, -1 for a CPU that does not exist. */
+  private cpuNode = new Int32Array(0);
+  private readonly cpus: number[];
+  private readonly multiNode: boolean;
+  private readonly pcpOn: boolean;
+  /** pcp_allowed_order() by order (all 0 with pcp off). */
+  private readonly pcpOrder = new Uint8Array(NR_PAGE_ORDERS);
+  private readonly normalIdx: number;
+  private readonly policyZoneIdx: number;
+  private readonly taskPolicy = new Map<number, ResolvedMempolicy>();
+  private readonly callPolicy = new WeakMap<Mempolicy, ResolvedMempolicy>();
+  private t: PageFrameTable;
+  /** PGALLOC per zone index, PGFREE. */
+  private readonly pgalloc: Float64Array;
+  private pgfree = 0;
+  /** Other vm events (allocstall per zone index in allocstall[]). @internal */
+  readonly allocstall: Float64Array;
+  /** @internal */
+  readonly ev: Record<string, number> = {};
 
   constructor(
-    @inject(TOPOLOGY) private readonly topology: Topology,
-    @inject(MEMORY_MODEL) private readonly memory: MemoryModel,
-    @inject(EVENTS) private readonly events: EventBus,
-    @inject(KERNEL) private readonly kernel: Kernel,
-    @inject(BUDDY_OPTIONS) private readonly options: BuddyOptions,
+    @inject(TOPOLOGY) readonly topology: Topology,
+    @inject(MEMORY_MODEL) readonly memory: MemoryModel,
+    @inject(EVENTS) readonly events: EventBus,
+    @inject(KERNEL) readonly kernel: Kernel,
+    @inject(SYSCTL) readonly sysctl: Sysctl,
+    @inject(BUDDY_OPTIONS) readonly options: BuddyOptions,
   ) {
     this.t = memory.pages;
-    this.zoneIdxOf = Object.fromEntries(topology.zoneTypes.map((t, i) => [t, i]));
-    for (const z of topology.zones) {
-      if (!z.populated) continue;
-      const a = new FreeArea(z);
-      this.areas.push(a);
-      this.areaOf.set(z, a);
+    this.kernelVersion = kernel.version;
+    const v = this.kernelVersion;
+    this.formula = options.watermarks ?? (kernelVersionAtLeast(v, '4.6') ? 'scale-factor' : 'classic');
+    this.pcpOn = options.pcp;
+    const fallbackCtx: FallbackContext = { watermarkBoostFactor: sysctl.get('vm.watermark_boost_factor') };
+    this.pcpCtx = {
+      ...fallbackCtx,
+      autoTune: kernelVersionAtLeast(v, '6.7'),
+      highOrder: kernelVersionAtLeast(v, '5.13'),
+      movableIdx: topology.zoneTypes.length - 1,
+    };
+    for (let o = 0; o < NR_PAGE_ORDERS; o++) this.pcpOrder[o] = this.pcpOn && pcpAllowedOrder(o, this.pcpCtx) ? 1 : 0;
+    this.normalIdx = topology.zoneIndex(ZoneType.NORMAL);
+    this.policyZoneIdx = policyZone(topology);
+    this.multiNode = topology.nodes.length > 1;
+    this.pgalloc = new Float64Array(topology.zoneTypes.length);
+    this.allocstall = new Float64Array(topology.zoneTypes.length);
+    for (let bits = 0; bits < 16; bits++) {
+      let idx = -1;
+      try {
+        idx = topology.zoneIndex(gfpZone(bits, topology.zoneConfig));
+        if (idx < 0) idx = topology.zoneTypes.length - 1;
+      } catch {
+        idx = -1;
+      }
+      this.gfpZoneIdx[bits] = idx;
     }
+    const pageCount = topology.totalManagedPages;
+    this.shared = {
+      memory, events,
+      // build_all_zonelists(): too little memory to group by mobility
+      mobilityDisabled: !options.mobilityGrouping || pageCount < (1 << PAGEBLOCK_ORDER) * MIGRATE_TYPES,
+      pbZone: new Int16Array(0),
+      zoneIdOfPfn: (pfn) => {
+        const z = topology.pfnZone(pfn);
+        return z ? (this.byZone.get(z)?.id ?? -1) : -1;
+      },
+    };
+    this.cpus = topology.nodes.flatMap((n) => n.cpus).sort((a, b) => a - b);
+    for (const n of topology.nodes) this.pgdat[n.nid] = new NodeState(topology.zoneTypes.length);
+    this.buildZoneMaps();
     this.freeBootMemory();
+    initPerZoneWmarkMin(this);
+    sysctl.onChange((name, value) => {
+      switch (name) {
+        case 'vm.min_free_kbytes':
+        case 'vm.watermark_scale_factor':
+          setupPerZoneWmarksAll(this); // min_free_kbytes_sysctl_handler / watermark_scale_factor_sysctl_handler
+          break;
+        case 'vm.lowmem_reserve_ratio':
+          setupLowmemReserveAll(this);
+          break;
+        case 'vm.percpu_pagelist_high_fraction':
+          for (const zs of this.zones) zonePcpUpdate(this, zs);
+          break;
+        case 'vm.watermark_boost_factor':
+          this.pcpCtx.watermarkBoostFactor = value as number;
+          break;
+      }
+    });
   }
 
-  /** memblock_free_all(): every present page not reserved goes to the free lists, in the largest aligned blocks. */
+  /** The allocator state of a populated zone (WatermarkHost). */
+  zoneState(zone: Zone): ZoneState | undefined {
+    return this.byZone.get(zone);
+  }
+
+  /** All zone states (for the reclaim and compaction files). @internal */
+  get zoneStates(): readonly ZoneState[] {
+    return this.zones;
+  }
+
+  /**
+   * Rebuilds the pfn → zone table, the zonelists over zone states and the
+   * per-CPU lists (boot, and after memory hotplug changes zones).
+   */
+  buildZoneMaps(): void {
+    const topo = this.topology;
+    for (const z of topo.zones) {
+      if (!z.populated) continue;
+      const zs = this.byZone.get(z);
+      if (!zs) {
+        const n = new ZoneState(z, this.zones.length, this.shared, topo.zoneTypes.length);
+        this.zones.push(n);
+        this.byZone.set(z, n);
+      } else if (zs.start !== z.zoneStartPfn || zs.end !== z.zoneEndPfn) {
+        zs.resize(z.zoneStartPfn, z.zoneEndPfn);
+      }
+    }
+    const maxPfn = Math.max(this.memory.maxPfn, topo.maxPfn);
+    const pb = new Int16Array((maxPfn >> PAGEBLOCK_ORDER) + 2).fill(-1);
+    for (const zs of this.zones) {
+      for (let b = zs.start >> PAGEBLOCK_ORDER, e = (zs.end - 1) >> PAGEBLOCK_ORDER; b <= e; b++) {
+        pb[b] = pb[b] === -1 || pb[b] === zs.id ? zs.id : -2;
+      }
+    }
+    // a pageblock only partly inside a zone span is resolved pfn by pfn
+    for (const zs of this.zones) {
+      if (zs.start & ((1 << PAGEBLOCK_ORDER) - 1) && pb[zs.start >> PAGEBLOCK_ORDER] === zs.id && this.zones.some((o) => o !== zs && o.start < zs.start && o.end > ((zs.start >> PAGEBLOCK_ORDER) << PAGEBLOCK_ORDER))) pb[zs.start >> PAGEBLOCK_ORDER] = -2;
+      if (zs.end & ((1 << PAGEBLOCK_ORDER) - 1) && this.zones.some((o) => o !== zs && o.start < (((zs.end >> PAGEBLOCK_ORDER) + 1) << PAGEBLOCK_ORDER) && o.end > zs.end)) pb[zs.end >> PAGEBLOCK_ORDER] = -2;
+    }
+    this.shared.pbZone = pb;
+    const mem = this.memory;
+    for (const zs of this.zones) {
+      let exclusive = true;
+      for (let b = zs.start >> PAGEBLOCK_ORDER, e = (zs.end - 1) >> PAGEBLOCK_ORDER; b <= e && exclusive; b++) exclusive = pb[b] === zs.id;
+      zs.exclusive = exclusive;
+      // a flat memmap over the span (every pageblock valid at the same offset) needs no pfn_to_page() call
+      const off = zs.start - mem.pfnToPage(zs.start);
+      let linear = mem.pfnToPage(zs.start) >= 0;
+      for (let pfn = zs.start; linear; pfn += 1 << PAGEBLOCK_ORDER) {
+        const p = Math.min(pfn, zs.end - 1);
+        linear = mem.pfnValid(p) && p - mem.pfnToPage(p) === off;
+        if (p === zs.end - 1) break;
+      }
+      zs.linear = linear;
+      zs.pageOff = off;
+      // alloc_flags_nofragment(): a Normal zone with a DMA32 zone below to spread into first
+      zs.nofragment = zs.idx === this.normalIdx && this.normalIdx > 0 && topo.zoneTypes[this.normalIdx - 1] === ZoneType.DMA32 &&
+        (topo.nodes.length === 1 || topo.nodes.find((n) => n.nid === zs.nid)!.zones[this.normalIdx - 1]!.populated);
+      zs.t = this.memory.pages;
+    }
+    this.zonelists = topo.zonelists.map((zl) => zl.map((z) => this.byZone.get(z)!).filter((x) => x !== undefined));
+    this.zonelistsThisNode = topo.zonelistsThisNode.map((zl) => zl.map((z) => this.byZone.get(z)!).filter((x) => x !== undefined));
+    const maxCpu = Math.max(0, ...this.cpus) + 1;
+    this.cpuNode = new Int32Array(maxCpu).fill(-1);
+    for (const n of topo.nodes) for (const c of n.cpus) this.cpuNode[c] = n.nid;
+    for (const zs of this.zones) {
+      for (const c of this.cpus) if (!zs.pcp[c]) zs.pcp[c] = new PerCpuPages(c);
+    }
+  }
+
+  /**
+   * After memory hotplug changed zones (online_pages → init_per_zone_wmark_min):
+   * zone maps, then min_free_kbytes (unless set by the user), watermarks,
+   * pcp sizes and lowmem_reserve again.
+   */
+  zonesChanged(): void {
+    this.buildZoneMaps();
+    initPerZoneWmarkMin(this);
+  }
+
+  /** The zone state owning `pfn`, or undefined. */
+  private zoneOfPfn(pfn: number): ZoneState | undefined {
+    const id = this.shared.pbZone[pfn >> PAGEBLOCK_ORDER];
+    if (id === undefined || id === -1) return undefined;
+    if (id >= 0) return this.zones[id];
+    const z = this.topology.pfnZone(pfn);
+    return z ? this.byZone.get(z) : undefined;
+  }
+
+  /** The page table arrays, re-read when hotplug replaced them. */
+  private tables(): PageFrameTable {
+    const t = this.memory.pages;
+    if (t !== this.t) {
+      this.t = t;
+      for (const zs of this.zones) zs.t = t;
+    }
+    return t;
+  }
+
+  /** memblock_free_all(): every present page not reserved goes to the free lists, in the largest aligned blocks, in pfn order. */
   private freeBootMemory(): void {
-    const t = this.t;
-    for (const a of this.areas) {
-      for (const r of a.zone.ranges) {
+    const t = this.tables();
+    const mem = this.memory;
+    for (const zs of this.zones) {
+      for (const r of zs.zone.ranges) {
         let pfn = r.start;
         while (pfn < r.end) {
-          const page = this.memory.pfnToPage(pfn);
-          if (t.flags[page]! & PG_reserved) {
+          const page = mem.pfnToPage(pfn);
+          if (page < 0 || t.flags[page]! & PG_reserved) {
             pfn++;
             continue;
           }
@@ -94,267 +285,690 @@ export class BuddyAllocator implements PageAllocator {
           while (order < MAX_PAGE_ORDER && (pfn & ((2 << order) - 1)) === 0 && pfn + (2 << order) <= r.end) order++;
           let n = 1 << order;
           for (let i = 1; i < n; i++) {
-            if (t.flags[this.memory.pfnToPage(pfn + i)]! & PG_reserved) {
+            if (t.flags[mem.pfnToPage(pfn + i)]! & PG_reserved) {
               order = 0;
               n = 1;
               break;
             }
           }
           t.ownerKind[page] = PageOwner.NONE;
-          this.freeOne(a, pfn, order);
-          a.zone.stats.nrFreePages += n;
+          t.refcount[page] = 0;
+          // __free_pages_core() frees to the tail (FPI_TO_TAIL): the lists start in ascending pfn order
+          zs.freeBlock(pfn, order, true);
           pfn += n;
         }
       }
     }
   }
 
-  // ---- free lists -------------------------------------------------------
+  // ---- the allocation path ----------------------------------------------
 
-  private listAdd(a: FreeArea, page: number, pfn: number, order: number, mt: number): void {
-    const t = this.t;
-    const li = order * MIGRATE_TYPES + mt;
-    const head = a.head[li]!;
-    t.lruNext[page] = head;
-    t.lruPrev[page] = NO_PAGE;
-    if (head !== NO_PAGE) t.lruPrev[head] = page;
-    a.head[li] = page;
-    t.flags[page]! |= PG_buddy;
-    t.private[page] = order;
-    t.owner[page] = mt; // the list it sits on, for removal
-    t.ownerKind[page] = PageOwner.BUDDY;
-    a.nrFree[order]!++;
-    a.nrFreeMt[li]!++;
-    void pfn;
-  }
-
-  private listDel(a: FreeArea, page: number, order: number): void {
-    const t = this.t;
-    const mt = t.owner[page]!;
-    const li = order * MIGRATE_TYPES + mt;
-    const next = t.lruNext[page]!;
-    const prev = t.lruPrev[page]!;
-    if (prev !== NO_PAGE) t.lruNext[prev] = next;
-    else a.head[li] = next;
-    if (next !== NO_PAGE) t.lruPrev[next] = prev;
-    t.lruNext[page] = NO_PAGE;
-    t.lruPrev[page] = NO_PAGE;
-    t.flags[page]! &= ~PG_buddy;
-    t.ownerKind[page] = PageOwner.NONE;
-    t.owner[page] = 0;
-    a.nrFree[order]!--;
-    a.nrFreeMt[li]!--;
-  }
-
-  /** expand(): splits a 2^high block down to 2^low, returning the upper halves to the lists. */
-  private expand(a: FreeArea, pfn: number, low: number, high: number, mt: number): void {
-    while (high > low) {
-      high--;
-      const half = pfn + (1 << high);
-      this.listAdd(a, this.memory.pfnToPage(half), half, high, mt);
-    }
-  }
-
-  /** __rmqueue_smallest(): the smallest free block of `mt` that fits, split to `order`. */
-  private rmqueueSmallest(a: FreeArea, order: number, mt: number): number {
-    for (let o = order; o < NR_PAGE_ORDERS; o++) {
-      const page = a.head[o * MIGRATE_TYPES + mt]!;
-      if (page === NO_PAGE) continue;
-      const pfn = this.memory.pageToPfn(page);
-      this.listDel(a, page, o);
-      this.expand(a, pfn, order, o, mt);
-      return pfn;
-    }
-    return -1;
-  }
-
-  /** __rmqueue_fallback(): steal from another type, largest block first (to limit mixing). */
-  private rmqueueFallback(a: FreeArea, order: number, mt: number): number {
-    const fb = FALLBACKS[mt];
-    if (!fb) return -1;
-    for (let o = MAX_PAGE_ORDER; o >= order; o--) {
-      for (const f of fb) {
-        const page = a.head[o * MIGRATE_TYPES + f]!;
-        if (page === NO_PAGE) continue;
-        const pfn = this.memory.pageToPfn(page);
-        this.listDel(a, page, o);
-        // claim whole pageblocks when the stolen block covers them
-        if (o >= PAGEBLOCK_ORDER) {
-          for (let p = pfn; p < pfn + (1 << o); p += 1 << PAGEBLOCK_ORDER) a.pageblockMt[a.pageblockIndex(p)] = mt;
-        }
-        this.expand(a, pfn, order, o, o >= PAGEBLOCK_ORDER ? mt : f);
-        if (this.events.enabled.mm_page_alloc_extfrag) {
-          this.events.emit('mm_page_alloc_extfrag', { pfn, alloc_order: order, fallback_order: o, alloc_migratetype: mt, fallback_migratetype: f, change_ownership: o >= PAGEBLOCK_ORDER });
-        }
-        return pfn;
-      }
-    }
-    return -1;
-  }
-
-  /** __free_one_page(): merge with free buddies, then list the result. */
-  private freeOne(a: FreeArea, pfn: number, order: number): void {
-    const t = this.t;
-    const z = a.zone;
-    const zstart = z.zoneStartPfn;
-    const zend = zstart + z.spannedPages;
-    while (order < MAX_PAGE_ORDER) {
-      const buddyPfn = pfn ^ (1 << order);
-      if (buddyPfn < zstart || buddyPfn + (1 << order) > zend) break;
-      const bpage = this.memory.pfnToPage(buddyPfn);
-      // page_is_buddy(): free, same order
-      if (bpage < 0 || !(t.flags[bpage]! & PG_buddy) || t.private[bpage] !== order) break;
-      this.listDel(a, bpage, order);
-      pfn &= buddyPfn;
-      order++;
-    }
-    const mt = this.options.mobilityGrouping ? a.pageblockMt[a.pageblockIndex(pfn)]! : MigrateType.UNMOVABLE;
-    this.listAdd(a, this.memory.pfnToPage(pfn), pfn, order, mt);
-  }
-
-  // ---- PageAllocator ----------------------------------------------------
-
+  /**
+   * __alloc_pages(): the first pfn of a 2^order block, or null. The gfp
+   * zone modifiers bound the zones, the mobility bits pick the migrate type;
+   * `opts` give the CPU, the preferred node, a nodemask and a mempolicy.
+   */
   allocPages(gfp: number, order: number, opts?: AllocOptions): number | null {
-    if (!Number.isInteger(order) || order < 0 || order > MAX_PAGE_ORDER) {
+    if ((order >>> 0) !== order || order > MAX_PAGE_ORDER) {
       throw new MmsimError('EBAD_ORDER', `order ${order} is outside 0..${MAX_PAGE_ORDER}`, { plugin: this.name, details: { order } });
     }
-    const highest = this.zoneIdxOf[gfpZone(gfp, this.topology.zoneConfig)] ?? this.topology.zoneTypes.length - 1;
-    const mt = this.options.mobilityGrouping ? gfpMigratetype(gfp) : (gfpMigratetype(gfp), MigrateType.UNMOVABLE);
-    const cpu = opts?.cpu ?? 0;
-    const nid = opts?.nid ?? this.topology.cpuToNode(cpu);
-    const lists = gfp & __GFP_THISNODE ? this.topology.zonelistsThisNode : this.topology.zonelists;
-    const zonelist = lists[nid];
-    if (!zonelist) throw new MmsimError('EINVAL', `node ${nid} does not exist`, { plugin: this.name, details: { nid } });
-    for (const z of zonelist) {
-      if (z.idx > highest) continue;
-      const a = this.areaOf.get(z)!;
-      let pfn = this.rmqueueSmallest(a, order, mt);
-      if (pfn < 0) pfn = this.rmqueueFallback(a, order, mt);
-      if (pfn < 0) continue;
-      z.stats.nrFreePages -= 1 << order;
-      this.counters.pgalloc[z.idx]! += 1 << order;
-      const page = this.memory.pfnToPage(pfn);
-      const t = this.t;
-      t.refcount[page] = 1;
-      t.private[page] = order;
-      t.ownerKind[page] = PageOwner.KERNEL;
-      if (gfp & __GFP_COMP && order > 0) t.flags[page]! |= PG_head;
-      if (this.events.enabled.mm_page_alloc) this.events.emit('mm_page_alloc', { pfn, order, gfp_flags: gfp, migratetype: mt });
-      return pfn;
+    const hz = this.gfpZoneIdx[gfp & 0x0f]!;
+    if (hz < 0 || (gfp & 0x18) === 0x18) {
+      gfpZone(gfp, this.topology.zoneConfig); // throws EGFP_INVALID
+      gfpMigratetype(gfp);
     }
-    this.counters.allocFail++;
-    return null;
+    const mt = this.shared.mobilityDisabled ? MigrateType.UNMOVABLE : (gfp & 0x18) >> 3;
+    if (this.memory.pages !== this.t) this.tables();
+    let cpu = 0;
+    let nid = this.cpuNode[0]!;
+    let nodemask: Uint8Array | null = null;
+    let interleaveNid = -1;
+    let cold = false;
+    let pid = 0;
+    if (opts !== undefined) {
+      cpu = opts.cpu ?? 0;
+      if (!(cpu >= 0 && cpu < this.cpuNode.length && this.cpuNode[cpu]! >= 0) || (cpu | 0) !== cpu) {
+        throw new MmsimError('EINVAL', `cpu ${cpu} does not exist (cpus ${this.cpus.join(',')})`, { plugin: this.name, details: { cpu } });
+      }
+      const local = this.cpuNode[cpu]!;
+      cold = opts.cold === true;
+      pid = opts.pid ?? 0;
+      nid = opts.nid ?? local;
+      if (!this.pgdat[nid]) throw new MmsimError('EINVAL', `node ${nid} does not exist`, { plugin: this.name, details: { nid } });
+      // validate everything before the policy moves its interleave cursor
+      let callMask: Uint8Array | null = null;
+      if (opts.nodemask) {
+        callMask = new Uint8Array(this.pgdat.length);
+        for (const n of opts.nodemask) {
+          if (!this.pgdat[n]) throw new MmsimError('EINVAL', `nodemask: node ${n} does not exist`, { plugin: this.name, details: { nid: n } });
+          callMask[n] = 1;
+        }
+      }
+      let pol: ResolvedMempolicy | undefined;
+      if (opts.policy) {
+        pol = this.callPolicy.get(opts.policy);
+        if (!pol) {
+          pol = resolveMempolicy(this.topology, opts.policy, this.name);
+          this.callPolicy.set(opts.policy, pol);
+        }
+      } else if (opts.pid !== undefined && opts.nid === undefined) {
+        pol = this.taskPolicy.get(opts.pid);
+      }
+      if (pol && pol.mode !== 'MPOL_DEFAULT') {
+        const p = policyPlacement(pol, hz, local, this.policyZoneIdx);
+        nid = p.nid;
+        nodemask = p.nodemask;
+        interleaveNid = p.interleaveNid;
+      }
+      if (callMask) {
+        if (nodemask) for (let n = 0; n < callMask.length; n++) callMask[n] = callMask[n]! & nodemask[n]!;
+        nodemask = callMask;
+      }
+    }
+    const zl = gfp & __GFP_THISNODE ? this.zonelistsThisNode[nid]! : this.zonelists[nid]!;
+    // first_zones_zonelist(): the preferred zone
+    let start = 0;
+    while (start < zl.length && (zl[start]!.idx > hz || (nodemask !== null && !nodemask[zl[start]!.nid]))) start++;
+    let pfn = -1;
+    if (start < zl.length) {
+      const pref = zl[start]!;
+      // ALLOC_KSWAPD is __GFP_KSWAPD_RECLAIM; alloc_flags_nofragment() for a Normal preferred zone
+      const allocFlags = ALLOC_WMARK_LOW | (gfp & ALLOC_KSWAPD) | (mt === MigrateType.MOVABLE ? ALLOC_CMA : 0) | (pref.nofragment ? ALLOC_NOFRAGMENT : 0);
+      // the common case first: the preferred zone is above its high watermark
+      // (zone_watermark_fast's order-0 test inline) and its per-CPU list has a page
+      let aboveHigh = false;
+      if (!pref.belowHigh) {
+        if (order === 0) {
+          const free = pref.stats.nrFreePages;
+          const reserved = pref.nrFreeHighatomic + (allocFlags & ALLOC_CMA ? 0 : pref.nrFreeCma);
+          aboveHigh = free - Math.min(free, reserved) > pref.wmarkHigh + pref.boost + pref.lowmemReserve[hz]! || zoneWatermarkFast(pref, 0, pref.wmarkHigh + pref.boost, hz, allocFlags);
+        } else {
+          aboveHigh = zoneWatermarkFast(pref, order, pref.wmarkHigh + pref.boost, hz, allocFlags);
+        }
+      }
+      if (aboveHigh) {
+        const pindex = PINDEX[order * MIGRATE_PCPTYPES + mt]!;
+        const pcp = pref.pcp[cpu]!;
+        if (this.pcpOrder[order] !== 0 && pref.linear && pcp.len[pindex]! > 0) {
+          // rmqueue_pcplist() + prep_new_page() without a refill
+          pcp.freeCount >>= 1;
+          pfn = cold ? pcp.popTail(pindex) : pcp.popHead(pindex);
+          pcp.count -= 1 << order;
+          const page = pfn - pref.pageOff;
+          const t = this.t;
+          t.refcount[page] = 1;
+          t.private[page] = order;
+          t.ownerKind[page] = PageOwner.KERNEL;
+          t.owner[page] = 0;
+          t.flags[page] = gfp & __GFP_COMP && order > 0 ? PG_head : 0;
+          this.accountAlloc(pref, pref, order);
+          if (allocFlags & ALLOC_KSWAPD && pref.boostedWatermark) {
+            pref.boostedWatermark = false;
+            wakeupKswapd(this, pref, 0, 0, pref.idx);
+          }
+        } else {
+          pfn = this.rmqueue(pref, pref, order, allocFlags, mt, cpu, cold);
+          if (pfn >= 0) this.prepNewPage(pref, pfn, order, gfp);
+        }
+      }
+      if (pfn < 0) pfn = this.getPageFromFreelist(gfp, order, allocFlags, zl, start, hz, mt, nodemask, pref.nid, cpu, cold);
+      if (pfn < 0) {
+        pfn = this.slowpath(gfp, order, { zonelist: zl, start, highestIdx: hz, migratetype: mt, nodemask, preferredNid: pref.nid, cpu, cold, pid });
+      }
+    }
+    if (pfn < 0) return null;
+    if (interleaveNid >= 0) {
+      const zs = this.zoneOfPfn(pfn)!;
+      if (zs.nid === interleaveNid) zs.numaEvents[3]!++; // NUMA_INTERLEAVE_HIT
+    }
+    if (this.events.enabled.mm_page_alloc) this.events.emit('mm_page_alloc', { pfn, order, gfp_flags: gfp, migratetype: mt });
+    return pfn;
   }
 
-  /** The zone area whose span holds pfn. */
-  private areaFor(pfn: number): FreeArea | undefined {
-    for (const a of this.areas) {
-      const z = a.zone;
-      if (pfn >= z.zoneStartPfn && pfn < z.zoneStartPfn + z.spannedPages) return a;
+  /**
+   * get_page_from_freelist(): the first zone of the zonelist (from the
+   * preferred one) that passes its watermark check serves the request;
+   * a failing zone may run node reclaim (vm.zone_reclaim_mode). Under
+   * ALLOC_NOFRAGMENT the walk is repeated without it before giving up.
+   * @internal
+   */
+  getPageFromFreelist(gfp: number, order: number, allocFlags: number, zl: readonly ZoneState[], start: number, hz: number, mt: number, nodemask: Uint8Array | null, prefNid: number, cpu: number, cold: boolean): number {
+    for (;;) {
+      const noFallback = allocFlags & ALLOC_NOFRAGMENT;
+      let restart = false;
+      for (let i = start; i < zl.length; i++) {
+        const zs = zl[i]!;
+        if (zs.idx > hz || (nodemask !== null && !nodemask[zs.nid])) continue;
+        if (noFallback && this.multiNode && i !== start && zs.nid !== prefNid) {
+          // locality matters more than fragmentation: allow fallbacks before leaving the node
+          allocFlags &= ~ALLOC_NOFRAGMENT;
+          restart = true;
+          break;
+        }
+        let ok = false;
+        if (!zs.belowHigh) {
+          if (zoneWatermarkFast(zs, order, zs.wmarkHigh + zs.boost, hz, allocFlags)) ok = true;
+          else zs.belowHigh = true;
+        }
+        if (!ok) {
+          const mark = wmarkPages(zs, allocFlags & ALLOC_WMARK_MASK);
+          if (!zoneWatermarkFast(zs, order, mark, hz, allocFlags) && !(allocFlags & ALLOC_NO_WATERMARKS)) {
+            if (!(this.sysctl.get('vm.zone_reclaim_mode') & 7) || this.topology.distances[zl[start]!.nid]![zs.nid]! > 30) continue;
+            const ret = nodeReclaim(this, zs.nid, gfp, order, hz, this.cpuNode[cpu]!);
+            if (ret === NODE_RECLAIM_NOSCAN || ret === NODE_RECLAIM_FULL) continue;
+            if (!zoneWatermarkOk(zs, order, mark, hz, allocFlags)) continue;
+          }
+        }
+        const pfn = this.rmqueue(zl[start]!, zs, order, allocFlags, mt, cpu, cold);
+        if (pfn >= 0) {
+          this.prepNewPage(zs, pfn, order, gfp);
+          if (allocFlags & ALLOC_HIGHATOMIC) reserveHighatomicPageblock(zs, pfn, order);
+          return pfn;
+        }
+      }
+      if (restart) continue;
+      if (noFallback) {
+        allocFlags &= ~ALLOC_NOFRAGMENT;
+        continue;
+      }
+      return -1;
     }
-    return undefined;
   }
 
-  /** The free block containing pfn, if any (is_free_buddy_page). */
+  /**
+   * A block of `order` was handed out from `zs` for a request preferring
+   * `pref`: __count_zid_vm_events(PGALLOC) and zone_statistics(), the one
+   * place every allocation passes.
+   */
+  private accountAlloc(pref: ZoneState, zs: ZoneState, order: number): void {
+    this.pgalloc[zs.idx]! += 1 << order;
+    void pref; // zone_statistics(preferred_zone, zone): NUMA hit/miss accounting goes here
+  }
+
+  /** rmqueue(): the per-CPU lists for small orders, else the buddy lists; a boosted watermark wakes kswapd. */
+  private rmqueue(pref: ZoneState, zs: ZoneState, order: number, allocFlags: number, mt: number, cpu: number, cold: boolean): number {
+    let pfn = -1;
+    if (this.pcpOrder[order]) {
+      pfn = rmqueuePcplist(zs, zs.pcp[cpu]!, order, mt, PINDEX[order * MIGRATE_PCPTYPES + mt]!, allocFlags, cold, this.pcpCtx);
+    }
+    if (pfn < 0) pfn = this.rmqueueBuddy(zs, order, allocFlags, mt);
+    if (pfn >= 0) this.accountAlloc(pref, zs, order);
+    if (allocFlags & ALLOC_KSWAPD && zs.boostedWatermark) {
+      zs.boostedWatermark = false;
+      wakeupKswapd(this, zs, 0, 0, zs.idx);
+    }
+    return pfn;
+  }
+
+  /** rmqueue_buddy(): highatomic reserve first for ALLOC_HIGHATOMIC, and as a last resort for OOM / non-blocking requests. */
+  private rmqueueBuddy(zs: ZoneState, order: number, allocFlags: number, mt: number): number {
+    let pfn = -1;
+    if (allocFlags & ALLOC_HIGHATOMIC) pfn = zs.rmqueueSmallest(order, MigrateType.HIGHATOMIC, false);
+    if (pfn < 0) {
+      resetRmqueueMode();
+      pfn = rmqueue(zs, order, mt, allocFlags, RMQUEUE_NORMAL, false, this.pcpCtx);
+      if (pfn < 0 && allocFlags & (ALLOC_OOM | ALLOC_NON_BLOCK)) pfn = zs.rmqueueSmallest(order, MigrateType.HIGHATOMIC, false);
+    }
+    return pfn;
+  }
+
+  /** prep_new_page(): the block is handed out: a reference, its order, a kernel owner, PG_head for __GFP_COMP. */
+  private prepNewPage(zs: ZoneState, pfn: number, order: number, gfp: number): void {
+    const t = this.t;
+    const page = zs.pageOf(pfn);
+    t.refcount[page] = 1;
+    t.private[page] = order;
+    t.ownerKind[page] = PageOwner.KERNEL;
+    t.owner[page] = 0;
+    t.flags[page] = gfp & __GFP_COMP && order > 0 ? PG_head : 0;
+  }
+
+  /** gfp_to_alloc_flags(): the slow path's watermark and reserve rights. */
+  private gfpToAllocFlags(gfp: number, order: number, mt: number): number {
+    let f = ALLOC_WMARK_MIN | ALLOC_CPUSET;
+    if (gfp & __GFP_HIGH) f |= ALLOC_MIN_RESERVE;
+    if (gfp & __GFP_KSWAPD_RECLAIM) f |= ALLOC_KSWAPD;
+    if (!(gfp & __GFP_DIRECT_RECLAIM)) {
+      if (!(gfp & __GFP_NOMEMALLOC)) {
+        f |= ALLOC_NON_BLOCK;
+        if (order > 0 && f & ALLOC_MIN_RESERVE) f |= ALLOC_HIGHATOMIC;
+      }
+      if (f & ALLOC_MIN_RESERVE) f &= ~ALLOC_CPUSET;
+    }
+    if (mt === MigrateType.MOVABLE) f |= ALLOC_CMA;
+    return f;
+  }
+
+  /** __gfp_pfmemalloc_flags(): __GFP_MEMALLOC and reclaim context ignore watermarks; OOM victims get ALLOC_OOM. */
+  private pfmemallocFlags(gfp: number, pid: number): number {
+    if (gfp & __GFP_NOMEMALLOC) return 0;
+    if (gfp & __GFP_MEMALLOC) return ALLOC_NO_WATERMARKS;
+    if (this.pfMemalloc > 0) return ALLOC_NO_WATERMARKS;
+    if (pid && this.kernel.tasks.has(pid) && this.kernel.tasks.get(pid).oomSkip) return ALLOC_OOM;
+    return 0;
+  }
+
+  private isOomVictim(pid: number): boolean {
+    return pid !== 0 && this.kernel.tasks.has(pid) && this.kernel.tasks.get(pid).oomSkip === true;
+  }
+
+  /** wake_all_kswapds(): once per node of the eligible zones. */
+  private wakeAllKswapds(order: number, gfp: number, ac: AllocContext): void {
+    let last = -1;
+    for (let i = 0; i < ac.zonelist.length; i++) {
+      const zs = ac.zonelist[i]!;
+      if (zs.idx > ac.highestIdx || (ac.nodemask !== null && !ac.nodemask[zs.nid])) continue;
+      if (zs.nid !== last) {
+        wakeupKswapd(this, zs, gfp, order, ac.highestIdx);
+        last = zs.nid;
+      }
+    }
+  }
+
+  private gpff(gfp: number, order: number, allocFlags: number, ac: AllocContext): number {
+    return this.getPageFromFreelist(gfp, order, allocFlags, ac.zonelist, ac.start, ac.highestIdx, ac.migratetype, ac.nodemask, ac.preferredNid, ac.cpu, ac.cold);
+  }
+
+  /** first_zones_zonelist() for a context whose nodemask changed. */
+  private resetPreferred(ac: AllocContext): void {
+    let s = 0;
+    while (s < ac.zonelist.length && (ac.zonelist[s]!.idx > ac.highestIdx || (ac.nodemask !== null && !ac.nodemask[ac.zonelist[s]!.nid]))) s++;
+    ac.start = s;
+  }
+
+  /** should_reclaim_retry(): could a zone meet the min watermark if every reclaimable page were freed? */
+  private shouldReclaimRetry(order: number, ac: AllocContext, allocFlags: number, progress: boolean, loops: { n: number }): boolean {
+    if (progress && order <= PAGE_ALLOC_COSTLY_ORDER) loops.n = 0;
+    else loops.n++;
+    let ret = false;
+    if (loops.n <= MAX_RECLAIM_RETRIES) {
+      for (const zs of ac.zonelist) {
+        if (zs.idx > ac.highestIdx || (ac.nodemask !== null && !ac.nodemask[zs.nid])) continue;
+        const available = zoneReclaimablePages(this, zs) + zs.stats.nrFreePages;
+        if (zoneWatermarkOkFree(zs, order, zs.wmarkMin + zs.boost, ac.highestIdx, allocFlags, available)) {
+          ret = true;
+          break;
+        }
+      }
+    }
+    // before OOM, exhaust the highatomic reserve
+    if (!ret) return unreserveHighatomicPageblock(ac.zonelist, ac.highestIdx, ac.migratetype, true);
+    return ret;
+  }
+
+  /**
+   * __alloc_pages_may_oom(): one last try at the high watermark, then the
+   * OOM killer (not for costly orders, __GFP_RETRY_MAYFAIL / __GFP_THISNODE,
+   * or lowmem-only requests). `progress.n` is set when a victim was chosen.
+   */
+  private mayOom(gfp: number, order: number, ac: AllocContext, progress: { n: number }): number {
+    progress.n = 0;
+    let pfn = this.gpff((gfp | __GFP_HARDWALL) & ~__GFP_DIRECT_RECLAIM, order, ALLOC_WMARK_HIGH | ALLOC_CPUSET, ac);
+    if (pfn >= 0) return pfn;
+    if (order > PAGE_ALLOC_COSTLY_ORDER) return -1;
+    if (gfp & (__GFP_RETRY_MAYFAIL | __GFP_THISNODE)) return -1;
+    if (ac.highestIdx < this.normalIdx) return -1;
+    const victim = this.kernel.outOfMemory({ gfpMask: gfp, order, constraint: ac.nodemask ? 'CONSTRAINT_MEMORY_POLICY' : 'CONSTRAINT_NONE' });
+    if (victim || gfp & __GFP_NOFAIL) {
+      progress.n = 1;
+      if (gfp & __GFP_NOFAIL) {
+        pfn = this.gpff(gfp, order, ALLOC_NO_WATERMARKS | ALLOC_CPUSET, ac);
+        if (pfn < 0) pfn = this.gpff(gfp, order, ALLOC_NO_WATERMARKS, ac);
+      }
+    }
+    return pfn;
+  }
+
+  /**
+   * __alloc_pages_slowpath(): wake kswapd, retry at the min watermark with
+   * the reserves the gfp grants, direct compaction first for costly or
+   * unmovable high-order requests, then direct reclaim and compaction in a
+   * retry loop (__GFP_NORETRY: once; costly orders only with
+   * __GFP_RETRY_MAYFAIL), then the OOM killer; __GFP_NOFAIL never returns
+   * null (ENOFAIL when even that is hopeless). @internal
+   */
+  slowpath(gfp: number, order: number, ac: AllocContext): number {
+    const canDirectReclaim = (gfp & __GFP_DIRECT_RECLAIM) !== 0;
+    const canCompact = this.options.compaction && (gfp & __GFP_IO) !== 0;
+    const nofail = (gfp & __GFP_NOFAIL) !== 0;
+    const costly = order > PAGE_ALLOC_COSTLY_ORDER;
+    const loops = { n: 0 };
+    const progress = { n: 0 };
+    const compactionRetries = { n: 0 };
+    let compactResult = COMPACT_SKIPPED;
+    let compactPriority: CompactPriority = DEF_COMPACT_PRIORITY;
+    let allocFlags = this.gfpToAllocFlags(gfp, order, ac.migratetype);
+    this.resetPreferred(ac);
+    if (ac.start >= ac.zonelist.length) return -1;
+    if (allocFlags & ALLOC_KSWAPD) this.wakeAllKswapds(order, gfp, ac);
+    let pfn = this.gpff(gfp, order, allocFlags, ac);
+    if (pfn >= 0) return pfn;
+
+    let nopage = false;
+    if (canDirectReclaim && canCompact && (costly || (order > 0 && ac.migratetype !== MigrateType.MOVABLE)) && !this.pfmemallocFlags(gfp, ac.pid)) {
+      const r = directCompact(this, gfp, order, allocFlags, ac, INIT_COMPACT_PRIORITY);
+      compactResult = r.result;
+      if (r.pfn >= 0) return r.pfn;
+      if (costly && gfp & __GFP_NORETRY) {
+        if (compactResult === COMPACT_SKIPPED || compactResult === COMPACT_DEFERRED) nopage = true;
+        else if (gfp & __GFP_THISNODE) nopage = true;
+        else compactPriority = INIT_COMPACT_PRIORITY;
+      }
+    }
+
+    for (let guard = 0; !nopage && guard < MAX_SLOWPATH_LOOPS; guard++) {
+      if (allocFlags & ALLOC_KSWAPD) this.wakeAllKswapds(order, gfp, ac);
+      const reserveFlags = this.pfmemallocFlags(gfp, ac.pid);
+      if (reserveFlags) allocFlags = reserveFlags | (ac.migratetype === MigrateType.MOVABLE ? ALLOC_CMA : 0) | (allocFlags & ALLOC_KSWAPD);
+      if (!(allocFlags & ALLOC_CPUSET) || reserveFlags) {
+        // high-priority requests ignore the memory policy's nodemask
+        ac.nodemask = null;
+        this.resetPreferred(ac);
+      }
+      pfn = this.gpff(gfp, order, allocFlags, ac);
+      if (pfn >= 0) return pfn;
+      if (!canDirectReclaim) break;
+      if (this.pfMemalloc > 0) break; // avoid recursing into reclaim
+      // __alloc_pages_direct_reclaim()
+      progress.n = directReclaim(this, gfp, order, ac);
+      if (progress.n > 0) {
+        pfn = this.gpff(gfp, order, allocFlags, ac);
+        if (pfn < 0) {
+          // pages may sit on per-CPU lists or in the highatomic reserve
+          unreserveHighatomicPageblock(ac.zonelist, ac.highestIdx, ac.migratetype, false);
+          this.drainAllPages();
+          pfn = this.gpff(gfp, order, allocFlags, ac);
+        }
+        if (pfn >= 0) return pfn;
+      }
+      const r = directCompact(this, gfp, order, allocFlags, ac, compactPriority);
+      compactResult = r.result;
+      if (r.pfn >= 0) return r.pfn;
+      if (gfp & __GFP_NORETRY) break;
+      if (costly && (!canCompact || !(gfp & __GFP_RETRY_MAYFAIL))) break;
+      if (this.shouldReclaimRetry(order, ac, allocFlags, progress.n > 0, loops)) continue;
+      if (progress.n > 0 && canCompact) {
+        const prio = { p: compactPriority };
+        if (shouldCompactRetry(this, ac, order, compactResult, prio, compactionRetries)) {
+          compactPriority = prio.p;
+          continue;
+        }
+      }
+      // reclaim has failed us: start killing things
+      pfn = this.mayOom(gfp, order, ac, progress);
+      if (pfn >= 0) return pfn;
+      if (this.isOomVictim(ac.pid) && (allocFlags & ALLOC_OOM || gfp & __GFP_NOMEMALLOC)) break;
+      if (progress.n) {
+        loops.n = 0;
+        continue;
+      }
+      break;
+    }
+    if (nofail) {
+      if (!canDirectReclaim) return -1;
+      // some access to the reserves, but not ALLOC_NO_WATERMARKS
+      for (let i = 0; i < MAX_RECLAIM_RETRIES; i++) {
+        pfn = this.gpff(gfp, order, ALLOC_MIN_RESERVE | ALLOC_CPUSET, ac);
+        if (pfn < 0) pfn = this.gpff(gfp, order, ALLOC_MIN_RESERVE, ac);
+        if (pfn >= 0) return pfn;
+        this.drainAllPages();
+        directReclaim(this, gfp, order, ac);
+      }
+      throw new MmsimError('ENOFAIL', `a __GFP_NOFAIL order-${order} allocation cannot be satisfied: reclaim, compaction, the OOM killer and the reserves are exhausted`, { plugin: this.name, details: { gfp, order } });
+    }
+    return -1;
+  }
+
+  // ---- the free path -------------------------------------------------------
+
+  /** is_free_buddy_page() or on a per-CPU list: the free block holding `pfn`, or -1. */
   private freeBlockContaining(pfn: number): number {
+    const t = this.t;
     for (let o = 0; o < NR_PAGE_ORDERS; o++) {
       const head = pfn & ~((1 << o) - 1);
       const p = this.memory.pfnToPage(head);
-      if (p >= 0 && this.t.flags[p]! & PG_buddy && this.t.private[p]! >= o) return head;
+      if (p >= 0 && t.flags[p]! & (PG_buddy | PG_pcp) && t.private[p]! >= o) return head;
     }
     return -1;
   }
 
-  freePages(pfn: number, order: number): void {
-    if (!Number.isInteger(order) || order < 0 || order > MAX_PAGE_ORDER) {
+  /**
+   * __free_pages() → free_unref_page(): drops a reference; the last one
+   * frees the block to this CPU's list (small orders) or the buddy lists.
+   * Typed errors, state unchanged, for a bad pfn, order or double free.
+   */
+  freePages(pfn: number, order: number, opts?: FreeOptions): void {
+    if ((order >>> 0) !== order || order > MAX_PAGE_ORDER) {
       throw new MmsimError('EBAD_ORDER', `order ${order} is outside 0..${MAX_PAGE_ORDER}`, { plugin: this.name, details: { pfn, order } });
     }
-    if (!Number.isInteger(pfn) || !this.memory.pfnValid(pfn)) {
-      throw new MmsimError('EBAD_PFN', `pfn ${pfn} is not a valid pfn of this machine`, { plugin: this.name, details: { pfn, order } });
+    if (this.memory.pages !== this.t) this.tables();
+    // the common case: a pfn of a zone with a flat memmap
+    let zs: ZoneState | undefined;
+    let page = -1;
+    if ((pfn >>> 0) === pfn) {
+      const id = this.shared.pbZone[pfn >>> PAGEBLOCK_ORDER];
+      if (id !== undefined && id >= 0) {
+        zs = this.zones[id]!;
+        if (zs.linear) page = pfn - zs.pageOff;
+      }
     }
-    const a = this.areaFor(pfn);
-    const page = this.memory.pfnToPage(pfn);
+    if (page < 0) {
+      if (!Number.isInteger(pfn) || !this.memory.pfnValid(pfn)) {
+        throw new MmsimError('EBAD_PFN', `pfn ${pfn} is not a valid pfn of this machine`, { plugin: this.name, details: { pfn, order } });
+      }
+      zs = this.zoneOfPfn(pfn);
+      page = this.memory.pfnToPage(pfn);
+    }
     const t = this.t;
-    if (!a || t.flags[page]! & PG_reserved) {
+    // the three reads first, so their cache misses overlap
+    const flags = t.flags[page]!;
+    const ref = t.refcount[page]!;
+    const allocOrder = t.private[page]!;
+    if (zs === undefined || flags & PG_reserved) {
       throw new MmsimError('EBAD_PFN', `pfn ${pfn} is reserved or in a hole: the page allocator never handed it out`, { plugin: this.name, details: { pfn, order } });
     }
-    if (t.refcount[page] === 0) {
+    if (ref === 0) {
       if (this.freeBlockContaining(pfn) >= 0) {
         throw new MmsimError('EDOUBLE_FREE', `pfn ${pfn} (order ${order}) is already free`, { plugin: this.name, details: { pfn, order } });
       }
       throw new MmsimError('EBAD_PFN', `pfn ${pfn} is not the first page of an allocated block`, { plugin: this.name, details: { pfn, order } });
     }
-    if (t.private[page] !== order) {
-      throw new MmsimError('EBAD_ORDER', `pfn ${pfn} was allocated with order ${t.private[page]}, freed with order ${order}`, { plugin: this.name, details: { pfn, order, allocated: t.private[page] } });
+    if (allocOrder !== order) {
+      throw new MmsimError('EBAD_ORDER', `pfn ${pfn} was allocated with order ${allocOrder}, freed with order ${order}`, { plugin: this.name, details: { pfn, order, allocated: allocOrder } });
     }
-    if (t.flags[page]! & (PG_lru | PG_slab)) {
+    if (flags & (PG_lru | PG_slab)) {
       // free_page_is_bad(): PAGE_FLAGS_CHECK_AT_FREE
-      throw new MmsimError('EBAD_PFN', `pfn ${pfn} is still ${t.flags[page]! & PG_lru ? 'on an LRU list' : 'a slab page'}: take it off before freeing`, { plugin: this.name, details: { pfn, order } });
+      throw new MmsimError('EBAD_PFN', `pfn ${pfn} is still ${flags & PG_lru ? 'on an LRU list' : 'a slab page'}: take it off before freeing`, { plugin: this.name, details: { pfn, order } });
     }
-    if (t.refcount[page]! > 1) {
-      t.refcount[page]!--; // put_page(): someone else still holds it
+    let cpu = 0;
+    let cold = false;
+    if (opts !== undefined) {
+      cold = opts.cold === true;
+      if (opts.cpu !== undefined) {
+        cpu = opts.cpu;
+        if (!(cpu >= 0 && cpu < this.cpuNode.length && this.cpuNode[cpu]! >= 0) || (cpu | 0) !== cpu) {
+          throw new MmsimError('EINVAL', `cpu ${cpu} does not exist`, { plugin: this.name, details: { cpu } });
+        }
+      }
+    }
+    if (ref > 1) {
+      t.refcount[page] = ref - 1; // put_page(): someone else still holds it
       return;
     }
+    // free_pages_prepare(): flags cleared (PAGE_FLAGS_CHECK_AT_PREP), owner dropped
     t.refcount[page] = 0;
-    t.flags[page]! &= PG_reserved; // free_pages_prepare(): flags cleared (PAGE_FLAGS_CHECK_AT_PREP)
-    t.ownerKind[page] = PageOwner.NONE;
     t.owner[page] = 0;
-    this.freeOne(a, pfn, order);
-    a.zone.stats.nrFreePages += 1 << order;
-    this.counters.pgfree += 1 << order;
     if (this.events.enabled.mm_page_free) this.events.emit('mm_page_free', { pfn, order });
+    this.pgfree += 1 << order;
+    let mt = zs.pageblockMt[(pfn >> PAGEBLOCK_ORDER) - zs.pbBase]!;
+    if (this.pcpOrder[order] && mt !== MigrateType.ISOLATE) {
+      // a page on a per-CPU list: PG_pcp, its order in page->private, owned by the allocator
+      t.flags[page] = PG_pcp;
+      t.ownerKind[page] = PageOwner.BUDDY;
+      if (mt >= MIGRATE_PCPTYPES) mt = MigrateType.MOVABLE; // HIGHATOMIC and CMA pages go to the movable list
+      freeUnrefPageCommit(zs, zs.pcp[cpu]!, page, pfn, order, PINDEX[order * MIGRATE_PCPTYPES + mt]!, cold, this.pcpCtx);
+    } else {
+      t.flags[page] = 0;
+      t.ownerKind[page] = PageOwner.NONE;
+      zs.freeBlock(pfn, order, false);
+    }
   }
 
+  /** drain_all_pages(): every CPU's lists of every zone back to the buddy lists. */
   drainAllPages(): void {
-    // this allocator keeps no per-CPU lists
+    this.tables();
+    for (const zs of this.zones) for (const pcp of zs.pcp) if (pcp && pcp.count) drainPagesZone(zs, pcp);
   }
+
+  /** drain_local_pages(zone): one CPU's lists of one zone. @internal */
+  drainLocal(zs: ZoneState, cpu: number): void {
+    const pcp = zs.pcp[cpu];
+    if (pcp && pcp.count) drainPagesZone(zs, pcp);
+  }
+
+  // ---- reports -------------------------------------------------------------
 
   freeBlocks(zone: Zone, order: number): number {
-    return this.areaOf.get(zone)?.nrFree[order] ?? 0;
+    return this.byZone.get(zone)?.nrFree[order] ?? 0;
   }
   freeBlocksByType(zone: Zone, order: number, mt: number): number {
-    return this.areaOf.get(zone)?.nrFreeMt[order * MIGRATE_TYPES + mt] ?? 0;
+    return this.byZone.get(zone)?.nrFreeMt[order * MIGRATE_TYPES + mt] ?? 0;
   }
-  pcpPages(): number {
-    return 0;
+  pcpPages(zone: Zone): number {
+    return this.byZone.get(zone)?.pcpPages() ?? 0;
   }
-  /** __zone_watermark_ok() without reserves: free pages above mark + lowmem_reserve, and a block of the order. */
-  zoneWatermarkOk(zone: Zone, order: number, mark: number, highestZoneIdx: number): boolean {
-    const free = zone.stats.nrFreePages - ((1 << order) - 1);
-    if (free <= mark + (zone.lowmemReserve[highestZoneIdx] ?? 0)) return false;
-    if (order === 0) return true;
-    for (let o = order; o < NR_PAGE_ORDERS; o++) if (this.freeBlocks(zone, o) > 0) return true;
-    return false;
+  /** __zone_watermark_ok() with the zone's NR_FREE_PAGES. */
+  zoneWatermarkOk(zone: Zone, order: number, mark: number, highestZoneIdx: number, allocFlags = 0): boolean {
+    const zs = this.byZone.get(zone);
+    return zs ? zoneWatermarkOk(zs, order, mark, highestZoneIdx, allocFlags) : false;
+  }
+  pageblockCounts(zone: Zone): number[] {
+    return this.byZone.get(zone)?.pageblockCounts() ?? new Array<number>(MIGRATE_TYPES).fill(0);
+  }
+  zoneInfo(zone: Zone): ZoneAllocInfo {
+    const zs = this.byZone.get(zone);
+    if (!zs) return { boost: 0, cmaPages: 0, nrFreeCma: 0, pagesets: [], numa: [0, 0, 0, 0, 0, 0], nodeUnreclaimable: false };
+    return {
+      boost: zs.boost,
+      cmaPages: zs.cmaPages,
+      nrFreeCma: zs.nrFreeCma,
+      pagesets: this.cpus.map((c) => {
+        const p = zs.pcp[c]!;
+        return { cpu: c, count: p.count, high: p.high, batch: p.batch };
+      }),
+      numa: Array.from(zs.numaEvents),
+      nodeUnreclaimable: this.pgdat[zs.nid]!.kswapdFailures >= MAX_RECLAIM_RETRIES,
+    };
+  }
+  /** The allocator's /proc/vmstat event counters. */
+  vmEvents(): Record<string, number> {
+    const out: Record<string, number> = { ...this.ev };
+    const suffix: Record<string, string> = { DMA: 'dma', DMA32: 'dma32', Normal: 'normal', HighMem: 'high', Movable: 'movable', Device: 'device' };
+    this.topology.zoneTypes.forEach((ty, i) => {
+      out[`pgalloc_${suffix[ty]}`] = this.pgalloc[i]!;
+      out[`allocstall_${suffix[ty]}`] = this.allocstall[i]!;
+    });
+    out.pgfree = this.pgfree;
+    return out;
+  }
+  /** set_mempolicy(2) for task `pid`; null (or MPOL_DEFAULT) removes it. EINVAL / ETASK_UNKNOWN change nothing. */
+  setMempolicy(pid: number, policy: Mempolicy | null): void {
+    this.kernel.tasks.get(pid);
+    if (policy === null || policy.mode === 'MPOL_DEFAULT') {
+      if (policy) resolveMempolicy(this.topology, policy, this.name);
+      this.taskPolicy.delete(pid);
+      return;
+    }
+    this.taskPolicy.set(pid, resolveMempolicy(this.topology, policy, this.name));
+  }
+  /** get_mempolicy(2) for task `pid`. */
+  getMempolicy(pid: number): Mempolicy {
+    this.kernel.tasks.get(pid);
+    const p = this.taskPolicy.get(pid);
+    return p ? { mode: p.mode, nodes: [...p.nodes] } : { mode: 'MPOL_DEFAULT' };
+  }
+  /** /proc/sys/vm/compact_memory: compact_nodes(). */
+  compactMemory(): void {
+    this.tables();
+    compactNodes(this);
+  }
+  /** The pcp lists of a zone and CPU (for tests and tools). @internal */
+  pcpOf(zone: Zone, cpu: number): PerCpuPages | undefined {
+    return this.byZone.get(zone)?.pcp[cpu];
+  }
+  /** Migrate type of the pageblock holding `pfn`, or -1 outside every zone. */
+  pageblockMigratetype(pfn: number): number {
+    const zs = this.zoneOfPfn(pfn);
+    return zs ? zs.pageblockMigratetype(pfn) : -1;
   }
 
-  /** Free-list consistency (CONFIG_DEBUG_VM): alignment, flags, order, counts, no overlap. */
+  // ---- CONFIG_DEBUG_VM -------------------------------------------------------
+
+  /**
+   * Free-list and pcp consistency: alignment, flags, order, the list's
+   * migrate type matching its pageblock, counters (per order, per type,
+   * NR_FREE_PAGES, highatomic/CMA, pcp counts), no block listed twice.
+   */
   check(): void {
-    const t = this.t;
-    for (const a of this.areas) {
+    const t = this.tables();
+    const mem = this.memory;
+    const bad = (msg: string): never => {
+      throw new MmsimError('ECORRUPT', msg, { plugin: this.name });
+    };
+    for (const zs of this.zones) {
+      const where0 = `node ${zs.nid} zone ${zs.zone.name}`;
       let pages = 0;
+      let highatomic = 0;
+      let cma = 0;
       const seen = new Set<number>();
       for (let o = 0; o < NR_PAGE_ORDERS; o++) {
         let n = 0;
         for (let mt = 0; mt < MIGRATE_TYPES; mt++) {
           let m = 0;
-          for (let p = a.head[o * MIGRATE_TYPES + mt]!; p !== NO_PAGE; p = t.lruNext[p]!) {
-            const pfn = this.memory.pageToPfn(p);
-            const where = `node ${a.zone.nid} zone ${a.zone.name} pfn ${pfn}`;
-            if (pfn & ((1 << o) - 1)) throw new MmsimError('ECORRUPT', `${where}: free order-${o} block not aligned to its order`, { plugin: this.name });
-            if (!(t.flags[p]! & PG_buddy) || t.private[p] !== o) throw new MmsimError('ECORRUPT', `${where}: on the order-${o} list without PageBuddy/order`, { plugin: this.name });
-            if (t.refcount[p] !== 0) throw new MmsimError('ECORRUPT', `${where}: free page with refcount ${t.refcount[p]}`, { plugin: this.name });
-            if (seen.has(pfn)) throw new MmsimError('ECORRUPT', `${where}: listed twice`, { plugin: this.name });
+          let prev = -1;
+          for (let p = zs.freeHead[o * MIGRATE_TYPES + mt]!; p !== -1; p = t.lruNext[p]!) {
+            const pfn = mem.pageToPfn(p);
+            const where = `${where0} pfn ${pfn}`;
+            if (t.lruPrev[p] !== prev) bad(`${where}: broken prev link on the order-${o} ${mt} list`);
+            prev = p;
+            if (pfn & ((1 << o) - 1)) bad(`${where}: free order-${o} block not aligned to its order`);
+            if (!(t.flags[p]! & PG_buddy) || t.private[p] !== o) bad(`${where}: on the order-${o} list without PageBuddy/order`);
+            if (t.refcount[p] !== 0) bad(`${where}: free page with refcount ${t.refcount[p]}`);
+            if (t.owner[p] !== mt) bad(`${where}: listed as type ${mt} but marked ${t.owner[p]}`);
+            if (!this.shared.mobilityDisabled && zs.pageblockMigratetype(pfn) !== mt) bad(`${where}: on the ${mt} list in a pageblock of type ${zs.pageblockMigratetype(pfn)}`);
+            if (!zs.owns(pfn) || !zs.owns(pfn + (1 << o) - 1)) bad(`${where}: free block crosses the zone`);
+            if (seen.has(pfn)) bad(`${where}: listed twice`);
             seen.add(pfn);
             m++;
           }
-          if (m !== a.nrFreeMt[o * MIGRATE_TYPES + mt]) throw new MmsimError('ECORRUPT', `zone ${a.zone.name}: order ${o} type ${mt} lists ${m} blocks, counter says ${a.nrFreeMt[o * MIGRATE_TYPES + mt]}`, { plugin: this.name });
+          if (zs.freeTail[o * MIGRATE_TYPES + mt] !== prev) bad(`${where0}: order ${o} type ${mt} tail is not the last listed block`);
+          if (m !== zs.nrFreeMt[o * MIGRATE_TYPES + mt]) bad(`${where0}: order ${o} type ${mt} lists ${m} blocks, counter says ${zs.nrFreeMt[o * MIGRATE_TYPES + mt]}`);
+          if (mt !== MigrateType.ISOLATE) pages += m << o;
+          if (mt === MigrateType.HIGHATOMIC) highatomic += m << o;
+          if (mt === MigrateType.CMA) cma += m << o;
           n += m;
         }
-        if (n !== a.nrFree[o]) throw new MmsimError('ECORRUPT', `zone ${a.zone.name}: order ${o} lists ${n} blocks, nr_free says ${a.nrFree[o]}`, { plugin: this.name });
-        pages += n << o;
+        if (n !== zs.nrFree[o]) bad(`${where0}: order ${o} lists ${n} blocks, nr_free says ${zs.nrFree[o]}`);
       }
-      if (pages !== a.zone.stats.nrFreePages) throw new MmsimError('ECORRUPT', `zone ${a.zone.name}: free lists hold ${pages} pages, NR_FREE_PAGES is ${a.zone.stats.nrFreePages}`, { plugin: this.name });
+      if (pages !== zs.stats.nrFreePages) bad(`${where0}: free lists hold ${pages} pages, NR_FREE_PAGES is ${zs.stats.nrFreePages}`);
+      if (highatomic !== zs.nrFreeHighatomic) bad(`${where0}: ${highatomic} pages on highatomic lists, nr_free_highatomic is ${zs.nrFreeHighatomic}`);
+      if (cma !== zs.nrFreeCma) bad(`${where0}: ${cma} pages on CMA lists, NR_FREE_CMA_PAGES is ${zs.nrFreeCma}`);
+      for (const pcp of zs.pcp) {
+        if (!pcp) continue;
+        let count = 0;
+        for (let i = 0; i < NR_PCP_LISTS; i++) {
+          for (const pfn of pcp.list(i)) {
+            const p = mem.pfnToPage(pfn);
+            if (p < 0 || !(t.flags[p]! & PG_pcp) || t.refcount[p] !== 0) bad(`${where0} cpu ${pcp.cpu}: pfn ${pfn} on a pcp list without PG_pcp or with a reference`);
+            if (!zs.owns(pfn)) bad(`${where0} cpu ${pcp.cpu}: pfn ${pfn} on this zone's pcp list belongs to another zone`);
+            if (pindexToOrder(i) !== t.private[p]) bad(`${where0} cpu ${pcp.cpu}: pfn ${pfn} of order ${t.private[p]} on the list of order ${pindexToOrder(i)}`);
+            if (seen.has(pfn)) bad(`${where0} cpu ${pcp.cpu}: pfn ${pfn} is both free and on a pcp list`);
+            seen.add(pfn);
+            count += 1 << t.private[p]!;
+          }
+        }
+        if (count !== pcp.count) bad(`${where0} cpu ${pcp.cpu}: pcp lists hold ${count} pages, count says ${pcp.count}`);
+      }
     }
   }
 }
-

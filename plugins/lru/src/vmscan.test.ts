@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import {
-  createSimulator, definePlugin, runDefaultWorkload, DEF_PRIORITY, GFP_DMA, GFP_HIGHUSER_MOVABLE, GFP_KERNEL, isMmsimError, LruList,
+  createSimulator, definePlugin, runDefaultWorkload, DEF_PRIORITY, GFP_DMA, GFP_HIGHUSER_MOVABLE, GFP_KERNEL, __GFP_MEMALLOC, isMmsimError, LruList,
   MEMORY_MODEL, PG_active, PG_lru, PG_mlocked, PG_referenced, PG_swapbacked, PG_unevictable, PG_workingset,
   RECLAIM_POLICY, SLAB_ALLOCATOR, scanControl, type ScanControl, type SimulatorConfig, type Simulator,
   type SlabAllocator,
@@ -63,8 +63,11 @@ function alloc(n: number, gfp = GFP_HIGHUSER_MOVABLE, nid?: number): number[] {
 }
 
 /** Allocates every free page left on the machine (so NR_FREE_PAGES is 0). */
-function exhaust(): void {
-  for (let o = 10; o >= 0; o--) while (sim.pages.allocPages(GFP_KERNEL, o) !== null) { /* hold */ }
+function exhaust(): [number, number][] {
+  // __GFP_MEMALLOC: past the watermarks and lowmem reserves, every free page
+  const held: [number, number][] = [];
+  for (let o = 10; o >= 0; o--) for (let p = sim.pages.allocPages(GFP_KERNEL | __GFP_MEMALLOC, o); p !== null; p = sim.pages.allocPages(GFP_KERNEL | __GFP_MEMALLOC, o)) held.push([p, o]);
+  return held;
 }
 
 function sc(partial: Partial<ScanControl> = {}): ScanControl {
@@ -320,11 +323,18 @@ describe('lru: shrink', () => {
     for (const p of anon) lru.pageAdded(p, true);
     // plenty of free memory: swappiness 0 means no anon scanning
     expect(lru.shrink(sc())).toEqual([]);
-    exhaust();
+    const held = exhaust();
     expect(lru.shrink(sc({ nrToReclaim: 5 }))).toEqual(anon.slice(0, 5));
-    // as soon as there is file cache again, it is file only
+    // as soon as file cache and free memory are back above the high watermarks, it is file only
     const f = anon[0]!; // a victim, reused as a page-cache page
     lru.pageAdded(f, false);
+    const zones = sim.topology.populatedZones;
+    const high = zones.reduce((s, z) => s + z.watermark[2]!, 0);
+    while (zones.reduce((s, z) => s + z.stats.nrFreePages, 0) + 1 <= high) {
+      const [p, o] = held.pop()!;
+      sim.pages.freePages(p, o);
+      sim.pages.drainAllPages();
+    }
     expect(lru.shrink(sc())).toEqual([f]);
     lru.check();
   });

@@ -383,6 +383,12 @@ export class LruReclaim implements ReclaimPolicy {
     return Array.from(this.lruvec(nid).size);
   }
 
+  /** Pages on each list of node `nid` in zone index `zid` (lru_zone_size). */
+  zoneLruSizes(nid: number, zid: number): number[] {
+    const v = this.lruvec(nid);
+    return Array.from(v.zoneSize.subarray(zid * NR_LRU_LISTS, (zid + 1) * NR_LRU_LISTS));
+  }
+
   // ---- reclaim ----------------------------------------------------------
 
   /** inactive_is_low(): inactive * int_sqrt(10 * GB of the pair) < active. */
@@ -614,7 +620,7 @@ export class LruReclaim implements ReclaimPolicy {
     const t = this.t;
     const file = isFileLru(lru);
     const { taken, scanned } = this.isolate(nrToScan, vec, sc, lru);
-    this.count('pgscan_direct', scanned);
+    this.count(sc.kswapd ? 'pgscan_kswapd' : 'pgscan_direct', scanned);
     this.count(file ? 'pgscan_file' : 'pgscan_anon', scanned);
     if (taken.length === 0) return 0;
 
@@ -673,7 +679,7 @@ export class LruReclaim implements ReclaimPolicy {
     }
     this.moveToLru(back);
     this.count('pgactivate', nrActivate[0]! + nrActivate[1]!);
-    this.count('pgsteal_direct', reclaimed);
+    this.count(sc.kswapd ? 'pgsteal_kswapd' : 'pgsteal_direct', reclaimed);
     this.count(file ? 'pgsteal_file' : 'pgsteal_anon', reclaimed);
     this.noteCost(vec, file, nrPageout, scanned - reclaimed);
     if (this.events.enabled.mm_vmscan_lru_shrink_inactive) {

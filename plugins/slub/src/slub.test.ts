@@ -30,7 +30,7 @@ async function boot(cfg: SimulatorConfig = {}, options?: Record<string, unknown>
 const slub = () => sim.slab as SlubAllocator;
 const row = (name: string): SlabInfo => sim.slab.slabinfo().find((r) => r.name === name)!;
 const state = () => `${sim.proc('slabinfo')}\n${pageState(sim)}\n${JSON.stringify(sim.slab.stats())}`;
-const freePages = () => sim.topology.populatedZones.reduce((s, z) => s + z.stats.nrFreePages, 0);
+const freePages = () => sim.topology.populatedZones.reduce((s, z) => s + z.stats.nrFreePages + sim.pages.pcpPages(z), 0);
 const pageOf = (ptr: number) => sim.memory.pfnToPage(Math.floor(ptr / PAGE_SIZE));
 const ownerOf = (ptr: number) => sim.slab.caches().find((c) => c.id === sim.memory.pages.owner[pageOf(ptr)]);
 function thrown(fn: () => unknown): { code: string; plugin?: string } {

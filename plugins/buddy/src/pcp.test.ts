@@ -1,0 +1,141 @@
+import { createSimulator, GFP_KERNEL, GFP_HIGHUSER_MOVABLE, type Simulator, type SimulatorConfig, zoneBatchsize, ZoneType } from '@mmsim/core';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { BuddyAllocator } from './index.js';
+
+let sim: Simulator;
+afterEach(() => sim?.dispose());
+
+async function boot(cfg: SimulatorConfig = {}, options: Record<string, unknown> = {}): Promise<BuddyAllocator> {
+  sim = await createSimulator({ machine: { memory: '1G', cpus: 2 }, plugins: { pageAllocator: { use: 'buddy', options } }, ...cfg });
+  return sim.pages as BuddyAllocator;
+}
+
+const dma32 = () => sim.topology.zones.find((z) => z.type === ZoneType.DMA32)!;
+
+describe('per-CPU page lists', () => {
+  it('batch and high as zone_set_pageset_high_and_batch() computes them (6.12: high_min from low, high_max from managed / 8)', async () => {
+    const pa = await boot();
+    const z = dma32();
+    const batch = zoneBatchsize(z.managedPages);
+    expect(batch).toBe(63);
+    const low = z.watermark[1]!;
+    for (const p of pa.zoneInfo(z).pagesets) {
+      expect(p.batch).toBe(63);
+      expect(p.high).toBe(Math.max(Math.floor(low / 2), 63 * 4));
+    }
+    const pcp = pa.pcpOf(z, 0)!;
+    expect(pcp.highMax).toBe(Math.max(Math.floor(Math.floor(z.managedPages / 8) / 2), 252));
+    // before 5.14: high = 6 × batch, fixed
+    sim.dispose();
+    const old = await boot({ kernel: '5.8' });
+    const oz = dma32();
+    expect(old.zoneInfo(oz).pagesets.map((p) => [p.high, p.batch])).toEqual([[378, 63], [378, 63]]);
+    expect(sim.proc('zoneinfo')).toMatch(/zone    DMA32\n(?:.*\n)*?    cpu: 1\n              count: 0\n              high:  378\n              batch: 63\n  vm stats threshold: 16\n/);
+  });
+
+  it('refills in bulk from the buddy lists, hands out the hot head, a cold request the tail', async () => {
+    const pa = await boot();
+    const z = dma32();
+    const free0 = z.stats.nrFreePages;
+    const pcp = pa.pcpOf(z, 0)!;
+    const refills: boolean[] = [];
+    sim.events.on('mm_page_alloc_zone_locked', (e) => refills.push(e.percpu_refill));
+    const a = sim.pages.allocPages(GFP_HIGHUSER_MOVABLE, 0, { nid: 0 })!;
+    // nr_pcp_alloc(): batch << alloc_factor (0) = 63 pages, capped by high - count - batch
+    const taken = free0 - z.stats.nrFreePages;
+    expect(taken).toBe(63);
+    expect(refills.filter(Boolean)).toHaveLength(63);
+    expect(pcp.count).toBe(62);
+    expect(pa.pcpPages(z)).toBe(62);
+    expect(pcp.allocFactor).toBe(1); // the next refill doubles
+    // free two pages: the last freed is the first handed out again (hot)
+    const b = sim.pages.allocPages(GFP_HIGHUSER_MOVABLE, 0)!;
+    sim.pages.freePages(a, 0);
+    sim.pages.freePages(b, 0);
+    expect(sim.pages.allocPages(GFP_HIGHUSER_MOVABLE, 0)).toBe(b);
+    // a cold request takes the tail: the last page the refill brought in, the highest pfn
+    const cold = sim.pages.allocPages(GFP_HIGHUSER_MOVABLE, 0, { cold: true })!;
+    expect(cold).toBeGreaterThan(a);
+    expect(cold).toBe(Math.max(a, b) + 61);
+    // a cold free goes to the tail
+    sim.pages.freePages(cold, 0, { cold: true });
+    expect(sim.pages.allocPages(GFP_HIGHUSER_MOVABLE, 0, { cold: true })).toBe(cold);
+    sim.check();
+  });
+
+  it('each CPU has its own lists; migrate types have their own lists', async () => {
+    const pa = await boot();
+    const z = dma32();
+    sim.pages.allocPages(GFP_KERNEL, 0, { cpu: 1 });
+    expect(pa.pcpOf(z, 0)!.count).toBe(0);
+    expect(pa.pcpOf(z, 1)!.count).toBe(62);
+    const m = sim.pages.allocPages(GFP_HIGHUSER_MOVABLE, 0, { cpu: 1 })!;
+    // a second list refilled, with twice the batch (alloc_factor 1: no free since the last refill)
+    expect(pa.pcpOf(z, 1)!.count).toBe(62 + 125);
+    sim.pages.freePages(m, 0, { cpu: 0 });
+    expect(pa.pcpOf(z, 0)!.count).toBe(1);
+    expect(() => sim.pages.allocPages(GFP_KERNEL, 0, { cpu: 7 })).toThrowError(/EINVAL/);
+    sim.check();
+  });
+
+  it('refills grow pcp->high towards high_max (6.7+ auto-tuning)', async () => {
+    const pa = await boot();
+    const z = dma32();
+    for (let i = 0; i < 3000; i++) sim.pages.allocPages(GFP_KERNEL, 0);
+    const pcp = pa.pcpOf(z, 0)!;
+    expect(pcp.high).toBeGreaterThan(pcp.highMin);
+    expect(pcp.high).toBeLessThanOrEqual(pcp.highMax);
+  });
+
+  it('frees past pcp->high flush a batch back to the buddy lists; drain_all_pages empties every list with mm_page_pcpu_drain', async () => {
+    // vm.percpu_pagelist_high_fraction fixes high (no auto-tuning): managed / 1000 over 2 CPUs, at least 4 × batch
+    const pa = await boot({ sysctl: { 'vm.percpu_pagelist_high_fraction': 1000 } });
+    const z = dma32();
+    const held: number[] = [];
+    for (let i = 0; i < 3000; i++) held.push(sim.pages.allocPages(GFP_KERNEL, 0)!);
+    const pcp = pa.pcpOf(z, 0)!;
+    expect(pcp.highMin).toBe(pcp.highMax);
+    expect(pcp.high).toBe(Math.max(Math.floor(Math.floor(z.managedPages / 1000) / 2), 252));
+    const drained: number[] = [];
+    sim.events.on('mm_page_pcpu_drain', (e) => drained.push(e.pfn));
+    for (const p of held) {
+      sim.pages.freePages(p, 0);
+      expect(pcp.count).toBeLessThanOrEqual(Math.max(pcp.high, pcp.highMin) + 1);
+    }
+    expect(drained.length).toBeGreaterThan(0);
+    const onLists = pa.pcpPages(z);
+    const freeBefore = z.stats.nrFreePages;
+    drained.length = 0;
+    sim.pages.drainAllPages();
+    expect(drained).toHaveLength(onLists);
+    expect(pa.pcpPages(z)).toBe(0);
+    expect(z.stats.nrFreePages).toBe(freeBefore + onLists);
+    sim.check();
+  });
+
+  it('pcp: false keeps no per-CPU pages: every page goes to and from the buddy lists', async () => {
+    const pa = await boot({}, { pcp: false });
+    const z = dma32();
+    const free0 = z.stats.nrFreePages;
+    const a = sim.pages.allocPages(GFP_KERNEL, 0)!;
+    expect(z.stats.nrFreePages).toBe(free0 - 1);
+    expect(pa.pcpPages(z)).toBe(0);
+    sim.pages.freePages(a, 0);
+    expect(z.stats.nrFreePages).toBe(free0);
+    sim.check();
+  });
+
+  it('order 1..3 and THP-order blocks use their own lists; other orders bypass the pcp', async () => {
+    const pa = await boot();
+    const z = dma32();
+    const free0 = z.stats.nrFreePages;
+    sim.pages.allocPages(GFP_KERNEL, 3);
+    expect(pa.pcpOf(z, 0)!.count).toBeGreaterThan(0);
+    const before = pa.pcpOf(z, 0)!.count;
+    const big = sim.pages.allocPages(GFP_KERNEL, 5)!;
+    expect(pa.pcpOf(z, 0)!.count).toBe(before);
+    expect(z.stats.nrFreePages).toBe(free0 - before - 8 - 32);
+    sim.pages.freePages(big, 5);
+    sim.check();
+  });
+});
