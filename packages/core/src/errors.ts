@@ -32,6 +32,7 @@ export const ERROR_CODES = {
   EINVAL: 'An invalid argument to an API call: a flag a cache may not ask for, a CPU or node that does not exist. The message names the argument.',
   ECORRUPT: 'An invariant check (sim.check(), CONFIG_DEBUG_VM-style) found inconsistent state; the message names the pfn, cache or list and what is wrong. This is a bug in a plugin: report it.',
   EWORKLOAD: 'A malformed workload line or operation; the message names the line.',
+  EPARSE: 'A malformed line in an input file the simulator reads (a boot log, a /proc/zoneinfo); the message names the file and line number. Fix or remove that line.',
 } as const;
 
 /** A stable error code: see {@link ERROR_CODES}. */
