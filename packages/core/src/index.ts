@@ -23,6 +23,7 @@ export * from './random.js';
 export * from './sysctl.js';
 export * from './tokens.js';
 export * from './memory-model.js';
+export * from './memory_hotplug.js';
 export * from './page-allocator.js';
 export * from './slab-allocator.js';
 export * from './reclaim.js';

@@ -12,6 +12,8 @@ import {
   gfpZone, inject, injectable,
 } from '@mmsim/core';
 import { BUDDY_OPTIONS } from './options.js';
+import { NumaAccounting } from './numa.js';
+import * as isolation from './page_isolation.js';
 
 /** pageblock_order on x86_64 (HPAGE_PMD_ORDER). */
 export const PAGEBLOCK_ORDER = 9;
@@ -75,7 +77,11 @@ export class BuddyAllocator implements PageAllocator {
       this.areaOf.set(z, a);
     }
     this.freeBootMemory();
+    this.numa = new NumaAccounting(topology, kernel);
   }
+
+  /** zone_statistics() and the remote-node cost (numa.ts). */
+  private readonly numa: NumaAccounting;
 
   /** memblock_free_all(): every present page not reserved goes to the free lists, in the largest aligned blocks. */
   private freeBootMemory(): void {
@@ -208,7 +214,9 @@ export class BuddyAllocator implements PageAllocator {
       pfn &= buddyPfn;
       order++;
     }
-    const mt = this.options.mobilityGrouping ? a.pageblockMt[a.pageblockIndex(pfn)]! : MigrateType.UNMOVABLE;
+    const pbmt = a.pageblockMt[a.pageblockIndex(pfn)]!;
+    // an isolated pageblock (memory offlining) keeps what is freed into it
+    const mt = pbmt === MigrateType.ISOLATE ? pbmt : this.options.mobilityGrouping ? pbmt : MigrateType.UNMOVABLE;
     this.listAdd(a, this.memory.pfnToPage(pfn), pfn, order, mt);
   }
 
@@ -233,6 +241,7 @@ export class BuddyAllocator implements PageAllocator {
       if (pfn < 0) continue;
       z.stats.nrFreePages -= 1 << order;
       this.counters.pgalloc[z.idx]! += 1 << order;
+      this.numa.account(zonelist, highest, z, cpu, order);
       const page = this.memory.pfnToPage(pfn);
       const t = this.t;
       t.refcount[page] = 1;
@@ -303,6 +312,44 @@ export class BuddyAllocator implements PageAllocator {
     a.zone.stats.nrFreePages += 1 << order;
     this.counters.pgfree += 1 << order;
     if (this.events.enabled.mm_page_free) this.events.emit('mm_page_free', { pfn, order });
+  }
+
+  // ---- memory hotplug (page_isolation.ts) ------------------------------
+
+  /** The free-list primitives page_isolation.ts works with. */
+  private internals(): isolation.BuddyInternals {
+    return {
+      t: this.t,
+      memory: this.memory,
+      pageblockOrder: PAGEBLOCK_ORDER,
+      mobilityGrouping: this.options.mobilityGrouping,
+      areaOf: (z) => this.areaOf.get(z),
+      areaFor: (pfn) => this.areaFor(pfn),
+      newArea: (z) => {
+        const a = new FreeArea(z);
+        this.areas.push(a);
+        this.areaOf.set(z, a);
+        return a;
+      },
+      listAdd: (a, page, pfn, order, mt) => this.listAdd(a as FreeArea, page, pfn, order, mt),
+      listDel: (a, page, order) => this.listDel(a as FreeArea, page, order),
+      freeOne: (a, pfn, order) => this.freeOne(a as FreeArea, pfn, order),
+    };
+  }
+  isolateRange(startPfn: number, nrPages: number): void {
+    isolation.isolateRange(this, this.internals(), startPfn, nrPages);
+  }
+  undoIsolateRange(startPfn: number, nrPages: number): void {
+    isolation.undoIsolateRange(this, this.internals(), startPfn, nrPages);
+  }
+  offlineRange(startPfn: number, nrPages: number): number {
+    return isolation.offlineRange(this, this.internals(), startPfn, nrPages, this.name);
+  }
+  onlineRange(startPfn: number, nrPages: number): void {
+    isolation.onlineRange(this.internals(), startPfn, nrPages);
+  }
+  zoneSpanChanged(zone: Zone, oldStart: number): void {
+    isolation.zoneSpanChanged(this.internals(), zone, oldStart);
   }
 
   drainAllPages(): void {
