@@ -6,6 +6,9 @@
 import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
 import { createSimulator, isMmsimError, MmsimError, runDefaultWorkload, type SimulatorConfig } from '@mmsim/core';
+import { registerBootCommand } from './boot.js';
+
+export { compareModels, COMPARED_MODELS, formatComparison, runBoot, type BootOptions, type ModelComparison } from './boot.js';
 
 /** Where the CLI writes; tests pass buffers. */
 export interface Io {
@@ -89,6 +92,7 @@ export function buildProgram(io: Io): Command {
         sim.dispose();
       }
     });
+  registerBootCommand(program, io, readConfig);
   return program;
 }
 

@@ -24,6 +24,7 @@ export * from './sysctl.js';
 export * from './tokens.js';
 export * from './memory-model.js';
 export * from './memory_hotplug.js';
+export * from './mm_init.js';
 export * from './page-allocator.js';
 export * from './slab-allocator.js';
 export * from './reclaim.js';

@@ -52,7 +52,7 @@ export function parseZoneinfo(text: string, source = 'zoneinfo'): ZoneinfoZone[]
     }
     if (!cur) bad(n, 'a zone field before the first zone header');
     const t = line.trim();
-    const field = /^(pages free|min|low|high|spanned|present|managed|start_pfn:|cpu:)\s*(.*)$/.exec(t);
+    const field = /^(pages free|min|low|high|spanned|present|managed)\s+(.*)$/.exec(t) ?? /^(start_pfn:|cpu:)\s*(.*)$/.exec(t);
     if (!field) continue; // per-node stats, counters, protection, pagesets: the simulator computes its own
     const v = field[2]!.trim();
     if (!/^\d+$/.test(v)) bad(n, `'${field[1]}' needs a non-negative integer`);
