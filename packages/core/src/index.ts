@@ -25,6 +25,7 @@ export * from './tokens.js';
 export * from './memory-model.js';
 export * from './memory_hotplug.js';
 export * from './mm_init.js';
+export * from './mempolicy.js';
 export * from './page-allocator.js';
 export * from './slab-allocator.js';
 export * from './reclaim.js';

@@ -127,7 +127,7 @@ export function onlinePages(k: Kernel, start: number, end: number, zone: Zone, p
   zone.managedPages += nr; // adjust_managed_page_count()
   const node = nodeOf(k, zone.nid);
   addRanges(node.ranges, present);
-  node.resize();
+  k.topology.refreshSpans();
   pages.onlineRange(start, end - start);
   if (!wasPopulated) k.topology.rebuildZonelists(); // build_all_zonelists(): a zone gained its first pages
   recomputeWatermarks(k);
@@ -232,7 +232,7 @@ export function offlinePages(k: Kernel, start: number, end: number): number {
   }
   const node = nodeOf(k, zone.nid);
   for (const r of present) removeRange(node.ranges, r.start, r.end);
-  node.resize();
+  k.topology.refreshSpans();
   if (!zone.populated) k.topology.rebuildZonelists();
   recomputeWatermarks(k);
   return nr;

@@ -17,7 +17,7 @@ import type { OomScorer } from './oom.js';
 import { NO_PAGE, PageOwner, PG_reserved } from './page.js';
 import type { PageAllocator } from './page-allocator.js';
 import { checkCompatible, validateOptions, type PluginManifest } from './plugin.js';
-import { showBuddyinfo, showMeminfo, showOomScore, showSlabinfo, type ProcEntry } from './proc.js';
+import { showBuddyinfo, showMeminfo, showNumaHardware, showNumastat, showOomScore, showSlabinfo, type ProcEntry } from './proc.js';
 import { Random } from './random.js';
 import type { ReclaimPolicy } from './reclaim.js';
 import { DEFAULT_PLUGINS, loadPlugin } from './registry.js';
@@ -152,6 +152,8 @@ export class Simulator {
       ['buddyinfo', () => showBuddyinfo(k)],
       ['slabinfo', () => showSlabinfo(k)],
       ['meminfo', () => showMeminfo(k)],
+      ['numa', () => showNumaHardware(k)],
+      ['numastat', () => showNumastat(k)],
     ]);
     for (const [name] of this.sysctl.entries()) {
       m.set(`sys/${name.replace(/\./g, '/')}`, () => {

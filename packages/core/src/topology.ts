@@ -291,6 +291,7 @@ export class Topology {
       return new MemNode(n.nid, zones, n.cpus, n.ranges.map((r) => ({ ...r })));
     });
     this.nrCpus = this.nodes.reduce((s, n) => s + n.cpus.length, 0);
+    this.refreshSpans();
     this.zonelists = this.nodes.map(() => []);
     this.zonelistsThisNode = this.nodes.map(() => []);
     this.rebuildZonelists();
@@ -383,16 +384,31 @@ export class Topology {
   zoneIndex(type: ZoneType): number {
     return this.zoneTypes.indexOf(type);
   }
+  /** Whether some zones' spans overlap (nodes with interleaved memory): pfn lookups then check present ranges. Mutable state of a frozen topology. */
+  private readonly spans = { overlap: false };
+
+  /** Recomputes node spans (and whether zone spans overlap) after memory hotplug moved zone spans or node ranges. */
+  refreshSpans(): void {
+    for (const n of this.nodes) n.resize();
+    const spans = this.zones.filter((z) => z.spannedPages).sort((a, b) => a.zoneStartPfn - b.zoneStartPfn);
+    this.spans.overlap = spans.some((z, i) => i > 0 && z.zoneStartPfn < spans[i - 1]!.zoneEndPfn);
+  }
+
   /** The zone holding `pfn` (page_zone), or undefined for a hole outside every zone. */
   pfnZone(pfn: number): Zone | undefined {
     for (const n of this.nodes) {
       if (pfn < n.startPfn || pfn >= n.endPfn) continue;
-      for (const z of n.zones) if (z.spansPfn(pfn)) return z;
+      for (const z of n.zones) {
+        if (!z.spansPfn(pfn)) continue;
+        if (!this.spans.overlap) return z;
+        for (const r of z.ranges) if (pfn >= r.start && pfn < r.end) return z;
+      }
     }
     return undefined;
   }
-  /** The node whose span holds `pfn` (pfn_to_nid), or -1. */
+  /** The node of `pfn` (pfn_to_nid), or -1. */
   pfnToNid(pfn: number): number {
+    if (this.spans.overlap) return this.pfnZone(pfn)?.nid ?? -1;
     for (const n of this.nodes) if (pfn >= n.startPfn && pfn < n.endPfn) return n.nid;
     return -1;
   }

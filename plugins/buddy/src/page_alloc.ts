@@ -257,11 +257,9 @@ export class BuddyAllocator implements PageAllocator {
 
   /** The zone area whose span holds pfn. */
   private areaFor(pfn: number): FreeArea | undefined {
-    for (const a of this.areas) {
-      const z = a.zone;
-      if (pfn >= z.zoneStartPfn && pfn < z.zoneStartPfn + z.spannedPages) return a;
-    }
-    return undefined;
+    // page_zone(): the topology knows which zone a pfn is in, also where node spans interleave
+    const z = this.topology.pfnZone(pfn);
+    return z ? this.areaOf.get(z) : undefined;
   }
 
   /** The free block containing pfn, if any (is_free_buddy_page). */
