@@ -5,6 +5,7 @@
  * @module @mmsim/bench
  */
 import { createSimulator, GFP_KERNEL, Random, runDefaultWorkload, type Simulator } from '@mmsim/core';
+import { memoryModelBenchmarks } from './memory-models.js';
 
 const quick = process.argv.includes('--quick');
 const ROUNDS = quick ? 3 : 5;
@@ -16,6 +17,7 @@ interface Result {
   rounds: number;
   target?: number;
   note?: string;
+  [k: string]: unknown;
 }
 
 function median(xs: number[]): number {
@@ -106,6 +108,9 @@ async function main(): Promise<void> {
     }
     results.push({ name: 'boot 4 GiB (ms)', opsPerSec: 0, ops: 1, rounds: ROUNDS, note: `median ${median(times).toFixed(1)} ms` });
   }
+
+  // memory models: pfn → page rate, metadata per page, 1 TiB sparse boot
+  results.push(...(await memoryModelBenchmarks(quick, ROUNDS)));
 
   process.stdout.write(`${JSON.stringify({ node: process.version, quick, results }, null, 2)}\n`);
 }
