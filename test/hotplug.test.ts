@@ -46,8 +46,8 @@ function fillSection(sim: Simulator, nr: number): Map<number, string> {
 }
 
 describe('memory hotplug (SPARSEMEM)', () => {
-  it('offlines a section full of movable pages: every owner follows its data to the new pfn', async () => {
-    const sim = await createSimulator({ machine, plugins: { memoryModel: 'sparsemem' } });
+  it.each(['linear', 'interleaved'])('offlines a section full of movable pages: every owner follows its data to the new pfn (%s slots)', async (slotLayout) => {
+    const sim = await createSimulator({ machine, plugins: { memoryModel: { use: 'sparsemem', options: { slotLayout } } } });
     const owned = fillSection(sim, SECTION);
     const where = new Map<string, number>([...owned].map(([p, d]) => [d, p]));
     sim.kernel.registerMover(PageOwner.ANON, (oldPfn, newPfn) => {

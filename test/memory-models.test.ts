@@ -8,6 +8,8 @@ const holey: SimulatorConfig['machine'] = { e820: [{ start: 0, end: 2 * GiB }, {
 const boot = (memoryModel: string, machine = holey, options?: unknown) =>
   createSimulator({ machine, plugins: { memoryModel: options ? { use: memoryModel, options } : memoryModel } });
 
+memoryModelConformance({ name: 'sparsemem (interleaved slots)', plugin: { use: 'sparsemem', options: { slotLayout: 'interleaved' } } });
+memoryModelConformance({ name: 'sparsemem (512M sections, interleaved slots) with a hole', plugin: { use: 'sparsemem', options: { sectionSize: '512M', slotLayout: 'interleaved' } }, config: { machine: { e820: [{ start: 0, end: 700 * 2 ** 20 }, { start: 2 * GiB, end: 2 * GiB + 256 * 2 ** 20 }], cpus: 2 } } });
 for (const model of ['flatmem', 'discontigmem', 'sparsemem']) {
   memoryModelConformance({ name: model, plugin: model });
   memoryModelConformance({ name: `${model} on a machine with a hole`, plugin: model, config: { machine: { e820: [{ start: 0, end: 512 * 2 ** 20 }, { start: 2 * GiB, end: 2 * GiB + 256 * 2 ** 20 }], cpus: 2 } } });
@@ -100,7 +102,14 @@ describe('memory models on a machine with a large hole', () => {
     s29.dispose();
     const s1g = await boot('sparsemem', { memory: '2G' }, { sectionSize: '1G', vmemmap: false });
     expect(s1g.memory.sectionSizeBits).toBe(30);
+    expect((s1g.memory as unknown as { slotLayout: string }).slotLayout).toBe('linear'); // 'auto' below 64 GiB
     s1g.dispose();
+    const il = await boot('sparsemem', { memory: '2G' }, { slotLayout: 'interleaved' });
+    expect((il.memory as unknown as { slotLayout: string }).slotLayout).toBe('interleaved');
+    // the same pfns, other slots: max-order block heads sit side by side
+    expect(il.memory.pfnToPage(1024) - il.memory.pfnToPage(0)).toBe(1);
+    expect(il.memory.pfnToPage(1) - il.memory.pfnToPage(0)).toBe(32);
+    il.dispose();
     for (const bad of [{ sectionSize: '3M' }, { sectionSizeBits: 12 }, { sectionSizeBits: 27, sectionSize: '1G' }]) {
       try {
         await boot('sparsemem', { memory: '1G' }, bad);

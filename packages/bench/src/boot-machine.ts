@@ -12,5 +12,6 @@ const t0 = process.hrtime.bigint();
 const sim = await createSimulator(cfg);
 const ms = Number(process.hrtime.bigint() - t0) / 1e6;
 const rssBytes = process.memoryUsage().rss;
-process.stdout.write(`${JSON.stringify({ ms, rssBytes, baseRss, pages: sim.topology.totalPresentPages, tableBytes: sim.memory.pages.bytes })}\n`);
+const slotLayout = (sim.memory as { slotLayout?: string }).slotLayout;
+process.stdout.write(`${JSON.stringify({ ms, rssBytes, baseRss, pages: sim.topology.totalPresentPages, tableBytes: sim.memory.pages.bytes, slotLayout })}\n`);
 sim.dispose();

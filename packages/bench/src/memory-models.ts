@@ -38,10 +38,10 @@ function median(xs: number[]): number {
 }
 
 /** Boots a machine in a child process; returns what boot-machine.js measured. */
-function bootInChild(machine: SimulatorConfig['machine'], model: string): { ms: number; rssBytes: number; pages: number; tableBytes: number; baseRss: number } {
+function bootInChild(machine: SimulatorConfig['machine'], model: unknown): { ms: number; rssBytes: number; pages: number; tableBytes: number; baseRss: number; slotLayout?: string } {
   const script = fileURLToPath(new URL('./boot-machine.js', import.meta.url));
   const out = execFileSync(process.execPath, [script, JSON.stringify({ machine, plugins: { memoryModel: model } })], { encoding: 'utf8', maxBuffer: 1 << 20 });
-  return JSON.parse(out) as { ms: number; rssBytes: number; pages: number; tableBytes: number; baseRss: number };
+  return JSON.parse(out) as { ms: number; rssBytes: number; pages: number; tableBytes: number; baseRss: number; slotLayout?: string };
 }
 
 /** The memory-model benchmarks. */
@@ -50,8 +50,9 @@ export async function memoryModelBenchmarks(quick: boolean, rounds: number): Pro
   // pfn → page over random valid pfns of a 16 GiB two-node machine with a hole
   const machine = sparseMachine(8 * GiB);
   const lookups = quick ? 2_000_000 : 10_000_000;
-  for (const model of ['flatmem', 'discontigmem', 'sparsemem']) {
-    const sim = await createSimulator({ machine, plugins: { memoryModel: model } });
+  const interleaved = { use: 'sparsemem', options: { slotLayout: 'interleaved' } };
+  for (const [model, label] of [['flatmem', 'flatmem'], ['discontigmem', 'discontigmem'], ['sparsemem', 'sparsemem'], [interleaved, 'sparsemem, interleaved slots']] as [unknown, string][]) {
+    const sim = await createSimulator({ machine, plugins: { memoryModel: model as string } });
     const r = new Random(1);
     const ranges = sim.memory.presentRanges();
     const pfns = Int32Array.from({ length: 1 << 16 }, () => {
@@ -70,15 +71,18 @@ export async function memoryModelBenchmarks(quick: boolean, rounds: number): Pro
       run();
       rates.push((lookups * 1e9) / Number(process.hrtime.bigint() - t0));
     }
-    results.push({ name: `pfn_to_page lookups (${model})`, opsPerSec: Math.round(median(rates)), ops: lookups, rounds, note: `checksum ${sink % 1000}` });
+    results.push({ name: `pfn_to_page lookups (${label})`, opsPerSec: Math.round(median(rates)), ops: lookups, rounds, note: `checksum ${sink % 1000}` });
     sim.dispose();
   }
   // metadata per simulated (present) page, and the 1 TiB boot, each in a fresh process
   const each = quick ? 64 * GiB : 512 * GiB;
-  for (const model of quick ? ['flatmem', 'sparsemem'] : ['sparsemem']) {
+  const linear = { use: 'sparsemem', options: { slotLayout: 'linear' } };
+  const models: [unknown, string][] = [['sparsemem', 'sparsemem, default options'], [linear, 'sparsemem, linear slots'], [interleaved, 'sparsemem, interleaved slots']];
+  if (quick) models.unshift(['flatmem', 'flatmem']);
+  for (const [model, label] of models) {
     const b = bootInChild(sparseMachine(each), model);
     results.push({
-      name: `boot ${(2 * each) / GiB} GiB sparse machine, 2 nodes + hole (${model})`,
+      name: `boot ${(2 * each) / GiB} GiB sparse machine, 2 nodes + hole (${label}${b.slotLayout && label.endsWith('default options') ? `: ${b.slotLayout} slots` : ''})`,
       opsPerSec: 0, ops: 1, rounds: 1,
       ...(each === 512 * GiB ? { target: 5000 } : {}),
       bootMs: Math.round(b.ms),

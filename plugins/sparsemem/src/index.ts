@@ -5,7 +5,9 @@
  * Options: `sectionSizeBits` (SECTION_SIZE_BITS, default 27: 128 MiB
  * sections as on x86_64; 29 gives arm64's 512 MiB sections with 64K pages)
  * or `sectionSize` ('128M', '512M', '1G'); `vmemmap` (default true:
- * SPARSEMEM_VMEMMAP, memmap allocated in 2 MiB units).
+ * SPARSEMEM_VMEMMAP, memmap allocated in 2 MiB units); `slotLayout`
+ * ('auto' by default: 'interleaved' from 64 GiB of RAM, else 'linear'; see
+ * {@link SparsememOptions}).
  * @module @mmsim/plugin-sparsemem
  */
 import { definePlugin, Lifecycle, MEMORY_MODEL, PAGE_SHIFT, MAX_PAGE_ORDER, parseSize, z } from '@mmsim/core';
@@ -21,6 +23,7 @@ const options = z.object({
   sectionSizeBits: z.number().int().min(MIN_BITS).max(MAX_PHYSMEM_BITS - 1).optional(),
   sectionSize: z.union([z.string(), z.number()]).optional(),
   vmemmap: z.boolean().default(true),
+  slotLayout: z.enum(['linear', 'interleaved', 'auto']).default('auto'),
 }).strict().transform((o, ctx) => {
   let bits = o.sectionSizeBits ?? 27;
   if (o.sectionSize !== undefined) {
@@ -42,7 +45,7 @@ const options = z.object({
     }
     bits = b;
   }
-  return { sectionSizeBits: bits, vmemmap: o.vmemmap } satisfies SparsememOptions;
+  return { sectionSizeBits: bits, vmemmap: o.vmemmap, slotLayout: o.slotLayout } satisfies SparsememOptions;
 });
 
 export default definePlugin<unknown, SparsememOptions>({

@@ -22,12 +22,29 @@ export interface SparsememOptions {
   sectionSizeBits: number;
   /** SPARSEMEM_VMEMMAP: each section's memmap is mapped with PMD-sized (2 MiB) pages, so it is allocated in 2 MiB units. */
   vmemmap: boolean;
+  /**
+   * Where the simulator keeps a section's struct page slots: 'linear' (pfn
+   * order, as vmemmap lays them out) or 'interleaved' (the slots of the same
+   * offset in each MAX_ORDER block side by side, so the block heads the buddy
+   * allocator writes at boot share memory pages: a huge machine boots touching
+   * a fraction of the table, at the price of a larger stride when scanning
+   * pfns), or 'auto' (the default: interleaved from 64 GiB of RAM). Only the
+   * simulator's memory use and speed change, never a result.
+   */
+  slotLayout: 'linear' | 'interleaved' | 'auto';
 }
 
 /** MAX_PHYSMEM_BITS on x86_64 with 4-level paging. */
 export const MAX_PHYSMEM_BITS = 46;
 /** PMD_SIZE: the vmemmap mapping unit. */
 const PMD_SIZE = 2 * 1024 * 1024;
+
+/** MAX_ORDER_NR_PAGES and its log2 (the interleaved slot layout's row length). */
+const MAX_ORDER_SHIFT = 10;
+const MAX_ORDER_NR_PAGES = 1 << MAX_ORDER_SHIFT;
+
+/** slotLayout 'auto' interleaves from this many present pages (64 GiB). */
+const AUTO_INTERLEAVE_PAGES = (64 * 2 ** 30) / 4096;
 
 const ABSENT = 0;
 const OFFLINE = 1;
@@ -45,6 +62,8 @@ export class SparseMem implements MemoryModel {
   readonly pagesPerSection: number;
   private readonly shift: number;
   private readonly mask: number;
+  /** slotLayout 'interleaved': log2 of the MAX_ORDER blocks per section (0 = linear). */
+  private readonly cols: number;
   /** mem_section[nr]: first slot of the section's map, -1 when absent. */
   private sectionBase: Int32Array;
   /** Section state (absent / offline / online). */
@@ -56,6 +75,10 @@ export class SparseMem implements MemoryModel {
   /** Section number of each block of PAGES_PER_SECTION slots (page_to_pfn). */
   private slotSection: Int32Array;
   private nrPresent = 0;
+  /** The slot layout in use ('auto' resolved). */
+  get slotLayout(): 'linear' | 'interleaved' {
+    return this.cols ? 'interleaved' : 'linear';
+  }
   private highestSection = -1;
 
   constructor(
@@ -68,6 +91,8 @@ export class SparseMem implements MemoryModel {
     this.shift = bits - PAGE_SHIFT;
     this.pagesPerSection = 2 ** this.shift;
     this.mask = this.pagesPerSection - 1;
+    const big = topology.totalPresentPages >= AUTO_INTERLEAVE_PAGES;
+    this.cols = options.slotLayout === 'interleaved' || (options.slotLayout === 'auto' && big) ? this.shift - MAX_ORDER_SHIFT : 0;
     // sparse_init(): memory_present() for every RAM range
     const ranges = topology.nodes.flatMap((n) => n.ranges.map((r) => ({ ...r, nid: n.nid }))).sort((a, b) => a.start - b.start);
     const lastPfn = ranges[ranges.length - 1]!.end;
@@ -111,7 +136,7 @@ export class SparseMem implements MemoryModel {
           pfn = (nr + 1) * this.pagesPerSection - 1;
           continue;
         }
-        const p = base + (pfn & this.mask);
+        const p = base + this.slotOffset(pfn & this.mask);
         t.flags[p] = PG_reserved | PG_nopage;
         t.ownerKind[p] = PageOwner.RESERVED;
       }
@@ -133,20 +158,31 @@ export class SparseMem implements MemoryModel {
   pfnValid(pfn: number): boolean {
     return this.pfnToPage(pfn) >= 0;
   }
+  /** Slot of a section offset within the section's map (identity when linear). */
+  private slotOffset(off: number): number {
+    const c = this.cols;
+    return c === 0 ? off : ((off & (MAX_ORDER_NR_PAGES - 1)) << c) | (off >> MAX_ORDER_SHIFT);
+  }
   /** __pfn_to_page(): section → its map. */
   pfnToPage(pfn: number): number {
     if (pfn >= 0 && pfn < 0x80000000) {
       const base = this.sectionBase[pfn >> this.shift]!;
-      return base < 0 ? -1 : base + (pfn & this.mask);
+      if (base < 0) return -1;
+      const off = pfn & this.mask;
+      const c = this.cols;
+      return base + (c === 0 ? off : ((off & (MAX_ORDER_NR_PAGES - 1)) << c) | (off >> MAX_ORDER_SHIFT));
     }
     if (!Number.isInteger(pfn) || pfn < 0) return -1;
     const base = this.sectionBase[Math.floor(pfn / this.pagesPerSection)];
-    return base === undefined || base < 0 ? -1 : base + (pfn % this.pagesPerSection);
+    return base === undefined || base < 0 ? -1 : base + this.slotOffset(pfn % this.pagesPerSection);
   }
   /** __page_to_pfn(): the slot's section number (page_to_section) → pfn. */
   pageToPfn(page: number): number {
     if (!(page >= 0 && page < this.pages.size)) return -1;
-    return this.slotSection[page >> this.shift]! * this.pagesPerSection + (page & this.mask);
+    const rel = page & this.mask;
+    const c = this.cols;
+    const off = c === 0 ? rel : ((rel & ((1 << c) - 1)) << MAX_ORDER_SHIFT) | (rel >> c);
+    return this.slotSection[page >> this.shift]! * this.pagesPerSection + off;
   }
   /** pfn_to_online_page(): -1 when the section is offline. */
   pfnToOnlinePage(pfn: number): number {
