@@ -220,6 +220,7 @@ export function compareBootWithLog(r: BootReport, log: PrintedBoot): BootMismatc
       cmp(`node ${ln.nid} ${lz.name} LIFO batch`, lz.batch, z?.batch);
     }
   }
+  for (const m of log.movableStart) cmp(`node ${m.nid} Movable zone start`, m.start, (r.movableZoneStart.find((x) => x.nid === m.nid)?.pfn ?? 0) * 4096);
   cmp('zonelists', log.zonelists, r.zonelists);
   cmp('Total pages', log.totalPages, r.totalPages);
   if (log.zeroedUnavailable !== undefined) cmp('zeroed unavailable struct pages', log.zeroedUnavailable, r.unavailable.reduce((s, u) => s + u.pages, 0));
