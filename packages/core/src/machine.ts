@@ -8,7 +8,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { machineFromDmesg, parseDmesg, type PrintedBoot } from './dmesg.js';
-import { type E820Entry, type E820Type, e820RangeRemove, e820ToPfnRanges, qemuE820 } from './e820.js';
+import { type E820Entry, e820RangeRemove, e820ToPfnRanges, qemuE820 } from './e820.js';
 import { MmsimError } from './errors.js';
 import type { ZoneType } from './gfp.js';
 import { PAGE_SHIFT, parseSize } from './size.js';

@@ -134,7 +134,7 @@ export function onlinePages(k: Kernel, start: number, end: number, zone: Zone, p
 }
 
 /** Why the block at `pfn` cannot be migrated (has_unmovable_pages), for the error. */
-function unmovableReason(k: Kernel, pfn: number, slot: number): string {
+function unmovableReason(k: Kernel, slot: number): string {
   const t = k.memory.pages;
   const f = t.flags[slot]!;
   if (f & PG_offline) return 'is offline';
@@ -187,7 +187,7 @@ export function offlinePages(k: Kernel, start: number, end: number): number {
         pfn += 1 << order;
         continue;
       }
-      throw new MmsimError('EHOTPLUG', `cannot offline pfns 0x${start.toString(16)}-0x${(end - 1).toString(16)}: pfn 0x${pfn.toString(16)} ${unmovableReason(k, pfn, slot)}`, { details: { pfn } });
+      throw new MmsimError('EHOTPLUG', `cannot offline pfns 0x${start.toString(16)}-0x${(end - 1).toString(16)}: pfn 0x${pfn.toString(16)} ${unmovableReason(k, slot)}`, { details: { pfn } });
     }
   }
   if (!zone) return 0;

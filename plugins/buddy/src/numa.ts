@@ -21,7 +21,7 @@ export class NumaAccounting {
   private readonly localNs: number;
   private clock: SimClock | undefined;
 
-  constructor(private readonly topology: Topology, private readonly kernel: Kernel) {
+  constructor(topology: Topology, private readonly kernel: Kernel) {
     const maxCpu = Math.max(0, ...topology.nodes.flatMap((n) => n.cpus));
     this.cpuNode = new Int32Array(maxCpu + 1);
     for (const n of topology.nodes) for (const c of n.cpus) this.cpuNode[c] = n.nid;
