@@ -10,6 +10,7 @@ import {
   compileKmallocTrace, createSimulator, GFP_HIGHUSER_MOVABLE, GFP_KERNEL, type PageAllocator, parseKmallocTrace, Random,
   runDefaultWorkload, runKmallocTrace, type Simulator,
 } from '@mmsim/core';
+import { memoryModelBenchmarks } from './memory-models.js';
 
 const quick = process.argv.includes('--quick');
 const ROUNDS = quick ? 3 : 5;
@@ -23,6 +24,7 @@ interface Result {
   rounds: number;
   target?: number;
   note?: string;
+  [k: string]: unknown;
 }
 
 function median(xs: number[]): number {
@@ -235,6 +237,9 @@ async function main(): Promise<void> {
     }
     results.push({ name: 'boot 4 GiB (ms)', opsPerSec: 0, ops: 1, rounds: ROUNDS, note: `median ${median(times).toFixed(1)} ms` });
   }
+
+  // memory models: pfn → page rate, metadata per page, 1 TiB sparse boot
+  results.push(...(await memoryModelBenchmarks(quick, ROUNDS)));
 
   process.stdout.write(`${JSON.stringify({ node: process.version, quick, results }, null, 2)}\n`);
 }

@@ -9,6 +9,9 @@ import { createSimulator, isMmsimError, MmsimError, runDefaultWorkload, type Sim
 import { registerCompare } from './compare.js';
 
 export { compareAllocators, type CompareResult, type CompareRow, formatCompare } from './compare.js';
+import { registerBootCommand } from './boot.js';
+
+export { compareModels, COMPARED_MODELS, formatComparison, runBoot, type BootOptions, type ModelComparison } from './boot.js';
 
 /** Where the CLI writes; tests pass buffers. */
 export interface Io {
@@ -93,6 +96,7 @@ export function buildProgram(io: Io): Command {
       }
     });
   registerCompare(program, io, readConfig);
+  registerBootCommand(program, io, readConfig);
   return program;
 }
 

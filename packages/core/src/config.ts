@@ -23,6 +23,19 @@ const machineSchema = z.object({
   }).strict()).min(1).max(1024).optional(),
   distances: z.array(z.array(z.number().int())).optional(),
   arch: z.enum(['x86_64', 'x86_32']).optional(),
+  cmdline: z.string().optional(),
+  dmaReserve: z.number().int().nonnegative().optional(),
+  dmesg: z.string().min(1).optional(),
+  zoneinfo: z.string().min(1).optional(),
+  zones: z.array(z.object({
+    nid: z.number().int().min(0),
+    type: z.enum(['DMA', 'DMA32', 'Normal', 'HighMem', 'Movable', 'Device']),
+    start: z.number().int().nonnegative(),
+    spanned: z.number().int().nonnegative(),
+    present: z.number().int().nonnegative(),
+    managed: z.number().int().nonnegative(),
+  }).strict()).optional(),
+  numa: z.object({ localNs: z.number().nonnegative().optional(), remotePercent: z.number().nonnegative().optional() }).strict().optional(),
 }).strict();
 
 const manifestLike = z.custom<PluginManifest>((v) => typeof v === 'object' && v !== null && typeof (v as PluginManifest).register === 'function' && typeof (v as PluginManifest).provides === 'symbol', 'a plugin manifest');

@@ -6,6 +6,7 @@
  */
 import type { DependencyContainer } from 'tsyringe';
 import type { EventBus } from './events.js';
+import type { SimClock } from './clock.js';
 import type { MemoryModel } from './memory-model.js';
 import type { OomControl, OomScorer, Task } from './oom.js';
 import type { PageAllocator } from './page-allocator.js';
@@ -27,7 +28,7 @@ export type PageMoveHandler = (oldPfn: number, newPfn: number) => void;
  * goes back on the LRU).
  */
 export type PageEvictHandler = (pfn: number) => boolean;
-import { MEMORY_MODEL, OOM_SCORER, PAGE_ALLOCATOR, RECLAIM_POLICY, SHRINKER, SLAB_ALLOCATOR } from './tokens.js';
+import { CLOCK, MEMORY_MODEL, OOM_SCORER, PAGE_ALLOCATOR, RECLAIM_POLICY, SHRINKER, SLAB_ALLOCATOR } from './tokens.js';
 import type { Topology } from './topology.js';
 
 /** Shared state and cross-point paths of one simulator. */
@@ -58,6 +59,10 @@ export class Kernel {
     readonly events: EventBus,
   ) {}
 
+  /** The simulated clock (mechanisms that model a cost advance it). */
+  get clock(): SimClock {
+    return this.container.resolve<SimClock>(CLOCK);
+  }
   get memory(): MemoryModel {
     return this.container.resolve<MemoryModel>(MEMORY_MODEL);
   }

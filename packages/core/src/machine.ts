@@ -2,23 +2,22 @@
  * Machine descriptions → physical memory layout: the e820-style RAM ranges
  * each node owns. The shorthand `{ memory: '4G', cpus: 2 }` lays RAM out as a
  * QEMU/KVM x86_64 guest's firmware does (below 640 KiB, from 1 MiB up to the
- * PCI hole, the rest above 4 GiB).
+ * PCI hole, the rest above 4 GiB). A machine can also come from a real boot
+ * log (`{ dmesg: 'path' }`) or a real /proc/zoneinfo (`{ zoneinfo: 'path' }`).
  * @module
  */
+import { readFileSync } from 'node:fs';
+import { machineFromDmesg, parseDmesg, type PrintedBoot } from './dmesg.js';
+import { type E820Entry, e820RangeRemove, e820ToPfnRanges, qemuE820 } from './e820.js';
 import { MmsimError } from './errors.js';
+import type { ZoneType } from './gfp.js';
 import { PAGE_SHIFT, parseSize } from './size.js';
+import { machineFromZoneinfo, parseZoneinfo } from './zoneinfo.js';
 
 /** A half-open pfn range [start, end). */
 export interface PfnRange {
   start: number;
   end: number;
-}
-
-/** One e820 entry, bytes, `end` exclusive; type as the kernel prints it. */
-export interface E820Entry {
-  start: number;
-  end: number;
-  type: 'usable' | 'reserved' | 'ACPI data' | 'ACPI NVS' | 'unusable' | 'persistent' | 'soft reserved';
 }
 
 /** A node as the user describes it. */
@@ -29,6 +28,28 @@ export interface NodeDescription {
   ranges?: { start: number | string; end: number | string }[];
   /** CPU count, or explicit CPU ids. */
   cpus?: number | number[];
+}
+
+/** A zone given outright (from a /proc/zoneinfo): pfns and page counts. */
+export interface ZoneSpec {
+  nid: number;
+  type: ZoneType | `${ZoneType}`;
+  /** zone_start_pfn */
+  start: number;
+  spanned: number;
+  present: number;
+  managed: number;
+}
+
+/** The simulated cost of memory on another node. */
+export interface NumaCost {
+  /** Simulated nanoseconds to allocate one page from the local node (default 100). */
+  localNs?: number;
+  /**
+   * Extra cost of a remote page, percent, for a node at distance 20
+   * (default 30, per the seed notes); scaled by (distance - 10) / 10.
+   */
+  remotePercent?: number;
 }
 
 /** The `machine` part of a config. */
@@ -45,6 +66,25 @@ export interface MachineDescription {
   distances?: number[][];
   /** 'x86_64' (DMA/DMA32/Normal) or 'x86_32' (DMA/Normal/HighMem at 896 MiB). */
   arch?: 'x86_64' | 'x86_32';
+  /** Kernel command line; `mem=`, `kernelcore=` and `movablecore=` are honoured. */
+  cmdline?: string;
+  /** Pages memblock held below 16 MiB when zones were sized (dma_reserve; printed `DMA zone: N pages reserved`, kernels before 6.10). */
+  dmaReserve?: number;
+  /** A real boot log (file path): its e820 map, node ranges, command line, CPU count and DMA reserve. */
+  dmesg?: string;
+  /** A real /proc/zoneinfo (file path): nodes and zones with their start_pfn, spanned, present and managed pages. */
+  zoneinfo?: string;
+  /** Zones given outright (what `zoneinfo` expands to). */
+  zones?: ZoneSpec[];
+  /** Cost of remote NUMA allocations on the simulated clock. */
+  numa?: NumaCost;
+}
+
+/** kernelcore= / movablecore=: a size in pages, a percentage, or 'mirror'. */
+export interface CoreSpec {
+  pages?: number;
+  percent?: number;
+  mirror?: boolean;
 }
 
 /** What the topology is built from: RAM pfn ranges per node, CPU ids, distances. */
@@ -53,47 +93,30 @@ export interface MachineLayout {
   nodes: { nid: number; ranges: PfnRange[]; cpus: number[] }[];
   distances: number[][];
   e820: E820Entry[];
+  /** The command line the machine booted with. */
+  cmdline?: string;
+  /** kernelcore= */
+  kernelcore?: CoreSpec;
+  /** movablecore= */
+  movablecore?: CoreSpec;
+  /** dma_reserve, pages. */
+  dmaReserve?: number;
+  /** Zones given outright (zoneinfo). */
+  zones?: ZoneSpec[];
+  /** Kernel version the description came with (a boot log's `Linux version`), or the config's. */
+  kernel?: string;
+  /** Cost of NUMA allocations. */
+  numa: Required<NumaCost>;
+  /** What the boot log printed, when the machine came from one. */
+  bootLog?: PrintedBoot;
+  /** Where the description came from ('dmesg:FILE', 'zoneinfo:FILE'). */
+  source?: string;
 }
 
 const MiB = 2 ** 20;
-const GiB = 2 ** 30;
-
-/** The e820 map QEMU's SeaBIOS hands a guest with `bytes` of RAM (i440fx: 3 GiB below 4 GiB when RAM ≥ 3.5 GiB). */
-export function qemuE820(bytes: number): E820Entry[] {
-  const e: E820Entry[] = [
-    { start: 0, end: 0x9fc00, type: 'usable' },
-    { start: 0x9fc00, end: 0xa0000, type: 'reserved' },
-    { start: 0xf0000, end: 0x100000, type: 'reserved' },
-  ];
-  const low = bytes >= 0xe0000000 ? 0xc0000000 : bytes;
-  if (low > MiB) e.push({ start: MiB, end: low, type: 'usable' });
-  e.push({ start: 0xfeffc000, end: 0xff000000, type: 'reserved' });
-  e.push({ start: 0xfffc0000, end: 0x100000000, type: 'reserved' });
-  if (bytes > low) e.push({ start: 4 * GiB, end: 4 * GiB + (bytes - low), type: 'usable' });
-  return e;
-}
 
 function num(v: number | string, path: string): number {
-  return typeof v === 'number' ? parseSize(v, path) : /^0x/i.test(v) ? parseSize(v, path) : parseSize(v, path);
-}
-
-/** Usable e820 ranges → page-aligned pfn ranges; page 0 is always reserved (as x86 trims it). */
-export function e820ToPfnRanges(e820: readonly E820Entry[]): PfnRange[] {
-  const out: PfnRange[] = [];
-  for (const r of e820) {
-    if (r.type !== 'usable') continue;
-    let start = Math.ceil(r.start / 4096);
-    const end = Math.floor(r.end / 4096);
-    if (start === 0) start = 1; // e820: update [mem 0x00000000-0x00000fff] usable ==> reserved
-    if (end > start) out.push({ start, end });
-  }
-  out.sort((a, b) => a.start - b.start);
-  for (let i = 1; i < out.length; i++) {
-    if (out[i]!.start < out[i - 1]!.end) {
-      throw new MmsimError('EMACHINE', `machine.e820: usable ranges overlap at 0x${(out[i]!.start * 4096).toString(16)}`, { path: 'machine.e820' });
-    }
-  }
-  return out;
+  return parseSize(v, path);
 }
 
 /** Takes `pages` pages from the front of `ranges` (consumed in place). */
@@ -110,9 +133,76 @@ function takePages(ranges: PfnRange[], pages: number): PfnRange[] {
   return out;
 }
 
+/** cmdline_parse_core(): `512M`, `25%`, or `mirror`. */
+function parseCore(v: string, path: string): CoreSpec {
+  if (v === 'mirror') return { mirror: true };
+  const pct = /^(\d+(?:\.\d+)?)%$/.exec(v);
+  if (pct) {
+    const p = Number(pct[1]);
+    if (p > 100) throw new MmsimError('EMACHINE', `${path}: ${v} is more than 100%`, { path });
+    return { percent: Math.floor(p * 100) }; // in 1/100 %, as the kernel keeps it
+  }
+  return { pages: Math.floor(parseSize(v, path) / 4096) };
+}
+
+/** The memory options of a kernel command line: mem=, kernelcore=, movablecore= (the last of each wins, as early_param does). */
+export function parseCmdline(cmdline: string, path = 'machine.cmdline'): { mem?: number; kernelcore?: CoreSpec; movablecore?: CoreSpec } {
+  const out: { mem?: number; kernelcore?: CoreSpec; movablecore?: CoreSpec } = {};
+  for (const word of cmdline.trim().split(/\s+/)) {
+    const m = /^(mem|kernelcore|movablecore)=(.+)$/.exec(word);
+    if (!m) continue;
+    if (m[1] === 'mem') {
+      if (m[2] === 'nopentium') continue;
+      out.mem = parseSize(m[2]!, `${path} mem=`);
+    } else {
+      out[m[1] as 'kernelcore' | 'movablecore'] = parseCore(m[2]!, `${path} ${m[1]}=`);
+    }
+  }
+  return out;
+}
+
+/** Reads a file a machine description names; ECONFIG naming the field when it cannot. */
+function readText(file: string, path: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new MmsimError('ECONFIG', `${path}: cannot read '${file}': ${(e as Error).message}`, { path });
+  }
+}
+
+/**
+ * Expands `dmesg` / `zoneinfo` into the plain description they stand for;
+ * fields the user gave beside them win (e.g. `cpus`).
+ */
+export function expandMachineSources(desc: MachineDescription): { desc: MachineDescription; kernel?: string; bootLog?: PrintedBoot; source?: string } {
+  if (desc.dmesg !== undefined && desc.zoneinfo !== undefined) {
+    throw new MmsimError('EMACHINE', 'machine: give `dmesg` or `zoneinfo`, not both', { path: 'machine' });
+  }
+  if (desc.dmesg !== undefined) {
+    const info = parseDmesg(readText(desc.dmesg, 'machine.dmesg'), desc.dmesg);
+    const { kernel, ...base } = machineFromDmesg(info);
+    const { dmesg: _d, ...rest } = desc;
+    void _d;
+    if (rest.cpus !== undefined) for (const n of base.nodes ?? []) delete n.cpus;
+    const r: { desc: MachineDescription; kernel?: string; bootLog?: PrintedBoot; source?: string } = { desc: { ...base, ...rest }, bootLog: info.printed, source: `dmesg:${desc.dmesg}` };
+    if (kernel) r.kernel = kernel;
+    return r;
+  }
+  if (desc.zoneinfo !== undefined) {
+    const base = machineFromZoneinfo(parseZoneinfo(readText(desc.zoneinfo, 'machine.zoneinfo'), desc.zoneinfo), desc.zoneinfo);
+    const { zoneinfo: _z, ...rest } = desc;
+    void _z;
+    if (rest.cpus !== undefined) for (const n of base.nodes ?? []) delete n.cpus;
+    return { desc: { ...base, ...rest }, source: `zoneinfo:${desc.zoneinfo}` };
+  }
+  return { desc };
+}
+
 /** Validates a machine description and lays its RAM out over nodes. */
-export function layoutMachine(desc: MachineDescription): MachineLayout {
+export function layoutMachine(input: MachineDescription): MachineLayout {
+  const { desc, kernel, bootLog, source } = expandMachineSources(input);
   const arch = desc.arch ?? 'x86_64';
+  const cmd = parseCmdline(desc.cmdline ?? '');
   let e820: E820Entry[];
   if (desc.e820) {
     e820 = desc.e820.map((r, i) => {
@@ -130,6 +220,9 @@ export function layoutMachine(desc: MachineDescription): MachineLayout {
     if (total < 16 * MiB) throw new MmsimError('EMACHINE', `machine.memory: at least 16M is needed, got ${total} bytes`, { path: 'machine.memory' });
     e820 = qemuE820(total);
   }
+  // mem=: RAM above that address is dropped (parse_memopt → e820__range_remove)
+  const clip = (m: E820Entry[]) => (cmd.mem !== undefined ? e820RangeRemove(m, cmd.mem, Number.MAX_SAFE_INTEGER, 'usable') : m);
+  e820 = clip(e820);
   const ram = e820ToPfnRanges(e820);
   if (ram.length === 0) throw new MmsimError('EMACHINE', 'machine: no usable RAM', { path: 'machine' });
 
@@ -139,9 +232,16 @@ export function layoutMachine(desc: MachineDescription): MachineLayout {
   if (nodeDescs.some((n) => n.ranges)) {
     nodeDescs.forEach((n, nid) => {
       if (!n.ranges) throw new MmsimError('EMACHINE', `machine.nodes[${nid}]: give ranges for every node or for none`, { path: `machine.nodes[${nid}].ranges` });
-      const rs = e820ToPfnRanges(n.ranges.map((r, j) => ({ start: num(r.start, `machine.nodes[${nid}].ranges[${j}].start`), end: num(r.end, `machine.nodes[${nid}].ranges[${j}].end`), type: 'usable' as const })));
+      const rs = e820ToPfnRanges(clip(n.ranges.map((r, j) => ({ start: num(r.start, `machine.nodes[${nid}].ranges[${j}].start`), end: num(r.end, `machine.nodes[${nid}].ranges[${j}].end`), type: 'usable' as const }))));
+      if (rs.length === 0) throw new MmsimError('EMACHINE', `machine.nodes[${nid}]: no RAM in this node's ranges`, { path: `machine.nodes[${nid}].ranges` });
       nodes.push({ nid, ranges: rs, cpus: [] });
     });
+    const all = nodes.flatMap((n) => n.ranges.map((r) => ({ ...r, nid: n.nid }))).sort((a, b) => a.start - b.start);
+    for (let i = 1; i < all.length; i++) {
+      if (all[i]!.start < all[i - 1]!.end) {
+        throw new MmsimError('EMACHINE', `machine.nodes[${all[i]!.nid}]: its range at 0x${(all[i]!.start * 4096).toString(16)} overlaps node ${all[i - 1]!.nid}`, { path: `machine.nodes[${all[i]!.nid}].ranges` });
+      }
+    }
   } else {
     const pool = ram.map((r) => ({ ...r }));
     const totalPages = ram.reduce((s, r) => s + r.end - r.start, 0);
@@ -168,6 +268,14 @@ export function layoutMachine(desc: MachineDescription): MachineLayout {
       nodes[nid]!.cpus = Array.isArray(c) ? [...c] : Array.from({ length: c }, () => next++);
       if (Array.isArray(c)) next = Math.max(next, ...c.map((x) => x + 1));
     });
+    const seen = new Set<number>();
+    for (const n of nodes) {
+      for (const c of n.cpus) {
+        if (seen.has(c)) throw new MmsimError('EMACHINE', `machine.nodes[${n.nid}].cpus: CPU ${c} is on two nodes`, { path: `machine.nodes[${n.nid}].cpus` });
+        seen.add(c);
+      }
+    }
+    if (seen.size === 0) throw new MmsimError('EMACHINE', 'machine.nodes: no node has a CPU', { path: 'machine.nodes' });
   } else {
     for (let cpu = 0; cpu < cpuTotal!; cpu++) nodes[cpu % nrNodes]!.cpus.push(cpu);
   }
@@ -181,7 +289,33 @@ export function layoutMachine(desc: MachineDescription): MachineLayout {
       throw new MmsimError('EMACHINE', `machine.distances[${i}][${j}]: expected 10 on the diagonal and 10..254 elsewhere, got ${d}`, { path: `machine.distances[${i}][${j}]` });
     }
   }));
-  return { arch, nodes, distances, e820 };
+  if (desc.dmaReserve !== undefined && (!Number.isInteger(desc.dmaReserve) || desc.dmaReserve < 0)) {
+    throw new MmsimError('EMACHINE', `machine.dmaReserve: expected a page count, got ${desc.dmaReserve}`, { path: 'machine.dmaReserve' });
+  }
+  const numa = { localNs: desc.numa?.localNs ?? 100, remotePercent: desc.numa?.remotePercent ?? 30 };
+  if (!(numa.localNs >= 0) || !(numa.remotePercent >= 0)) throw new MmsimError('EMACHINE', 'machine.numa: costs must be non-negative', { path: 'machine.numa' });
+  const layout: MachineLayout = { arch, nodes, distances, e820, numa };
+  if (desc.cmdline !== undefined) layout.cmdline = desc.cmdline;
+  if (cmd.kernelcore) layout.kernelcore = cmd.kernelcore;
+  if (cmd.movablecore) layout.movablecore = cmd.movablecore;
+  if (desc.dmaReserve !== undefined) layout.dmaReserve = desc.dmaReserve;
+  if (desc.zones) layout.zones = checkZoneSpecs(desc.zones, nodes);
+  if (kernel) layout.kernel = kernel;
+  if (bootLog) layout.bootLog = bootLog;
+  if (source) layout.source = source;
+  return layout;
+}
+
+function checkZoneSpecs(specs: ZoneSpec[], nodes: MachineLayout['nodes']): ZoneSpec[] {
+  specs.forEach((z, i) => {
+    const path = `machine.zones[${i}]`;
+    if (!nodes.some((n) => n.nid === z.nid)) throw new MmsimError('EMACHINE', `${path}: node ${z.nid} does not exist`, { path });
+    for (const k of ['start', 'spanned', 'present', 'managed'] as const) {
+      if (!Number.isInteger(z[k]) || z[k] < 0) throw new MmsimError('EMACHINE', `${path}.${k}: expected a non-negative integer`, { path: `${path}.${k}` });
+    }
+    if (z.present > z.spanned || z.managed > z.present) throw new MmsimError('EMACHINE', `${path}: expected managed ≤ present ≤ spanned`, { path });
+  });
+  return specs.map((z) => ({ ...z }));
 }
 
 export { PAGE_SHIFT };

@@ -149,6 +149,21 @@ export interface PageAllocator {
   setMempolicy?(pid: number, policy: Mempolicy | null): void;
   /** /proc/sys/vm/compact_memory: compacts every zone of every node. */
   compactMemory?(): void;
+
+  // ---- memory hotplug (optional; SPARSEMEM's onlineSection/offlineSection need them) ----
+
+  /** start_isolate_page_range(): the range's free pages move to MIGRATE_ISOLATE lists (never allocated from); pages freed into the range stay there. */
+  isolateRange?(startPfn: number, nrPages: number): void;
+  /** undo_isolate_page_range(): isolated free pages go back to the lists of their pageblocks. */
+  undoIsolateRange?(startPfn: number, nrPages: number): void;
+  /** __offline_isolated_pages(): takes an isolated range whose present pages are all free off the free lists for good (NR_FREE_PAGES drops); returns the pages taken. Throws EHOTPLUG, changing nothing, when a page is not free. */
+  offlineRange?(startPfn: number, nrPages: number): number;
+  /** online_pages(): frees the present pages of a range, already accounted to its zone, into the free lists. */
+  onlineRange?(startPfn: number, nrPages: number): void;
+  /** A zone's span changed (memory hotplug resize_zone_range / shrink_zone_span; it was [oldStart, oldEnd)): lay out per-span state again. */
+  zoneSpanChanged?(zone: Zone, oldStart: number, oldEnd: number): void;
+  /** init_per_zone_wmark_min(): recompute min_free_kbytes (unless set), watermarks and lowmem reserves after managed pages changed. */
+  initPerZoneWmarkMin?(): void;
 }
 
 // ---- the kernel's API names (include/linux/gfp.h) ----------------------

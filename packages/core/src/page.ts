@@ -59,6 +59,11 @@ export const NO_PAGE = -1;
 /**
  * struct page as parallel typed arrays (structure of arrays). Hot paths read
  * and write the arrays directly; nothing here allocates per page.
+ *
+ * Memory: the arrays are zero-filled allocations the OS backs lazily, so a
+ * slot costs resident memory only once something writes to it (the link
+ * arrays, NO_PAGE-filled, are resident from the start). `mapcount`, which
+ * only mapped user pages use, is allocated on first use.
  */
 export class PageFrameTable {
   /** Number of struct page slots. */
@@ -67,8 +72,7 @@ export class PageFrameTable {
   flags: Uint32Array;
   /** page->_refcount */
   refcount: Int32Array;
-  /** page->_mapcount + 1 (0 = unmapped), as page_mapcount() reports it. */
-  mapcount: Int32Array;
+  private _mapcount: Int32Array | null = null;
   /** page->private: buddy order for free heads; allocator-defined otherwise. */
   private: Int32Array;
   /** page->lru.next / .prev as slot indices (NO_PAGE = -1). */
@@ -82,13 +86,20 @@ export class PageFrameTable {
   constructor(size: number) {
     this.flags = new Uint32Array(size);
     this.refcount = new Int32Array(size);
-    this.mapcount = new Int32Array(size);
     this.private = new Int32Array(size);
     this.lruNext = new Int32Array(size).fill(NO_PAGE);
     this.lruPrev = new Int32Array(size).fill(NO_PAGE);
     this.ownerKind = new Uint8Array(size);
     this.owner = new Uint32Array(size);
     this.size = size;
+  }
+
+  /** page->_mapcount + 1 (0 = unmapped), as page_mapcount() reports it. Allocated on first use. */
+  get mapcount(): Int32Array {
+    return (this._mapcount ??= new Int32Array(this.size));
+  }
+  set mapcount(a: Int32Array) {
+    this._mapcount = a;
   }
 
   /** Grows the table to `size` slots (hot-add); existing slots keep their contents. */
@@ -102,7 +113,7 @@ export class PageFrameTable {
     };
     this.flags = g(this.flags);
     this.refcount = g(this.refcount);
-    this.mapcount = g(this.mapcount);
+    if (this._mapcount) this._mapcount = g(this._mapcount);
     this.private = g(this.private);
     this.lruNext = g(this.lruNext, NO_PAGE);
     this.lruPrev = g(this.lruPrev, NO_PAGE);
@@ -111,8 +122,13 @@ export class PageFrameTable {
     this.size = size;
   }
 
-  /** Bytes of simulator metadata this table uses. */
+  /** Bytes of simulator metadata per slot the allocated arrays take. */
+  get bytesPerPage(): number {
+    return 4 + 4 + 4 + 4 + 4 + 1 + 4 + (this._mapcount ? 4 : 0);
+  }
+
+  /** Bytes of simulator metadata this table has allocated. */
   get bytes(): number {
-    return this.size * (4 * 7 + 1);
+    return this.size * this.bytesPerPage;
   }
 }

@@ -138,3 +138,53 @@ export function showMeminfo(k: Kernel): string {
 export function showOomScore(k: Kernel, pid: number): string {
   return `${k.oom.oomScore(k.tasks.get(pid), k.oomTotalPages())}\n`;
 }
+
+/** `numactl --hardware`: nodes, their CPUs, size and free memory (MB), the distance table. */
+export function showNumaHardware(k: Kernel): string {
+  const nodes = k.topology.nodes;
+  const mb = (pages: number) => Math.floor((pages * PAGE_SIZE) / 2 ** 20);
+  const ids = nodes.map((n) => n.nid);
+  const span = ids.length > 1 ? `${ids[0]}-${ids[ids.length - 1]}` : `${ids[0]}`;
+  let out = `available: ${nodes.length} nodes (${span})\n`;
+  for (const n of nodes) {
+    out += `node ${n.nid} cpus:${n.cpus.map((c) => ` ${c}`).join('')}\n`;
+    out += `node ${n.nid} size: ${mb(n.zones.reduce((s, z) => s + z.managedPages, 0))} MB\n`;
+    out += `node ${n.nid} free: ${mb(n.zones.reduce((s, z) => s + z.stats.nrFreePages + k.pages.pcpPages(z), 0))} MB\n`;
+  }
+  const d = (x: number) => pad(x, 3);
+  out += 'node distances:\nnode ';
+  for (const n of nodes) out += `${d(n.nid)} `;
+  out += '\n';
+  for (const a of nodes) {
+    out += `${d(a.nid)}: `;
+    for (const b of nodes) out += `${d(k.topology.distances[a.nid]![b.nid]!)} `;
+    out += '\n';
+  }
+  return out;
+}
+
+/** Per-node NUMA counters (/sys/devices/system/node/nodeN/numastat names), summed over the node's zones. */
+export function nodeNumastat(k: Kernel, nid: number): Record<'numa_hit' | 'numa_miss' | 'numa_foreign' | 'interleave_hit' | 'local_node' | 'other_node', number> {
+  const r = { numa_hit: 0, numa_miss: 0, numa_foreign: 0, interleave_hit: 0, local_node: 0, other_node: 0 };
+  for (const z of k.topology.nodes[nid]?.zones ?? []) {
+    const s = z.numaStats;
+    r.numa_hit += s.numa_hit;
+    r.numa_miss += s.numa_miss;
+    r.numa_foreign += s.numa_foreign;
+    r.interleave_hit += s.numa_interleave;
+    r.local_node += s.numa_local;
+    r.other_node += s.numa_other;
+  }
+  return r;
+}
+
+/** `numastat` (numactl's, without options): the per-node counters side by side. */
+export function showNumastat(k: Kernel): string {
+  const nodes = k.topology.nodes;
+  const stats = nodes.map((n) => nodeNumastat(k, n.nid));
+  let out = ''.padEnd(16) + nodes.map((n) => `node${n.nid}`.padStart(16)).join('') + '\n';
+  for (const key of ['numa_hit', 'numa_miss', 'numa_foreign', 'interleave_hit', 'local_node', 'other_node'] as const) {
+    out += key.padEnd(16) + stats.map((s) => String(s[key]).padStart(16)).join('') + '\n';
+  }
+  return out;
+}

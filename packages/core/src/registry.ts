@@ -13,6 +13,8 @@ import { checkManifest, type PluginManifest } from './plugin.js';
 /** Built-in plugins: name → package. */
 export const BUILTIN_PLUGINS: Readonly<Record<string, string>> = Object.freeze({
   flatmem: '@mmsim/plugin-flatmem',
+  discontigmem: '@mmsim/plugin-discontigmem',
+  sparsemem: '@mmsim/plugin-sparsemem',
   buddy: '@mmsim/plugin-buddy',
   slub: '@mmsim/plugin-slub',
   slab: '@mmsim/plugin-slab',

@@ -11,13 +11,13 @@ import { parseConfig, type PluginRef, type ResolvedConfig, type SimulatorConfig 
 import { MmsimError } from './errors.js';
 import { EventBus } from './events.js';
 import { Kernel } from './kernel.js';
-import { layoutMachine } from './machine.js';
+import { layoutMachine, type MachineDescription } from './machine.js';
 import type { MemoryModel } from './memory-model.js';
 import type { OomScorer } from './oom.js';
 import { NO_PAGE, PageOwner, PG_reserved } from './page.js';
 import type { PageAllocator } from './page-allocator.js';
 import { checkCompatible, validateOptions, type PluginManifest } from './plugin.js';
-import { showBuddyinfo, showMeminfo, showOomScore, showSlabinfo, type ProcEntry } from './proc.js';
+import { showBuddyinfo, showMeminfo, showNumaHardware, showNumastat, showOomScore, showSlabinfo, type ProcEntry } from './proc.js';
 import { showExtfragIndex, showPagetypeinfo, showUnusableIndex, showVmstat, showZoneinfo } from './vmstat.js';
 import { Random } from './random.js';
 import type { ReclaimPolicy } from './reclaim.js';
@@ -52,24 +52,37 @@ async function loadRef(ref: PluginRef, slot: ExtensionPointKey | 'extra', path: 
 }
 
 /**
- * Marks the pages memblock keeps (the memmap each zone is charged, taken
- * from the top of the zone as memblock allocates top-down) PG_reserved, and
- * sets managed_pages; the page allocator frees every other present page.
+ * Marks the pages memblock keeps PG_reserved and sets managed_pages; the
+ * page allocator frees every other present page. Per zone that is the
+ * memmap it is charged (calc_memmap_size, taken from the top of the zone
+ * as memblock allocates top-down), the DMA reserve in the first zone
+ * (dma_reserve: firmware and early kernel allocations below 16 MiB, from
+ * the bottom), or, for zones given outright (a zoneinfo), present - managed.
  */
 function reserveBootmem(topology: Topology, memory: MemoryModel): void {
   const t = memory.pages;
+  const mark = (pfn: number, owner: PageOwner) => {
+    const page = memory.pfnToPage(pfn);
+    t.flags[page]! |= PG_reserved;
+    t.ownerKind[page] = owner;
+    t.refcount[page] = 1;
+  };
   for (const z of topology.zones) {
     if (!z.populated) continue;
-    let reserve = Math.min(memory.memmapPages(z), z.presentPages);
-    z.managedPages = z.presentPages - reserve;
+    const specManaged = topology.specManaged(z);
+    let reserve = specManaged !== undefined ? z.presentPages - specManaged : Math.min(memory.memmapPages(z), z.presentPages);
+    let low = 0;
+    if (specManaged === undefined && z.idx === 0 && topology.layout.dmaReserve && z.presentPages - reserve > topology.layout.dmaReserve) {
+      low = topology.layout.dmaReserve;
+    }
+    z.managedPages = z.presentPages - reserve - low;
     for (let i = z.ranges.length - 1; i >= 0 && reserve > 0; i--) {
       const r = z.ranges[i]!;
-      for (let pfn = r.end - 1; pfn >= r.start && reserve > 0; pfn--, reserve--) {
-        const page = memory.pfnToPage(pfn);
-        t.flags[page]! |= PG_reserved;
-        t.ownerKind[page] = PageOwner.MEMMAP;
-        t.refcount[page] = 1;
-      }
+      for (let pfn = r.end - 1; pfn >= r.start && reserve > 0; pfn--, reserve--) mark(pfn, PageOwner.MEMMAP);
+    }
+    for (let i = 0; i < z.ranges.length && low > 0; i++) {
+      const r = z.ranges[i]!;
+      for (let pfn = r.start; pfn < r.end && low > 0; pfn++, low--) mark(pfn, PageOwner.RESERVED);
     }
   }
 }
@@ -162,6 +175,8 @@ export class Simulator {
       // debugfs (/sys/kernel/debug/extfrag/*), reachable under these names
       ['extfrag/extfrag_index', () => showExtfragIndex(k)],
       ['extfrag/unusable_index', () => showUnusableIndex(k)],
+      ['numa', () => showNumaHardware(k)],
+      ['numastat', () => showNumastat(k)],
     ]);
     for (const [name] of this.sysctl.entries()) {
       m.set(`sys/${name.replace(/\./g, '/')}`, () => {
@@ -245,7 +260,10 @@ export async function createSimulator(config: SimulatorConfig = {}): Promise<Sim
   for (const slot of SLOTS) loaded.push(await loadRef(refs[slot], slot, `plugins.${slot}`));
   for (const [i, ref] of cfg.extraPlugins.entries()) loaded.push(await loadRef(ref as PluginRef, 'extra', `extraPlugins.${i}`));
 
-  const layout = layoutMachine(cfg.machine);
+  const layout = layoutMachine(cfg.machine as MachineDescription);
+  // the kernel whose formulas apply: the config's, else the boot log's, else the default
+  layout.kernel = (config as SimulatorConfig | undefined)?.kernel ?? layout.kernel ?? cfg.kernel;
+  cfg.kernel = layout.kernel;
   const topology = new Topology(layout);
   const sysctl = new Sysctl(cfg.sysctl);
   if (cfg.sysctl['vm.lowmem_reserve_ratio'] === undefined) {

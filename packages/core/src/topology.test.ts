@@ -73,3 +73,42 @@ describe('machine layout and zones', () => {
     expect(t.nodes[0]!.zones[1]!.zoneEndPfn).toBe(896 * 256);
   });
 });
+
+describe('ZONE_MOVABLE from kernelcore= / movablecore= (find_zone_movable_pfns_for_nodes)', () => {
+  it('movablecore=512M carves 512 MiB off the top of Normal, MAX_ORDER aligned', () => {
+    const t = new Topology(layoutMachine({ memory: '4G', cmdline: 'ro movablecore=512M' }));
+    const [, , normal, movable] = t.nodes[0]!.zones;
+    expect(t.zoneMovablePfn[0]).toBe(0x140000 - 131072);
+    expect(t.zoneMovablePfn[0]! % 1024).toBe(0);
+    expect(movable!.zoneStartPfn).toBe(t.zoneMovablePfn[0]);
+    expect(movable!.presentPages).toBe(131072);
+    expect(normal!.zoneEndPfn).toBe(movable!.zoneStartPfn);
+    expect(normal!.presentPages + movable!.presentPages).toBe(0x40000);
+    expect(t.zonelists[0]!.map((z) => z.name)).toEqual(['Movable', 'Normal', 'DMA32', 'DMA']);
+  });
+
+  it('kernelcore= spreads kernel memory evenly over nodes; too much kernelcore means no ZONE_MOVABLE', () => {
+    const nodes = [
+      { ranges: [{ start: 0, end: '0x200000000' }], cpus: 1 },
+      { ranges: [{ start: '0x200000000', end: '0x400000000' }], cpus: 1 },
+    ];
+    const t = new Topology(layoutMachine({ nodes, cmdline: 'kernelcore=8G' }));
+    // 4 GiB of kernel memory per node; node 0's DMA/DMA32 count towards its share
+    expect(t.zoneMovablePfn).toEqual([0x100400, 0x300000]);
+    expect(t.nodes[1]!.zones.find((z) => z.name === 'Movable')!.presentPages).toBe(0x100000);
+    // all of node 0 below 4 GiB is kernel memory: it takes its whole share, node 1 ends up all movable
+    const low = [{ ranges: [{ start: 0, end: '0x100000000' }], cpus: 1 }, { ranges: [{ start: '0x100000000', end: '0x200000000' }], cpus: 1 }];
+    expect(new Topology(layoutMachine({ nodes: low, cmdline: 'kernelcore=4G' })).zoneMovablePfn).toEqual([0, 0x100000]);
+    expect(new Topology(layoutMachine({ nodes, cmdline: 'kernelcore=100G' })).zoneMovablePfn).toEqual([0, 0]);
+    const pct = new Topology(layoutMachine({ memory: '8G', cmdline: 'movablecore=50%' }));
+    const mv = pct.nodes[0]!.zones.find((z) => z.name === 'Movable')!;
+    expect(Math.abs(mv.presentPages - pct.totalPresentPages / 2)).toBeLessThan(1024);
+  });
+
+  it('honours mem= and refuses bad command-line sizes', () => {
+    const t = new Topology(layoutMachine({ memory: '4G', cmdline: 'mem=2G' }));
+    expect(t.maxPfn).toBe(0x80000);
+    expect(() => layoutMachine({ memory: '4G', cmdline: 'kernelcore=lots' })).toThrowError(/EMACHINE.*kernelcore/);
+    expect(() => layoutMachine({ memory: '4G', cmdline: 'movablecore=150%' })).toThrowError(/more than 100%/);
+  });
+});

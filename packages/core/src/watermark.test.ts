@@ -148,10 +148,10 @@ describe('the real proc-vm1 /proc/zoneinfo (Linux 5.8, 4 GiB guest, min_free_kby
   });
 
   it('pagesets: batch 63 and (before 5.14) high 6 × batch; DMA batch 1, high 0; vm stats thresholds 4/24/16', () => {
-    expect(zoneBatchsize(dma32.managed as number)).toBe(63);
-    expect(zoneBatchsize(normal.managed as number)).toBe(63);
+    expect(zoneBatchsize({ managedPages: dma32.managed as number, presentPages: dma32.managed as number })).toBe(63);
+    expect(zoneBatchsize({ managedPages: normal.managed as number, presentPages: normal.managed as number })).toBe(63);
     expect(zoneHighsize(758708, 15911, 63, 2, 0, '5.8')).toBe(378);
-    expect(zoneBatchsize(dma.managed as number)).toBe(0); // printed as max(1, 0)
+    expect(zoneBatchsize({ managedPages: dma.managed as number, presentPages: dma.managed as number })).toBe(0); // printed as max(1, 0)
     expect(zoneHighsize(3976, 85, 0, 2, 0, '5.8')).toBe(0);
     expect(real.get('0/DMA32')!['batch:']).toBe(63);
     expect(real.get('0/DMA32')!['high:']).toBe(378);

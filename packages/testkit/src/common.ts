@@ -13,7 +13,7 @@ export interface SuiteTarget {
   create?: () => Promise<Simulator>;
 }
 
-export async function makeSim(t: SuiteTarget, slot: 'pageAllocator' | 'slab'): Promise<Simulator> {
+export async function makeSim(t: SuiteTarget, slot: 'pageAllocator' | 'slab' | 'memoryModel'): Promise<Simulator> {
   if (t.create) return t.create();
   const cfg: SimulatorConfig = { machine: { memory: '256M', cpus: 2 }, ...t.config };
   if (t.plugin !== undefined) cfg.plugins = { ...cfg.plugins, [slot]: t.plugin };

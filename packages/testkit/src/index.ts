@@ -5,4 +5,5 @@
  */
 export { pageAllocatorConformance } from './page-allocator.js';
 export { slabAllocatorConformance } from './slab-allocator.js';
+export { memoryModelConformance } from './memory-model.js';
 export { expectCode, pageState, type SuiteTarget } from './common.js';

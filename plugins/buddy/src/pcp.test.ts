@@ -16,7 +16,7 @@ describe('per-CPU page lists', () => {
   it('batch and high as zone_set_pageset_high_and_batch() computes them (6.12: high_min from low, high_max from managed / 8)', async () => {
     const pa = await boot();
     const z = dma32();
-    const batch = zoneBatchsize(z.managedPages);
+    const batch = zoneBatchsize({ managedPages: z.managedPages, presentPages: z.presentPages });
     expect(batch).toBe(63);
     const low = z.watermark[1]!;
     for (const p of pa.zoneInfo(z).pagesets) {

@@ -87,7 +87,7 @@ export function setupLowmemReserveAll(h: WatermarkHost): void {
 export function zonePcpUpdate(h: WatermarkHost, zs: ZoneState): void {
   const v = h.kernelVersion;
   const managed = zs.zone.managedPages;
-  const raw = zoneBatchsize(managed, v);
+  const raw = zoneBatchsize({ managedPages: managed, presentPages: zs.zone.presentPages }, v);
   const batch = Math.max(1, raw);
   const node = h.topology.nodes.find((n) => n.nid === zs.nid)!;
   const split = node.cpus.length || h.topology.nrCpus;
