@@ -8,6 +8,7 @@ import 'reflect-metadata';
 import { container as rootContainer, type DependencyContainer } from 'tsyringe';
 import { SimClock } from './clock.js';
 import { parseConfig, type PluginRef, type ResolvedConfig, type SimulatorConfig } from './config.js';
+import { checkVm } from './debug_vm.js';
 import { MmsimError } from './errors.js';
 import { EventBus } from './events.js';
 import { Kernel } from './kernel.js';
@@ -183,6 +184,8 @@ export class Simulator {
       }
     }
     if (t.lruNext.length !== t.size) throw new MmsimError('ECORRUPT', 'page table arrays out of step');
+    // the page-by-page cross-checks (debug_vm.ts)
+    checkVm(this.kernel);
   }
 
   /** Releases the container and listeners; any later use throws EDISPOSED. */
