@@ -179,6 +179,11 @@ export function checkVm(k: Kernel): VmCheckReport {
         if (!(f & (PG_buddy | PG_pcp))) continue;
         if ((f & PG_buddy) && (f & PG_pcp)) corrupt(`${where(pfn)}: both PageBuddy and on a per-CPU list`, { pfn });
         const buddy = (f & PG_buddy) !== 0;
+        if (cover[page] !== C_NONE) {
+          // inside a block already seen: only a flagged tail of a pcp block may be
+          if (buddy || cover[page] !== C_PCP) corrupt(`${where(pfn)}: listed twice: marked ${buddy ? `a free order-${priv[page]} block` : 'a per-CPU list page'} but inside another free block`, { pfn });
+          continue;
+        }
         const order = priv[page]!;
         let n: number;
         if (buddy) {
@@ -201,7 +206,6 @@ export function checkVm(k: Kernel): VmCheckReport {
           }
           cover[p] = buddy ? C_FREE : C_PCP;
         }
-        pfn += n - 1; // flagged tails of a pcp block are part of it
       }
     }
     const pcp = pa.pcpPages(z);

@@ -1,8 +1,13 @@
 /**
- * @mmsim/testkit — one conformance suite per extension point, for our
- * plugins and third parties' alike.
+ * @mmsim/testkit — one conformance suite per extension point (with
+ * property-based tests of random operation sequences), for our plugins and
+ * third parties' alike; state fingerprints for "a refused call changes
+ * nothing"; a parser fuzzing harness.
  * @module @mmsim/testkit
  */
-export { pageAllocatorConformance } from './page-allocator.js';
+export { pageAllocatorConformance, pageAllocatorModel, holePfn, PAGE_GFPS, type PageOp } from './page-allocator.js';
 export { slabAllocatorConformance } from './slab-allocator.js';
-export { expectCode, pageState, type SuiteTarget } from './common.js';
+export { expectCode, expectRefused, makeSim, pageState, simFingerprint, type SuiteTarget } from './common.js';
+export {
+  assertOpSequences, checkOpSequences, propertyDefaults, stateDiff, pick, type OpModel, type PropertyOptions,
+} from './property.js';
