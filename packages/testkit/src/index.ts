@@ -6,7 +6,7 @@
  * @module @mmsim/testkit
  */
 export { pageAllocatorConformance, pageAllocatorModel, holePfn, PAGE_GFPS, type PageOp } from './page-allocator.js';
-export { slabAllocatorConformance } from './slab-allocator.js';
+export { slabAllocatorConformance, slabAllocatorModel, type SlabOp } from './slab-allocator.js';
 export { expectCode, expectRefused, makeSim, pageState, simFingerprint, type SuiteTarget } from './common.js';
 export {
   assertOpSequences, checkOpSequences, propertyDefaults, stateDiff, pick, type OpModel, type PropertyOptions,

@@ -109,7 +109,10 @@ export async function checkOpSequences<Op, S>(create: () => Promise<Simulator>, 
 /** Like {@link checkOpSequences}, but throws fast-check's report (seed, shrunk counterexample, cause) on failure. */
 export async function assertOpSequences<Op, S>(create: () => Promise<Simulator>, model: OpModel<Op, S>, options: PropertyOptions = {}): Promise<void> {
   const d = await checkOpSequences(create, model, options);
-  if (d.failed) throw new Error(fc.defaultReportMessage(d) ?? 'property failed');
+  if (d.failed) {
+    const cause = d.errorInstance instanceof Error ? `\nCause: ${d.errorInstance.message}` : '';
+    throw new Error(`${fc.defaultReportMessage(d) ?? 'property failed'}${cause}`, { cause: d.errorInstance });
+  }
 }
 
 /** A list index drawn as a natural number, taken modulo the list length when applied (shrinks to 0). */
