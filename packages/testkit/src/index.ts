@@ -1,12 +1,15 @@
 /**
- * @mmsim/testkit — one conformance suite per extension point (with
+ * @mmsim/testkit — one conformance suite per extension point (each with
  * property-based tests of random operation sequences), for our plugins and
  * third parties' alike; state fingerprints for "a refused call changes
  * nothing"; a parser fuzzing harness.
  * @module @mmsim/testkit
  */
+export { memoryModelConformance, memoryModelModel, memoryState, MEMORY_MODEL_MACHINES, PAGES_PER_SECTION, type MemoryOp } from './memory-model.js';
 export { pageAllocatorConformance, pageAllocatorModel, holePfn, PAGE_GFPS, type PageOp } from './page-allocator.js';
 export { slabAllocatorConformance, slabAllocatorModel, type SlabOp } from './slab-allocator.js';
+export { reclaimPolicyConformance, reclaimPolicyModel, type ReclaimOp } from './reclaim.js';
+export { oomScorerConformance, oomScorerModel, checkSelection, taskArb, type OomOp } from './oom.js';
 export { expectCode, expectRefused, makeSim, pageState, simFingerprint, type SuiteTarget } from './common.js';
 export {
   assertOpSequences, checkOpSequences, propertyDefaults, stateDiff, pick, type OpModel, type PropertyOptions,

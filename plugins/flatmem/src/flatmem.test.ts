@@ -1,0 +1,3 @@
+import { memoryModelConformance } from '@mmsim/testkit';
+
+memoryModelConformance({ name: 'flatmem', plugin: 'flatmem' });
