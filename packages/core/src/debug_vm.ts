@@ -279,6 +279,9 @@ export function checkVm(k: Kernel): VmCheckReport {
         } else {
           // refcount 0, not free, not reserved: a tail of the block before it
           const sameOwner = kind === headKind && owner[page] === headOwner && kind !== PageOwner.NONE;
+          if (head >= 0 && kind !== PageOwner.NONE && kind !== headKind && (flagMode || pfn < extentEnd)) {
+            corrupt(`${where(pfn)}: tail of the ${PageOwner[headKind]} block at pfn ${head} but owned by ${PageOwner[kind] ?? kind}`, { pfn, head });
+          }
           if (head < 0 || (pfn >= extentEnd && !sameOwner)) {
             if (!flagMode && kind === PageOwner.NONE && !(f & (PG_lru | PG_slab | PG_tail))) {
               // opaque mode: a free page the allocator does not mark
