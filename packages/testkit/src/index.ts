@@ -10,6 +10,7 @@ export { pageAllocatorConformance, pageAllocatorModel, holePfn, PAGE_GFPS, type 
 export { slabAllocatorConformance, slabAllocatorModel, type SlabOp } from './slab-allocator.js';
 export { reclaimPolicyConformance, reclaimPolicyModel, type ReclaimOp } from './reclaim.js';
 export { oomScorerConformance, oomScorerModel, checkSelection, taskArb, type OomOp } from './oom.js';
+export { renderErrorsDoc } from './errors-doc.js';
 export { expectCode, expectRefused, makeSim, pageState, simFingerprint, type SuiteTarget } from './common.js';
 export {
   assertOpSequences, checkOpSequences, propertyDefaults, stateDiff, pick, type OpModel, type PropertyOptions,
