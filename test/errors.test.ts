@@ -120,6 +120,8 @@ const TRIGGERS: Partial<Record<ErrorCode, Trigger[]>> = {
     ['percpu_pagelist_high_fraction below 8', simple((sim) => sim.sysctl.set('vm.percpu_pagelist_high_fraction', 4))],
     ['an unknown sysctl in the config', onCreate({ sysctl: { 'vm.nope': 1 } })],
     ['a non-integer value', pure(() => validateSysctl('vm.min_free_kbytes', '1024'))],
+    ['a name inherited from Object.prototype', pure(() => validateSysctl('toString', 1))],
+    ['a BigInt value', pure(() => validateSysctl('vm.swappiness', BigInt(10)))],
   ],
   EGFP_INVALID: [
     ['two zone modifiers', simple((sim) => sim.pages.allocPages(GFP_DMA | GFP_DMA32 | GFP_KERNEL, 0))],

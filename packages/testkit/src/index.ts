@@ -11,6 +11,7 @@ export { slabAllocatorConformance, slabAllocatorModel, type SlabOp } from './sla
 export { reclaimPolicyConformance, reclaimPolicyModel, type ReclaimOp } from './reclaim.js';
 export { oomScorerConformance, oomScorerModel, checkSelection, taskArb, type OomOp } from './oom.js';
 export { renderErrorsDoc } from './errors-doc.js';
+export { fuzzParser, fuzzInputs, type FuzzBudget, type FuzzReport } from './fuzz.js';
 export { expectCode, expectRefused, makeSim, pageState, simFingerprint, type SuiteTarget } from './common.js';
 export {
   assertOpSequences, checkOpSequences, propertyDefaults, stateDiff, pick, type OpModel, type PropertyOptions,
