@@ -78,6 +78,8 @@ const TRIGGERS: Partial<Record<ErrorCode, Trigger[]>> = {
     ['a negative seed', onCreate({ seed: -1 })],
     ['a malformed kernel version', onCreate({ kernel: 'six' })],
     ['an unknown extension point', onCreate({ plugins: { allocator: 'buddy' } })],
+    ['a node with more CPUs than NR_CPUS', onCreate({ machine: { nodes: [{ memory: '32M', cpus: 1 }, { memory: '32M', cpus: 4294967296 }] } })],
+    ['a CPU id beyond NR_CPUS', onCreate({ machine: { nodes: [{ memory: '64M', cpus: [1e9] }] } })],
     ['a config file that is not JSON', pure(() => readConfig(join(root, 'README.md')))],
     ['a config file that does not exist', pure(() => readConfig(join(root, 'no-such-config.json')))],
   ],

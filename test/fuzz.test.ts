@@ -140,3 +140,11 @@ describe('fuzzParser itself', () => {
     await expect(fuzzParser(slow, ['x'.repeat(30)], { runs: 20, maxCallMs: 10 })).rejects.toThrow(/took \d+ ms/);
   });
 });
+
+describe('inputs the nightly fuzzer found', () => {
+  it('a plugin point given as undefined keeps its default', async () => {
+    const sim = await createSimulator({ machine: { memory: '64M' }, plugins: { slab: undefined, pageAllocator: 'buddy' } });
+    expect(sim.composition.slab).toBe('slub');
+    sim.dispose();
+  });
+});

@@ -218,7 +218,9 @@ function freeze(c: DependencyContainer): void {
 /** Validates `config`, composes the plugins in a new child container, boots and freezes the simulator. */
 export async function createSimulator(config: SimulatorConfig = {}): Promise<Simulator> {
   const cfg = parseConfig(config);
-  const refs = { ...DEFAULT_PLUGINS, ...cfg.plugins } as Record<ExtensionPointKey, PluginRef>;
+  // a point given as `undefined` keeps its default (found by fuzzing: it replaced the default)
+  const given = Object.fromEntries(Object.entries(cfg.plugins).filter(([, v]) => v !== undefined));
+  const refs = { ...DEFAULT_PLUGINS, ...given } as Record<ExtensionPointKey, PluginRef>;
   // load and check every plugin before building anything
   const loaded: Loaded[] = [];
   for (const slot of SLOTS) loaded.push(await loadRef(refs[slot], slot, `plugins.${slot}`));
