@@ -5,11 +5,11 @@
  * nothing"; a parser fuzzing harness.
  * @module @mmsim/testkit
  */
-export { memoryModelConformance, memoryModelModel, memoryState, MEMORY_MODEL_MACHINES, PAGES_PER_SECTION, type MemoryOp } from './memory-model.js';
-export { pageAllocatorConformance, pageAllocatorModel, holePfn, PAGE_GFPS, type PageOp } from './page-allocator.js';
-export { slabAllocatorConformance, slabAllocatorModel, type SlabOp } from './slab-allocator.js';
-export { reclaimPolicyConformance, reclaimPolicyModel, type ReclaimOp } from './reclaim.js';
-export { oomScorerConformance, oomScorerModel, checkSelection, taskArb, type OomOp } from './oom.js';
+export { memoryModelConformance, memoryModelModel, memoryState, MEMORY_MODEL_MACHINES, PAGES_PER_SECTION, type MemoryOp, type MemoryModelState } from './memory-model.js';
+export { pageAllocatorConformance, pageAllocatorModel, holePfn, PAGE_GFPS, type PageOp, type PageModelState } from './page-allocator.js';
+export { slabAllocatorConformance, slabAllocatorModel, type SlabOp, type SlabModelState, type TrackedCache } from './slab-allocator.js';
+export { reclaimPolicyConformance, reclaimPolicyModel, type ReclaimOp, type ReclaimModelState } from './reclaim.js';
+export { oomScorerConformance, oomScorerModel, checkSelection, taskArb, taskPages, type OomOp, type OomModelState, type TaskFields } from './oom.js';
 export { renderErrorsDoc } from './errors-doc.js';
 export { fuzzParser, fuzzInputs, type FuzzBudget, type FuzzReport } from './fuzz.js';
 export { expectCode, expectRefused, makeSim, pageState, simFingerprint, type SuiteTarget } from './common.js';

@@ -46,7 +46,8 @@ export type MemoryOp =
   | { k: 'online'; pick: number }
   | { k: 'bad'; what: 'onlinePresent' | 'sectionRange' | 'offlineTwice'; pick: number };
 
-interface MemoryModelState {
+/** What the memory-model sequence holds. */
+export interface MemoryModelState {
   held: { pfn: number; order: number }[];
   offline: { nr: number; zone: ZoneType }[];
   unregister: () => void;

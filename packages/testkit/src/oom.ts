@@ -16,7 +16,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectRefused, makeSim, type SuiteTarget } from './common.js';
 import { assertOpSequences, fc, type OpModel, pick, propertyDefaults } from './property.js';
 
-type TaskFields = Omit<Task, 'pid'>;
+/** A task without its pid. */
+export type TaskFields = Omit<Task, 'pid'>;
 
 /** A task's memory counters and flags (no pid). */
 export const taskArb: fc.Arbitrary<TaskFields> = fc.record({
@@ -80,7 +81,8 @@ export type OomOp =
   | { k: 'score'; pick: number }
   | { k: 'bad'; what: 'pid' | 'adj' | 'proc'; pick: number };
 
-interface OomModelState {
+/** What the OOM sequence holds: the pids it forked. */
+export interface OomModelState {
   pids: number[];
 }
 

@@ -25,7 +25,8 @@ export type PageOp =
   | { k: 'drain' }
   | { k: 'bad'; what: 'order' | 'double' | 'wrongOrder' | 'foreign' | 'tail' | 'hole'; pick: number };
 
-interface PageModelState {
+/** What the page-allocator sequence holds. */
+export interface PageModelState {
   held: { pfn: number; order: number }[];
   /** Every pfn the sequence holds. */
   owned: Set<number>;

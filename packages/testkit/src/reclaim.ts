@@ -28,7 +28,8 @@ export type ReclaimOp =
   | { k: 'migrate'; pick: number }
   | { k: 'bad'; what: 'addTwice' | 'removeOffList' | 'badNid' | 'badPfn' | 'accessFree' | 'badPriority'; pick: number };
 
-interface ReclaimModelState {
+/** What the reclaim sequence holds. */
+export interface ReclaimModelState {
   /** User pages on the policy's lists: pfn → anon. */
   pages: Map<number, boolean>;
   unregister: (() => void)[];

@@ -30,13 +30,15 @@ export type SlabOp =
   | { k: 'shrink'; pick: number }
   | { k: 'bad'; what: 'double' | 'wrongCache' | 'foreign' | 'size' | 'busy' | 'destroyed' | 'align'; pick: number };
 
-interface TrackedCache {
+/** A cache the slab sequence created, with its handles and live objects. */
+export interface TrackedCache {
   cache: KmemCache;
   /** Handles the sequence holds on it (createCache may return an existing cache: a merge). */
   refs: number;
   live: number;
 }
-interface SlabModelState {
+/** What the slab sequence holds. */
+export interface SlabModelState {
   caches: TrackedCache[];
   destroyed: KmemCache[];
   objs: { ptr: number; size: number; cache: TrackedCache | null }[];
