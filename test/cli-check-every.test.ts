@@ -15,13 +15,16 @@ async function run(...argv: string[]): Promise<{ code: number; out: string; err:
 
 describe('mmsim run --check-every', () => {
   it('checks every N operations and at the end, and says so', async () => {
-    const r = await run('run', '--ops', '2000', '--check-every', '500');
+    const dir = mkdtempSync(join(tmpdir(), 'mmsim-check-'));
+    const cfg = join(dir, 'small.json');
+    writeFileSync(cfg, JSON.stringify({ machine: { memory: '256M', cpus: 2 } }));
+    const r = await run('run', '--config', cfg, '--ops', '2000', '--check-every', '500');
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/^invariant checks: 4 passed \(every 500 operations and at the end\)$/m);
-    const j = JSON.parse((await run('run', '--ops', '1000', '--check-every', '300', '--json')).out);
+    const j = JSON.parse((await run('run', '--config', cfg, '--ops', '1000', '--check-every', '300', '--json')).out);
     expect(j.checks).toEqual({ every: 300, passed: 4 });
     // without the option the output is what it always was
-    expect(JSON.parse((await run('run', '--ops', '1000', '--json')).out).checks).toBeUndefined();
+    expect(JSON.parse((await run('run', '--config', cfg, '--ops', '1000', '--json')).out).checks).toBeUndefined();
   });
 
   it('refuses a count that is not a positive integer', async () => {

@@ -78,7 +78,8 @@ function describeOp(op: unknown): string {
  */
 export async function checkOpSequences<Op, S>(create: () => Promise<Simulator>, model: OpModel<Op, S>, options: PropertyOptions = {}): Promise<fc.RunDetails<[Op[]]>> {
   const o = propertyDefaults(options);
-  const prop = fc.asyncProperty(fc.array(model.op, { maxLength: o.maxOps }), async (ops) => {
+  // size 'max': lengths spread over 0..maxOps (the default size keeps arrays to about ten)
+  const prop = fc.asyncProperty(fc.array(model.op, { maxLength: o.maxOps, size: 'max' }), async (ops) => {
     const sim = await create();
     try {
       const s = model.init(sim);

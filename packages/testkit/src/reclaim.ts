@@ -69,7 +69,7 @@ export const reclaimPolicyModel: OpModel<ReclaimOp, ReclaimModelState> = {
     { arbitrary: fc.record({ k: fc.constant('add' as const), anon: fc.boolean(), cpu: fc.nat({ max: 7 }) }), weight: 6 },
     { arbitrary: fc.record({ k: fc.constant('access' as const), pick: pick() }), weight: 4 },
     { arbitrary: fc.record({ k: fc.constant('remove' as const), pick: pick() }), weight: 2 },
-    { arbitrary: fc.record({ k: fc.constant('shrink' as const), nr: fc.integer({ min: 1, max: 64 }), priority: fc.integer({ min: 0, max: DEF_PRIORITY }), nid: fc.nat({ max: 7 }), putback: fc.nat() }), weight: 2 },
+    { arbitrary: fc.record({ k: fc.constant('shrink' as const), nr: fc.integer({ min: 1, max: 64 }), priority: fc.oneof(fc.constant(0), fc.integer({ min: 0, max: DEF_PRIORITY })), nid: fc.nat({ max: 7 }), putback: fc.nat() }), weight: 2 },
     { arbitrary: fc.record({ k: fc.constant('migrate' as const), pick: pick() }), weight: 1 },
     { arbitrary: fc.record({ k: fc.constant('bad' as const), what: fc.constantFrom('addTwice', 'removeOffList', 'badNid', 'badPfn', 'accessFree', 'badPriority'), pick: pick() }), weight: 1 },
   ),
