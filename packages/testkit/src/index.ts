@@ -14,5 +14,5 @@ export { renderErrorsDoc } from './errors-doc.js';
 export { fuzzParser, fuzzInputs, type FuzzBudget, type FuzzReport } from './fuzz.js';
 export { expectCode, expectRefused, makeSim, pageState, simFingerprint, type SuiteTarget } from './common.js';
 export {
-  assertOpSequences, checkOpSequences, propertyDefaults, stateDiff, pick, type OpModel, type PropertyOptions,
+  assertOpSequences, checkOpSequences, propertyDefaults, propertyTimeout, stateDiff, pick, type OpModel, type PropertyOptions,
 } from './property.js';

@@ -16,7 +16,7 @@ import {
 } from '@mmsim/core';
 import { describe, expect, it } from 'vitest';
 import { expectRefused, makeSim, pageState, type SuiteTarget } from './common.js';
-import { assertOpSequences, fc, type OpModel, pick, propertyDefaults } from './property.js';
+import { assertOpSequences, fc, type OpModel, pick, propertyDefaults, propertyTimeout } from './property.js';
 
 /** SECTION_SIZE_BITS 27 on x86_64: 128 MiB sections. */
 export const PAGES_PER_SECTION = 1 << (27 - 12);
@@ -281,6 +281,6 @@ export function memoryModelConformance(target: SuiteTarget): void {
       const o = propertyDefaults(target.property);
       await assertOpSequences(() => makeSim(target, 'memoryModel', hotplug ? { memory: '384M', cpus: 1 } : { memory: '64M', cpus: 1 }), memoryModelModel,
         { ...target.property, numRuns: hotplug ? Math.max(5, Math.ceil(o.numRuns / 3)) : o.numRuns });
-    });
+    }, propertyTimeout());
   });
 }

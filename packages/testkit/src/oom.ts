@@ -14,7 +14,7 @@
 import { OOM_SCORE_ADJ_MAX, OOM_SCORE_ADJ_MIN, type OomControl, type OomScorer, type Simulator, type Task } from '@mmsim/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectRefused, makeSim, type SuiteTarget } from './common.js';
-import { assertOpSequences, fc, type OpModel, pick, propertyDefaults } from './property.js';
+import { assertOpSequences, fc, type OpModel, pick, propertyDefaults, propertyTimeout } from './property.js';
 
 /** A task without its pid. */
 export type TaskFields = Omit<Task, 'pid'>;
@@ -221,7 +221,7 @@ export function oomScorerConformance(target: SuiteTarget): void {
       fc.assert(fc.property(fc.array(taskArb, { maxLength: 12 }), totalPagesArb, (ts, total) => {
         checkSelection(o, withPids(ts), total);
       }), { numRuns: runs(), seed: seed() });
-    });
+    }, propertyTimeout());
 
     it('property: raising oom_score_adj or memory use never lowers badness; oom_score is an integer in 0..2000', () => {
       fc.assert(fc.property(taskArb, totalPagesArb, fc.integer({ min: 0, max: 2000 }), fc.nat({ max: 1 << 20 }), (tf, anyTotal, dAdj, dMem) => {
@@ -240,10 +240,10 @@ export function oomScorerConformance(target: SuiteTarget): void {
           expect(Number.isInteger(s) && s >= 0 && s <= 2000, `oom_score ${s}`).toBe(true);
         }
       }), { numRuns: runs(), seed: seed() });
-    });
+    }, propertyTimeout());
 
     it('property: random fork/exit/adj/select/out_of_memory sequences keep every invariant and end in the boot state', async () => {
       await assertOpSequences(() => makeSim(target, 'oom', { memory: '64M', cpus: 1 }), oomScorerModel, target.property);
-    });
+    }, propertyTimeout());
   });
 }

@@ -13,7 +13,7 @@ import {
 } from '@mmsim/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { expectCode, expectRefused, makeSim, pageState, type SuiteTarget } from './common.js';
-import { assertOpSequences, fc, type OpModel, pick } from './property.js';
+import { assertOpSequences, fc, type OpModel, pick, propertyTimeout } from './property.js';
 
 /** The gfp masks the random sequences allocate with. */
 export const PAGE_GFPS = [GFP_KERNEL, GFP_HIGHUSER_MOVABLE, GFP_ATOMIC, GFP_KERNEL | __GFP_RECLAIMABLE, GFP_DMA | GFP_KERNEL, GFP_DMA32 | GFP_KERNEL, GFP_NOWAIT, GFP_KERNEL | __GFP_COMP] as const;
@@ -242,7 +242,7 @@ export function pageAllocatorConformance(target: SuiteTarget): void {
 
     it('property: random alloc/free/drain sequences keep every invariant and free back to the boot state', async () => {
       await assertOpSequences(() => makeSim(target, 'pageAllocator', { memory: '64M', cpus: 2 }), pageAllocatorModel, target.property);
-    });
+    }, propertyTimeout());
 
     it('a refused call (bad order, foreign or hole pfn, tail page) leaves the simulator exactly unchanged', () => {
       const a = sim.pages.allocPages(GFP_KERNEL, 3)!;

@@ -53,6 +53,12 @@ export function propertyDefaults(o: PropertyOptions = {}): Required<PropertyOpti
   };
 }
 
+/** A test timeout fit for the property budget: an hour in nightly mode, vitest's default otherwise. */
+export function propertyTimeout(): number | undefined {
+  const env = typeof process !== 'undefined' ? process.env : {};
+  return env.MMSIM_NIGHTLY === '1' ? 3_600_000 : undefined;
+}
+
 /** The first lines where two states differ (for failure messages). */
 export function stateDiff(a: string, b: string, max = 6): string {
   const x = a.split('\n');

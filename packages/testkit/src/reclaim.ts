@@ -15,7 +15,7 @@ import {
 } from '@mmsim/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { expectRefused, makeSim, pageState, type SuiteTarget } from './common.js';
-import { assertOpSequences, fc, type OpModel, pick } from './property.js';
+import { assertOpSequences, fc, type OpModel, pick, propertyTimeout } from './property.js';
 
 const TWO_NODES = { nodes: [{ memory: '32M', cpus: 1 }, { memory: '32M', cpus: 1 }] };
 
@@ -285,6 +285,6 @@ export function reclaimPolicyConformance(target: SuiteTarget): void {
 
     it('property: random add/access/remove/shrink/putback/migrate sequences keep every invariant and end in the boot state', async () => {
       await assertOpSequences(() => makeSim(target, 'reclaim', TWO_NODES), reclaimPolicyModel, target.property);
-    });
+    }, propertyTimeout());
   });
 }

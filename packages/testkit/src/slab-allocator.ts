@@ -13,7 +13,7 @@ import {
 } from '@mmsim/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { expectCode, expectRefused, makeSim, pageState, type SuiteTarget } from './common.js';
-import { assertOpSequences, fc, type OpModel, pick } from './property.js';
+import { assertOpSequences, fc, type OpModel, pick, propertyTimeout } from './property.js';
 
 function slabState(sim: Simulator): string {
   return `${sim.proc('slabinfo')}\n${pageState(sim)}`;
@@ -312,7 +312,7 @@ export function slabAllocatorConformance(target: SuiteTarget): void {
 
     it('property: random cache/object/kmalloc sequences keep every invariant and free back to the boot state', async () => {
       await assertOpSequences(() => makeSim(target, 'slab', { memory: '64M', cpus: 2 }), slabAllocatorModel, target.property);
-    });
+    }, propertyTimeout());
 
     it('a refused call (double free, wrong cache, foreign pointer, bad size, busy destroy) leaves the simulator exactly unchanged', () => {
       const c = sim.slab.createCache('conf_refused', 96);
