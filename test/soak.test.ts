@@ -12,7 +12,7 @@ import { describe, expect, it } from 'vitest';
 
 const nightly = process.env.MMSIM_NIGHTLY === '1';
 const OPS = Number(process.env.MMSIM_SOAK_OPS ?? (nightly ? 1_000_000 : 20_000));
-const EVERY = Number(process.env.MMSIM_SOAK_CHECK_EVERY ?? 1000);
+const EVERY = Number(process.env.MMSIM_SOAK_CHECK_EVERY ?? (nightly ? 100 : 500));
 
 /** Option variants of built-ins that change their behaviour enough to soak separately. */
 const VARIANTS: Partial<Record<ExtensionPointKey, PluginRef[]>> = {
