@@ -41,6 +41,12 @@ const int = (v: string): number => {
   return n;
 };
 
+const positive = (v: string): number => {
+  const n = Number(v);
+  if (!Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive integer');
+  return n;
+};
+
 /** Builds the `mmsim` program. */
 export function buildProgram(io: Io): Command {
   const program = new Command('mmsim')
@@ -54,23 +60,41 @@ export function buildProgram(io: Io): Command {
     .option('--ops <n>', 'operations to run', int, 100_000)
     .option('--seed <n>', 'override the config seed', int)
     .option('--json', 'machine-readable output')
-    .action(async (o: { config?: string; ops: number; seed?: number; json?: boolean }) => {
+    .option('--check-every <n>', 'run the invariant checker (sim.check(), as CONFIG_DEBUG_VM) every n operations and at the end', positive)
+    .action(async (o: { config?: string; ops: number; seed?: number; json?: boolean; checkEvery?: number }) => {
       const cfg = readConfig(o.config);
       if (o.seed !== undefined) cfg.seed = o.seed;
       const sim = await createSimulator(cfg);
       try {
-        const summary = runDefaultWorkload(sim, { ops: o.ops });
+        let checks = 0;
+        const every = o.checkEvery;
+        const check = (done: number) => {
+          try {
+            sim.check();
+          } catch (e) {
+            if (!isMmsimError(e)) throw e;
+            // say when: the first failing check after `done` operations
+            throw new MmsimError(e.code, `after ${done} operations: ${e.message.replace(/^[A-Z_]+: /, '')}`, { ...(e.plugin !== undefined && { plugin: e.plugin }), ...(e.details !== undefined && { details: e.details }), cause: e });
+          }
+          checks++;
+        };
+        const summary = runDefaultWorkload(sim, {
+          ops: o.ops,
+          ...(every !== undefined && { afterOp: (done: number) => (done % every === 0 || done === o.ops) && check(done) }),
+        });
+        if (every !== undefined && o.ops === 0) check(0);
         const buddyinfo = sim.proc('buddyinfo');
         const slabinfo = sim.proc('slabinfo');
         const zones = sim.topology.populatedZones.map((z) => ({ node: z.nid, zone: z.name, managed: z.managedPages, free: z.stats.nrFreePages }));
         if (o.json) {
-          io.out(`${JSON.stringify({ composition: sim.composition, seed: sim.config.seed, summary, zones, proc: { buddyinfo, slabinfo } }, null, 2)}\n`);
+          io.out(`${JSON.stringify({ composition: sim.composition, seed: sim.config.seed, summary, zones, ...(every !== undefined && { checks: { every, passed: checks } }), proc: { buddyinfo, slabinfo } }, null, 2)}\n`);
         } else {
           const c = sim.composition;
           io.out(`mmsim: ${c.memoryModel} + ${c.pageAllocator} + ${c.slab} + ${c.reclaim} + ${c.oom}, seed ${sim.config.seed}\n`);
           io.out(`ops ${summary.ops}: ${summary.pageAllocs} page allocs (${summary.pageAllocFailures} failed), ${summary.pageFrees} page frees, ` +
             `${summary.kmallocs} kmallocs, ${summary.cacheAllocs} cache allocs, ${summary.objectFrees} object frees, ${summary.reclaimed} pages reclaimed\n`);
           for (const z of zones) io.out(`Node ${z.node} ${z.zone.padEnd(7)} managed ${z.managed} pages, free ${z.free} pages\n`);
+          if (every !== undefined) io.out(`invariant checks: ${checks} passed (every ${every} operations and at the end)\n`);
           io.out('\n/proc/buddyinfo\n');
           io.out(buddyinfo);
           io.out('\n/proc/slabinfo\n');

@@ -19,7 +19,8 @@ const machineSchema = z.object({
   nodes: z.array(z.object({
     memory: size.optional(),
     ranges: z.array(z.object({ start: addr, end: addr }).strict()).min(1).optional(),
-    cpus: z.union([z.number().int().min(0), z.array(z.number().int().min(0))]).optional(),
+    // NR_CPUS bounds (found by fuzzing: an unbounded count or id sized per-CPU arrays past memory)
+    cpus: z.union([z.number().int().min(0).max(8192), z.array(z.number().int().min(0).max(8191)).max(8192)]).optional(),
   }).strict()).min(1).max(1024).optional(),
   distances: z.array(z.array(z.number().int())).optional(),
   arch: z.enum(['x86_64', 'x86_32']).optional(),

@@ -46,6 +46,7 @@ export { Simulator, createSimulator } from './simulator.js';
 export * from './format.js';
 export * from './workload.js';
 export * from './kmalloc_trace.js';
+export * from './debug_vm.js';
 // zod, for plugin option schemas: plugins need no schema library of their own
 export { z } from 'zod';
 // re-exported so plugins bind with the same tsyringe the core composes with

@@ -8,6 +8,7 @@ import 'reflect-metadata';
 import { container as rootContainer, type DependencyContainer } from 'tsyringe';
 import { SimClock } from './clock.js';
 import { parseConfig, type PluginRef, type ResolvedConfig, type SimulatorConfig } from './config.js';
+import { checkVm } from './debug_vm.js';
 import { MmsimError } from './errors.js';
 import { EventBus } from './events.js';
 import { Kernel } from './kernel.js';
@@ -222,6 +223,8 @@ export class Simulator {
       }
     }
     if (t.lruNext.length !== t.size) throw new MmsimError('ECORRUPT', 'page table arrays out of step');
+    // the page-by-page cross-checks (debug_vm.ts)
+    checkVm(this.kernel);
   }
 
   /** Releases the container and listeners; any later use throws EDISPOSED. */
@@ -254,7 +257,9 @@ function freeze(c: DependencyContainer): void {
 /** Validates `config`, composes the plugins in a new child container, boots and freezes the simulator. */
 export async function createSimulator(config: SimulatorConfig = {}): Promise<Simulator> {
   const cfg = parseConfig(config);
-  const refs = { ...DEFAULT_PLUGINS, ...cfg.plugins } as Record<ExtensionPointKey, PluginRef>;
+  // a point given as `undefined` keeps its default (found by fuzzing: it replaced the default)
+  const given = Object.fromEntries(Object.entries(cfg.plugins).filter(([, v]) => v !== undefined));
+  const refs = { ...DEFAULT_PLUGINS, ...given } as Record<ExtensionPointKey, PluginRef>;
   // load and check every plugin before building anything
   const loaded: Loaded[] = [];
   for (const slot of SLOTS) loaded.push(await loadRef(refs[slot], slot, `plugins.${slot}`));

@@ -12,6 +12,8 @@ export function parseSize(v: string | number, path = 'size'): number {
     if (!Number.isSafeInteger(v) || v < 0) throw new MmsimError('EMACHINE', `${path}: expected a non-negative byte count, got ${v}`, { path });
     return v;
   }
+  // found by fuzzing: an object here (JSON gone wrong) must be refused, not stringified
+  if (typeof v !== 'string') throw new MmsimError('EMACHINE', `${path}: expected a size like '4G' or a byte count, got ${v === null ? 'null' : typeof v}`, { path });
   const m = /^\s*(0x[0-9a-f]+|\d+(?:\.\d+)?)\s*([kmgtpKMGTPB]?)(?:i?B)?\s*$/.exec(v);
   if (!m) throw new MmsimError('EMACHINE', `${path}: expected a size like '4G' or '512M', got '${v}'`, { path });
   const n = m[1]!.startsWith('0x') ? parseInt(m[1]!, 16) : Number(m[1]);

@@ -63,13 +63,24 @@ const SPECS: Record<SysctlName, Spec> = {
 /** Names of every known sysctl. */
 export const SYSCTL_NAMES = Object.keys(SPECS) as SysctlName[];
 
+/** A value as an error message shows it (JSON.stringify throws on a BigInt: found by fuzzing). */
+function shown(v: unknown): string {
+  try {
+    return JSON.stringify(v) ?? String(v);
+  } catch {
+    return typeof v;
+  }
+}
+
 /** Throws ESYSCTL unless `value` is valid for `name`; returns the normalised value. */
 export function validateSysctl(name: string, value: unknown): number | number[] {
-  const spec = SPECS[name as SysctlName];
+  const spec = typeof name === 'string' && Object.hasOwn(SPECS, name) ? SPECS[name as SysctlName] : undefined;
+  // found by fuzzing: a name that is not a string must be refused, not stringified
+  if (typeof name !== 'string') throw new MmsimError('ESYSCTL', `a sysctl name must be a string, got ${name === null ? 'null' : typeof name}`);
   if (!spec) throw new MmsimError('ESYSCTL', `unknown sysctl '${name}'; known: ${SYSCTL_NAMES.join(', ')}`, { path: `sysctl.${name}` });
   const one = (v: unknown, where: string): number => {
     if (typeof v !== 'number' || !Number.isInteger(v) || v < spec.min || v > spec.max) {
-      throw new MmsimError('ESYSCTL', `${where}: expected an integer ${spec.min}..${spec.max}, got ${JSON.stringify(v)}`, { path: `sysctl.${where}` });
+      throw new MmsimError('ESYSCTL', `${where}: expected an integer ${spec.min}..${spec.max}, got ${shown(v)}`, { path: `sysctl.${where}` });
     }
     const err = spec.check?.(v);
     if (err) throw new MmsimError('ESYSCTL', `${where}: ${err}`, { path: `sysctl.${where}` });

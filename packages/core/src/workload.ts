@@ -11,6 +11,7 @@ import { Random } from './random.js';
 import type { Simulator } from './simulator.js';
 import { DEF_PRIORITY, scanControl } from './reclaim.js';
 import { PageOwner } from './page.js';
+import { MmsimError } from './errors.js';
 
 /** Options of {@link runDefaultWorkload}. */
 export interface DefaultWorkloadOptions {
@@ -18,6 +19,11 @@ export interface DefaultWorkloadOptions {
   ops?: number;
   /** Fraction of managed memory the workload tries to keep allocated (default 0.5). */
   fill?: number;
+  /**
+   * Called after every operation with the number of operations done so far
+   * (1..ops), e.g. to run `sim.check()` every N operations.
+   */
+  afterOp?: (done: number) => void;
 }
 
 /** What a workload run did. */
@@ -48,6 +54,21 @@ export function drawOrder(r: Random): number {
 /** Runs the default workload on a booted simulator. */
 export function runDefaultWorkload(sim: Simulator, opts: DefaultWorkloadOptions = {}): WorkloadSummary {
   const ops = opts.ops ?? 100_000;
+  // validate before anything is allocated: a bad call changes nothing
+  if (!Number.isSafeInteger(ops) || ops < 0) throw new MmsimError('EWORKLOAD', `default workload: ops must be a non-negative integer, got ${String(ops)}`, { details: { ops } });
+  if (opts.fill !== undefined && (typeof opts.fill !== 'number' || !(opts.fill >= 0 && opts.fill < Infinity))) {
+    throw new MmsimError('EWORKLOAD', `default workload: fill must be a non-negative fraction of managed memory, got ${String(opts.fill)}`, { details: { fill: opts.fill } });
+  }
+  const hook = opts.afterOp;
+  // a throwing hook (a failed check) leaves no mover registered
+  const afterOp = hook === undefined ? undefined : (done: number) => {
+    try {
+      hook(done);
+    } catch (e) {
+      for (const u of unregister) u();
+      throw e;
+    }
+  };
   const r = new Random(sim.config.seed);
   const managed = sim.topology.totalManagedPages;
   const target = Math.floor(managed * (opts.fill ?? 0.5));
@@ -108,6 +129,7 @@ export function runDefaultWorkload(sim: Simulator, opts: DefaultWorkloadOptions 
   };
 
   for (let op = 0; op < ops; op++) {
+    if (afterOp !== undefined && op > 0) afterOp(op);
     const cpu = r.below(cpus);
     const x = r.below(100);
     if (x < 45) {
@@ -200,6 +222,7 @@ export function runDefaultWorkload(sim: Simulator, opts: DefaultWorkloadOptions 
       }
     }
   }
+  if (afterOp !== undefined && ops > 0) afterOp(ops);
   for (const u of unregister) u();
   s.livePages = held;
   s.liveObjects = objs.length;

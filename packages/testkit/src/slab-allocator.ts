@@ -8,14 +8,221 @@
  * @module
  */
 import {
-  GFP_DMA, GFP_KERNEL, KMALLOC_MAX_CACHE_SIZE, PAGE_SIZE, Random, type Simulator, SLAB_POISON, SLAB_RECLAIM_ACCOUNT, SLAB_RED_ZONE,
+  GFP_DMA, GFP_KERNEL, type KmemCache, KMALLOC_MAX_CACHE_SIZE, PAGE_SIZE, Random, type Simulator, SLAB_POISON, SLAB_RECLAIM_ACCOUNT, SLAB_RED_ZONE,
   ZERO_SIZE_PTR,
 } from '@mmsim/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { expectCode, makeSim, pageState, type SuiteTarget } from './common.js';
+import { expectCode, expectRefused, makeSim, pageState, type SuiteTarget } from './common.js';
+import { assertOpSequences, fc, type OpModel, pick, propertyTimeout } from './property.js';
 
 function slabState(sim: Simulator): string {
   return `${sim.proc('slabinfo')}\n${pageState(sim)}`;
+}
+
+/** One slab-allocator operation of a random sequence. */
+export type SlabOp =
+  | { k: 'create'; size: number; align: number; reclaim: boolean }
+  | { k: 'destroy'; pick: number }
+  | { k: 'alloc'; pick: number; cpu: number }
+  | { k: 'free'; pick: number }
+  | { k: 'kmalloc'; size: number; dma: boolean; zero: boolean; cpu: number }
+  | { k: 'krealloc'; pick: number; size: number }
+  | { k: 'shrink'; pick: number }
+  | { k: 'bad'; what: 'double' | 'wrongCache' | 'foreign' | 'size' | 'busy' | 'destroyed' | 'align'; pick: number };
+
+/** A cache the slab sequence created, with its handles and live objects. */
+export interface TrackedCache {
+  cache: KmemCache;
+  /** Handles the sequence holds on it (createCache may return an existing cache: a merge). */
+  refs: number;
+  live: number;
+}
+/** What the slab sequence holds. */
+export interface SlabModelState {
+  caches: TrackedCache[];
+  destroyed: KmemCache[];
+  objs: { ptr: number; size: number; cache: TrackedCache | null }[];
+  freed: { ptr: number; cache: TrackedCache | null }[];
+  created: number;
+}
+
+const sizeArb = fc.oneof({ arbitrary: fc.integer({ min: 1, max: 256 }), weight: 3 }, { arbitrary: fc.integer({ min: 1, max: 2 * KMALLOC_MAX_CACHE_SIZE }), weight: 1 });
+
+/** Every slab page back: kmem_cache_shrink() on every cache, per-CPU page lists drained. */
+function shrinkAll(sim: Simulator): void {
+  for (const c of sim.slab.caches()) sim.slab.shrinkCache(c);
+  sim.pages.drainAllPages();
+}
+
+function trackAlloc(s: SlabModelState, sim: Simulator, ptr: number, size: number, cache: TrackedCache | null): void {
+  for (const o of s.objs) {
+    if (ptr < o.ptr + o.size && o.ptr < ptr + size) throw new Error(`object ${ptr}+${size} overlaps live object ${o.ptr}+${o.size}`);
+  }
+  s.objs.push({ ptr, size, cache });
+  s.freed = s.freed.filter((f) => f.ptr !== ptr);
+  if (cache) cache.live++;
+  void sim;
+}
+
+/** The slab allocator as a state machine: caches, objects, kmalloc, refused calls. */
+export const slabAllocatorModel: OpModel<SlabOp, SlabModelState> = {
+  op: fc.oneof(
+    { arbitrary: fc.record({ k: fc.constant('create' as const), size: sizeArb, align: fc.constantFrom(0, 8, 64), reclaim: fc.boolean() }), weight: 2 },
+    { arbitrary: fc.record({ k: fc.constant('destroy' as const), pick: pick() }), weight: 1 },
+    { arbitrary: fc.record({ k: fc.constant('alloc' as const), pick: pick(), cpu: fc.nat({ max: 63 }) }), weight: 5 },
+    { arbitrary: fc.record({ k: fc.constant('free' as const), pick: pick() }), weight: 4 },
+    { arbitrary: fc.record({ k: fc.constant('kmalloc' as const), size: fc.oneof(fc.constant(0), sizeArb, fc.integer({ min: 0, max: 8 * KMALLOC_MAX_CACHE_SIZE })), dma: fc.boolean(), zero: fc.boolean(), cpu: fc.nat({ max: 63 }) }), weight: 5 },
+    { arbitrary: fc.record({ k: fc.constant('krealloc' as const), pick: pick(), size: sizeArb }), weight: 1 },
+    { arbitrary: fc.record({ k: fc.constant('shrink' as const), pick: pick() }), weight: 1 },
+    { arbitrary: fc.record({ k: fc.constant('bad' as const), what: fc.constantFrom('double', 'wrongCache', 'foreign', 'size', 'busy', 'destroyed', 'align'), pick: pick() }), weight: 2 },
+  ),
+  init: () => ({ caches: [], destroyed: [], objs: [], freed: [], created: 0 }),
+  apply(sim, s, op) {
+    const sl = sim.slab;
+    const cpus = sim.topology.nrCpus;
+    switch (op.k) {
+      case 'create': {
+        const cache = sl.createCache(`prop_cache_${s.created++}`, op.size, { align: op.align, flags: op.reclaim ? SLAB_RECLAIM_ACCOUNT : 0 });
+        expect(cache.objectSize).toBeGreaterThanOrEqual(op.size);
+        expect(cache.size).toBeGreaterThanOrEqual(cache.objectSize);
+        const same = s.caches.find((c) => c.cache === cache);
+        if (same) same.refs++;
+        else s.caches.push({ cache, refs: 1, live: 0 });
+        return;
+      }
+      case 'destroy': {
+        if (s.caches.length === 0) return;
+        const c = s.caches[op.pick % s.caches.length]!;
+        if (c.refs === 1 && c.live > 0) {
+          expectRefused(sim, () => sl.destroyCache(c.cache), 'ECACHE_BUSY');
+          return;
+        }
+        sl.destroyCache(c.cache);
+        if (--c.refs === 0) {
+          s.caches.splice(s.caches.indexOf(c), 1);
+          s.destroyed.push(c.cache);
+        }
+        return;
+      }
+      case 'alloc': {
+        if (s.caches.length === 0) return;
+        const c = s.caches[op.pick % s.caches.length]!;
+        const ptr = sl.cacheAlloc(c.cache, GFP_KERNEL, { cpu: op.cpu % cpus });
+        expect(ptr, 'cacheAlloc on an idle machine').not.toBeNull();
+        if (c.cache.align > 0) expect(ptr! % c.cache.align, `object aligned to ${c.cache.align}`).toBe(0);
+        trackAlloc(s, sim, ptr!, c.cache.objectSize, c);
+        return;
+      }
+      case 'free': {
+        if (s.objs.length === 0) return;
+        const [o] = s.objs.splice(op.pick % s.objs.length, 1);
+        if (o!.cache) {
+          sl.cacheFree(o!.cache.cache, o!.ptr);
+          o!.cache.live--;
+        } else {
+          sl.kfree(o!.ptr);
+        }
+        s.freed.push({ ptr: o!.ptr, cache: o!.cache });
+        return;
+      }
+      case 'kmalloc': {
+        const gfp = GFP_KERNEL | (op.dma ? GFP_DMA : 0);
+        const ptr = op.zero ? sl.kzalloc(op.size, gfp) : sl.kmalloc(op.size, gfp, { cpu: op.cpu % cpus });
+        if (op.size === 0) {
+          expect(ptr).toBe(ZERO_SIZE_PTR);
+          return;
+        }
+        expect(ptr, `kmalloc(${op.size}) on an idle machine`).not.toBeNull();
+        expect(sl.ksize(ptr!)).toBeGreaterThanOrEqual(op.size);
+        if (op.dma) expect(Math.floor(ptr! / PAGE_SIZE), 'GFP_DMA kmalloc below 16 MiB').toBeLessThan(4096);
+        trackAlloc(s, sim, ptr!, op.size, null);
+        return;
+      }
+      case 'krealloc': {
+        const ks = s.objs.filter((o) => o.cache === null);
+        if (ks.length === 0) return;
+        const o = ks[op.pick % ks.length]!;
+        const q = sl.krealloc(o.ptr, op.size, GFP_KERNEL);
+        expect(q).not.toBeNull();
+        expect(sl.ksize(q!)).toBeGreaterThanOrEqual(op.size);
+        s.objs.splice(s.objs.indexOf(o), 1);
+        if (q !== o.ptr) s.freed.push({ ptr: o.ptr, cache: null });
+        trackAlloc(s, sim, q!, op.size, null);
+        return;
+      }
+      case 'shrink': {
+        const all = sl.caches();
+        const n = sl.shrinkCache(all[op.pick % all.length]!);
+        expect(Number.isInteger(n) && n >= 0, `shrinkCache returns the pages freed, got ${n}`).toBe(true);
+        return;
+      }
+      case 'bad':
+        badSlabCall(sim, s, op.what, op.pick);
+    }
+  },
+  release(sim, s) {
+    for (const o of s.objs) {
+      if (o.cache) sim.slab.cacheFree(o.cache.cache, o.ptr);
+      else sim.slab.kfree(o.ptr);
+    }
+    s.objs = [];
+    for (const c of s.caches) for (; c.refs > 0; c.refs--) sim.slab.destroyCache(c.cache);
+    s.caches = [];
+    shrinkAll(sim);
+  },
+  observe(sim) {
+    shrinkAll(sim);
+    return slabState(sim);
+  },
+};
+
+/** A refused slab call of each kind; the state must not change. */
+function badSlabCall(sim: Simulator, s: SlabModelState, what: string, n: number): void {
+  const sl = sim.slab;
+  switch (what) {
+    case 'double': {
+      const f = s.freed[n % Math.max(1, s.freed.length)];
+      if (!f) return;
+      if (f.cache && s.caches.includes(f.cache)) expectRefused(sim, () => sl.cacheFree(f.cache!.cache, f.ptr), 'EDOUBLE_FREE', 'EBAD_POINTER');
+      else if (!f.cache) expectRefused(sim, () => sl.kfree(f.ptr), 'EDOUBLE_FREE', 'EBAD_POINTER');
+      return;
+    }
+    case 'wrongCache': {
+      const o = s.objs.find((x) => x.cache !== null);
+      const other = o && s.caches.find((c) => c.cache !== o.cache!.cache);
+      if (o && other) expectRefused(sim, () => sl.cacheFree(other.cache, o.ptr), 'EBAD_POINTER');
+      return;
+    }
+    case 'foreign': {
+      const o = s.objs[n % Math.max(1, s.objs.length)];
+      const ptrs = [sim.memory.maxPfn * PAGE_SIZE + 64 * (n % 100), 12345 * PAGE_SIZE + 8 + (n % 64) * 8, -4096, 4096.5];
+      if (o && o.size > 1) ptrs.push(o.ptr + 1);
+      const p = ptrs[n % ptrs.length]!;
+      // the page at p may be free or belong to nobody: only the error code is fixed
+      expectRefused(sim, () => sl.kfree(p), 'EBAD_POINTER');
+      return;
+    }
+    case 'size': {
+      const sizes = [-1, 1.5, Number.NaN, 2 ** 40, -4096];
+      expectRefused(sim, () => sl.kmalloc(sizes[n % sizes.length]!, GFP_KERNEL), 'EBAD_SIZE');
+      return;
+    }
+    case 'busy': {
+      const c = s.caches.find((x) => x.refs === 1 && x.live > 0);
+      if (c) expectRefused(sim, () => sl.destroyCache(c.cache), 'ECACHE_BUSY');
+      return;
+    }
+    case 'destroyed': {
+      const d = s.destroyed[n % Math.max(1, s.destroyed.length)];
+      if (d && !sl.caches().includes(d)) expectRefused(sim, () => sl.cacheAlloc(d, GFP_KERNEL), 'ECACHE_UNKNOWN');
+      return;
+    }
+    case 'align': {
+      const bad = [{ size: 64, align: 3 }, { size: 64, align: 2 * PAGE_SIZE }, { size: -1, align: 0 }, { size: 1.5, align: 0 }];
+      const b = bad[n % bad.length]!;
+      expectRefused(sim, () => sl.createCache(`prop_bad_${n}`, b.size, { align: b.align }), 'EBAD_SIZE', 'EINVAL');
+    }
+  }
 }
 
 /** Registers the SlabAllocator conformance tests for `target`. */
@@ -100,6 +307,34 @@ export function slabAllocatorConformance(target: SuiteTarget): void {
       sim.slab.destroyCache(c);
       expectCode(() => sim.slab.cacheAlloc(c, GFP_KERNEL), 'ECACHE_UNKNOWN');
       sim.slab.destroyCache(d);
+      sim.check();
+    });
+
+    it('property: random cache/object/kmalloc sequences keep every invariant and free back to the boot state', async () => {
+      await assertOpSequences(() => makeSim(target, 'slab', { memory: '64M', cpus: 2 }), slabAllocatorModel, target.property);
+    }, propertyTimeout());
+
+    it('a refused call (double free, wrong cache, foreign pointer, bad size, busy destroy) leaves the simulator exactly unchanged', () => {
+      const c = sim.slab.createCache('conf_refused', 96);
+      const d = sim.slab.createCache('conf_refused2', 200);
+      const a = sim.slab.cacheAlloc(c, GFP_KERNEL)!;
+      const b = sim.slab.cacheAlloc(c, GFP_KERNEL)!;
+      const k = sim.slab.kmalloc(3 * PAGE_SIZE, GFP_KERNEL)!;
+      sim.slab.cacheFree(c, b);
+      expectRefused(sim, () => sim.slab.cacheFree(c, b), 'EDOUBLE_FREE');
+      expectRefused(sim, () => sim.slab.cacheFree(d, a), 'EBAD_POINTER');
+      expectRefused(sim, () => sim.slab.kfree(a + 1), 'EBAD_POINTER');
+      expectRefused(sim, () => sim.slab.kfree(k + PAGE_SIZE), 'EBAD_POINTER');
+      expectRefused(sim, () => sim.slab.destroyCache(c), 'ECACHE_BUSY');
+      expectRefused(sim, () => sim.slab.kmalloc(-1, GFP_KERNEL), 'EBAD_SIZE');
+      expectRefused(sim, () => sim.slab.kmalloc(Number.NaN, GFP_KERNEL), 'EBAD_SIZE');
+      sim.slab.kfree(k);
+      expectRefused(sim, () => sim.slab.kfree(k), 'EDOUBLE_FREE', 'EBAD_POINTER');
+      sim.slab.cacheFree(c, a);
+      sim.slab.destroyCache(c);
+      sim.slab.destroyCache(d);
+      expectRefused(sim, () => sim.slab.cacheAlloc(c, GFP_KERNEL), 'ECACHE_UNKNOWN');
+      expectRefused(sim, () => sim.slab.destroyCache(c), 'ECACHE_UNKNOWN');
       sim.check();
     });
 

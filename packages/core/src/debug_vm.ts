@@ -1,0 +1,419 @@
+/**
+ * The core invariant checker (what CONFIG_DEBUG_VM's VM_BUG_ON_PAGE and
+ * check_new_page / free_page_is_bad do for the kernel, run over the whole
+ * machine at once). It works for any composition: it reads only the
+ * extension points' interfaces and the page-frame table, and relies on the
+ * page-table conventions every plugin follows (listed below). `sim.check()`
+ * runs each point's own `check()` first, then {@link checkVm}.
+ *
+ * Page-table conventions the checker enforces:
+ * - A present page is in exactly one state: reserved (PG_reserved: memmap
+ *   and other boot allocations, never handed to the page allocator), free
+ *   (inside a free block or on a per-CPU list), or allocated.
+ * - A free block's head has PG_buddy, page->private = its order and
+ *   refcount 0; the block is aligned to its order, lies in one zone and one
+ *   present range, and no page of it is reserved, on an LRU or a slab page.
+ *   A page allocator that does not mark free blocks this way (a bitmap
+ *   allocator) is checked by counts only ("opaque" mode).
+ * - A page on a per-CPU list has PG_pcp (page->private = its order, or
+ *   every page of the block flagged).
+ * - An allocated block starts at a head with refcount ≥ 1 and an owner kind
+ *   other than NONE/BUDDY; its other pages have refcount 0 and owner kind
+ *   NONE or the head's. Heads of kind KERNEL, ANON, PAGE_CACHE and
+ *   KMALLOC_LARGE keep their order in page->private (as alloc_pages leaves
+ *   it); pages of other kinds (SLAB, ...) carry the owner kind and owner on
+ *   every page of the block.
+ * - mapcount ≤ refcount, and only user pages (ANON, PAGE_CACHE) are mapped.
+ * - PG_lru only on an allocated head that is not a slab page; PG_slab exactly
+ *   on pages of owner kind SLAB.
+ * @module
+ */
+import { MmsimError } from './errors.js';
+import type { Kernel } from './kernel.js';
+import { STRUCT_PAGE_SIZE } from './memory-model.js';
+import { MIGRATE_TYPES } from './gfp.js';
+import {
+  NO_PAGE, PageOwner, PG_buddy, PG_head, PG_lru, PG_pcp, PG_reserved, PG_slab, PG_swapbacked, PG_tail,
+  PG_unevictable,
+} from './page.js';
+import { LruList, NR_LRU_LISTS } from './reclaim.js';
+import { SLAB_RECLAIM_ACCOUNT } from './slab-allocator.js';
+
+/** What one {@link checkVm} pass found (all page counts). */
+export interface VmCheckReport {
+  /** 'flags': free blocks are marked PG_buddy and checked page by page; 'opaque': the allocator does not mark them, counts only. */
+  mode: 'flags' | 'opaque';
+  present: number;
+  reserved: number;
+  free: number;
+  pcp: number;
+  allocated: number;
+  /** Allocated pages by owner kind name (tails counted with their head). */
+  byOwner: Record<string, number>;
+  /** Pages with PG_lru. */
+  lru: number;
+  /** struct page slots the memory model maps to a pfn. */
+  memmapSlots: number;
+}
+
+/** Owner kinds whose head page keeps the block order in page->private. */
+const ORDER_IN_PRIVATE = new Set<number>([PageOwner.KERNEL, PageOwner.ANON, PageOwner.PAGE_CACHE, PageOwner.KMALLOC_LARGE]);
+
+// coverage marks per slot
+const C_NONE = 0;
+const C_FREE = 1;
+const C_PCP = 2;
+const C_VISITED = 4;
+
+function corrupt(msg: string, details: Record<string, unknown> = {}): never {
+  throw new MmsimError('ECORRUPT', `debug_vm: ${msg}`, { details });
+}
+
+/**
+ * Checks every cross-point invariant of a composed simulator and throws
+ * ECORRUPT naming the pfn (or zone, node, cache) and what is wrong. Reads
+ * state only; never changes it.
+ */
+export function checkVm(k: Kernel): VmCheckReport {
+  const m = k.memory;
+  const pa = k.pages;
+  const t = m.pages;
+  const topo = k.topology;
+  const size = t.size;
+  const maxOrder = pa.maxOrder;
+  const flags = t.flags;
+  const refcount = t.refcount;
+  const mapcount = t.mapcount;
+  const priv = t.private;
+  const ownerKind = t.ownerKind;
+  const owner = t.owner;
+  for (const a of [t.refcount, t.mapcount, t.private, t.lruNext, t.lruPrev, t.ownerKind, t.owner]) {
+    if (a.length !== size) corrupt(`page table arrays out of step: ${a.length} slots, table size ${size}`);
+  }
+
+  // ---- memmap: the model's slots and pfns map one to one ------------------
+  let memmapSlots = 0;
+  for (let slot = 0; slot < size; slot++) {
+    const pfn = m.pageToPfn(slot);
+    if (pfn < 0) {
+      if (refcount[slot] !== 0 || flags[slot]! & (PG_buddy | PG_lru | PG_slab | PG_pcp)) {
+        corrupt(`struct page slot ${slot} maps to no pfn but is in use (refcount ${refcount[slot]}, flags 0x${flags[slot]!.toString(16)})`, { slot });
+      }
+      continue;
+    }
+    memmapSlots++;
+    if (!m.pfnValid(pfn)) corrupt(`pfn ${pfn}: slot ${slot} maps to it but pfn_valid() is false`, { pfn, slot });
+    const back = m.pfnToPage(pfn);
+    if (back !== slot) corrupt(`pfn ${pfn}: page_to_pfn(slot ${slot}) is ${pfn} but pfn_to_page(${pfn}) is slot ${back}`, { pfn, slot });
+  }
+  if (m.memmapBytes() < memmapSlots * STRUCT_PAGE_SIZE) {
+    corrupt(`memmap: the model reports ${m.memmapBytes()} bytes of struct pages but maps ${memmapSlots} (${memmapSlots * STRUCT_PAGE_SIZE} bytes)`);
+  }
+
+  // ---- present ranges: the model's equal the zones' ----------------------
+  const zoneRanges = topo.zones.flatMap((z) => z.ranges.map((r) => ({ start: r.start, end: r.end, z })))
+    .filter((r) => r.end > r.start).sort((a, b) => a.start - b.start);
+  const merged: { start: number; end: number }[] = [];
+  for (const r of zoneRanges) {
+    const last = merged[merged.length - 1];
+    if (last && r.start < last.end) corrupt(`pfn ${r.start}: present in two zones (node ${r.z.nid} ${r.z.name} and another)`, { pfn: r.start });
+    if (last && r.start === last.end) last.end = r.end;
+    else merged.push({ start: r.start, end: r.end });
+  }
+  const modelRanges: { start: number; end: number }[] = [];
+  for (const r of m.presentRanges()) {
+    const last = modelRanges[modelRanges.length - 1];
+    if (last && r.start < last.end) corrupt(`memory model: present ranges overlap or are unsorted at pfn ${r.start}`, { pfn: r.start });
+    if (r.end <= r.start) continue;
+    if (last && r.start === last.end) last.end = r.end;
+    else modelRanges.push({ start: r.start, end: r.end });
+  }
+  const fmt = (rs: { start: number; end: number }[]) => rs.map((r) => `[${r.start}, ${r.end})`).join(' ');
+  if (fmt(merged) !== fmt(modelRanges)) {
+    corrupt(`memmap: the memory model's present ranges ${fmt(modelRanges)} differ from the zones' ${fmt(merged)}`);
+  }
+
+  // ---- free blocks and per-CPU pages: mark coverage ----------------------
+  const cover = new Uint8Array(size);
+  let flagMode = false;
+  for (let slot = 0; slot < size; slot++) {
+    if (flags[slot]! & PG_buddy) {
+      flagMode = true;
+      break;
+    }
+  }
+  const totalFree = topo.populatedZones.reduce((s, z) => s + z.stats.nrFreePages, 0);
+  if (!flagMode && totalFree === 0) flagMode = true; // nothing free: nothing to mark, the strict rules apply
+
+  const report: VmCheckReport = { mode: flagMode ? 'flags' : 'opaque', present: 0, reserved: 0, free: 0, pcp: 0, allocated: 0, byOwner: {}, lru: 0, memmapSlots };
+  const byOwner = new Float64Array(256);
+  const lruByNode = new Map<number, Float64Array>();
+  const slabPagesByCache = new Map<number, number>();
+  let slabPagesNoCache = 0;
+  let kmallocLargePages = 0;
+
+  for (const z of topo.zones) {
+    const where = (pfn: number) => `pfn ${pfn} (node ${z.nid} zone ${z.name})`;
+    const rangePages = z.ranges.reduce((s, r) => s + Math.max(0, r.end - r.start), 0);
+    if (rangePages !== z.presentPages) corrupt(`node ${z.nid} zone ${z.name}: present_pages is ${z.presentPages} but its ranges hold ${rangePages} pages`, { nid: z.nid, zone: z.name });
+    if (!z.populated) continue;
+    for (const r of z.ranges) {
+      if (r.start < z.zoneStartPfn || r.end > z.zoneEndPfn) corrupt(`node ${z.nid} zone ${z.name}: present range [${r.start}, ${r.end}) outside the zone span [${z.zoneStartPfn}, ${z.zoneEndPfn})`, { nid: z.nid, zone: z.name });
+    }
+    // adjacent present ranges form one run (a free block may span them)
+    const runs: { start: number; end: number }[] = [];
+    for (const r of [...z.ranges].sort((a, b) => a.start - b.start)) {
+      const last = runs[runs.length - 1];
+      if (last && r.start === last.end) last.end = r.end;
+      else if (r.end > r.start) runs.push({ start: r.start, end: r.end });
+    }
+    const freeByOrder = new Float64Array(maxOrder + 1);
+    let freePages = 0;
+    let pcpPages = 0;
+    // pass 1: free blocks and pcp blocks
+    for (const r of runs) {
+      for (let pfn = r.start; pfn < r.end; pfn++) {
+        const page = m.pfnToPage(pfn);
+        if (page < 0) corrupt(`${where(pfn)}: present but has no struct page`, { pfn });
+        const f = flags[page]!;
+        if (!(f & (PG_buddy | PG_pcp))) continue;
+        if ((f & PG_buddy) && (f & PG_pcp)) corrupt(`${where(pfn)}: both PageBuddy and on a per-CPU list`, { pfn });
+        const buddy = (f & PG_buddy) !== 0;
+        if (cover[page] !== C_NONE) {
+          // inside a block already seen: only a flagged tail of a pcp block may be
+          if (buddy || cover[page] !== C_PCP) corrupt(`${where(pfn)}: listed twice: marked ${buddy ? `a free order-${priv[page]} block` : 'a per-CPU list page'} but inside another free block`, { pfn });
+          continue;
+        }
+        const order = priv[page]!;
+        let n: number;
+        if (buddy) {
+          if (!Number.isInteger(order) || order < 0 || order > maxOrder) corrupt(`${where(pfn)}: free block head with order ${order} (0..${maxOrder})`, { pfn, order });
+          if (pfn & ((1 << order) - 1)) corrupt(`${where(pfn)}: free order-${order} block is not aligned to its order`, { pfn, order });
+          n = 1 << order;
+          if (pfn + n > r.end) corrupt(`${where(pfn)}: free order-${order} block runs past the present range ending at pfn ${r.end} (into a hole or another zone)`, { pfn, order });
+          freeByOrder[order]!++;
+          freePages += n;
+        } else {
+          // a pcp page: its block when private holds a plausible order, else the page alone
+          n = order >= 1 && order <= maxOrder && !(pfn & ((1 << order) - 1)) && pfn + (1 << order) <= r.end ? 1 << order : 1;
+          pcpPages += n;
+        }
+        for (let i = 0; i < n; i++) {
+          const p = i === 0 ? page : m.pfnToPage(pfn + i);
+          if (p < 0) corrupt(`${where(pfn + i)}: inside the free block at pfn ${pfn} but has no struct page`, { pfn: pfn + i });
+          if (cover[p] !== C_NONE) {
+            corrupt(`${where(pfn + i)}: in two free blocks (listed twice): ${buddy ? `the order-${order} free block` : 'a per-CPU list block'} at pfn ${pfn} overlaps another`, { pfn: pfn + i, head: pfn });
+          }
+          cover[p] = buddy ? C_FREE : C_PCP;
+        }
+      }
+    }
+    const pcp = pa.pcpPages(z);
+    if (flagMode && pcpPages !== pcp) corrupt(`node ${z.nid} zone ${z.name}: the per-CPU lists hold ${pcp} pages but ${pcpPages} are marked PG_pcp`, { nid: z.nid, zone: z.name });
+
+    // pass 2: every present page of the zone, in pfn order
+    let reserved = 0;
+    let allocated = 0;
+    let lruPages = 0;
+    const lru = lruByNode.get(z.nid) ?? new Float64Array(NR_LRU_LISTS);
+    lruByNode.set(z.nid, lru);
+    for (const r of runs) {
+      let head = -1; // pfn of the current allocated block head, -1 for none
+      let headKind = 0;
+      let headOwner = 0;
+      let extentEnd = 0; // pfn past the head's known extent
+      for (let pfn = r.start; pfn < r.end; pfn++) {
+        const page = m.pfnToPage(pfn);
+        const f = flags[page]!;
+        const c = cover[page]!;
+        const kind = ownerKind[page]!;
+        const rc = refcount[page]!;
+        cover[page] = c | C_VISITED;
+        if (c === C_FREE || c === C_PCP) {
+          if (head >= 0 && pfn < extentEnd) {
+            corrupt(`${where(pfn)}: both free and allocated: inside the allocated order-${priv[m.pfnToPage(head)]} block at pfn ${head} (${PageOwner[headKind]}) and in a free block`, { pfn, head });
+          }
+          head = -1;
+          if (rc !== 0) corrupt(`${where(pfn)}: free page with refcount ${rc}`, { pfn, refcount: rc });
+          if (mapcount[page] !== 0) corrupt(`${where(pfn)}: free page with mapcount ${mapcount[page]}`, { pfn });
+          if (f & (PG_lru | PG_slab | PG_reserved | PG_head | PG_tail)) corrupt(`${where(pfn)}: free page with flags 0x${f.toString(16)} (${f & PG_lru ? 'PG_lru' : f & PG_slab ? 'PG_slab' : f & PG_reserved ? 'PG_reserved' : 'compound'})`, { pfn, flags: f });
+          const isHead = c === C_FREE ? (f & PG_buddy) !== 0 : (f & PG_pcp) !== 0;
+          if (c === C_FREE && !isHead && kind !== PageOwner.NONE) corrupt(`${where(pfn)}: inside a free block but owned (${PageOwner[kind] ?? kind})`, { pfn, ownerKind: kind });
+          if (c === C_FREE && isHead && kind !== PageOwner.BUDDY && kind !== PageOwner.NONE) corrupt(`${where(pfn)}: free block head owned by ${PageOwner[kind] ?? kind}`, { pfn, ownerKind: kind });
+          if (c === C_PCP && kind !== PageOwner.NONE && kind !== PageOwner.BUDDY) corrupt(`${where(pfn)}: per-CPU list page owned by ${PageOwner[kind] ?? kind}`, { pfn, ownerKind: kind });
+          continue;
+        }
+        if (f & (PG_buddy | PG_pcp)) corrupt(`${where(pfn)}: flagged ${f & PG_buddy ? 'PageBuddy' : 'PG_pcp'} but in no free block`, { pfn });
+        if (f & PG_reserved) {
+          head = -1;
+          reserved++;
+          if (f & (PG_lru | PG_slab)) corrupt(`${where(pfn)}: reserved page on an LRU list or a slab page`, { pfn, flags: f });
+          if (kind !== PageOwner.MEMMAP && kind !== PageOwner.RESERVED && kind !== PageOwner.KERNEL) corrupt(`${where(pfn)}: reserved page owned by ${PageOwner[kind] ?? kind}`, { pfn, ownerKind: kind });
+          continue;
+        }
+        if (mapcount[page]! < 0) corrupt(`${where(pfn)}: mapcount ${mapcount[page]}`, { pfn });
+        if (rc < 0) corrupt(`${where(pfn)}: refcount ${rc}`, { pfn, refcount: rc });
+        if (rc > 0) {
+          // the head of an allocated block: exactly one owner
+          if (kind === PageOwner.NONE || kind === PageOwner.BUDDY || kind === PageOwner.MEMMAP || kind === PageOwner.RESERVED || PageOwner[kind] === undefined) {
+            corrupt(`${where(pfn)}: allocated (refcount ${rc}) but owned by ${PageOwner[kind] ?? `kind ${kind}`}: every allocated page needs one owner (KERNEL, SLAB, ANON, PAGE_CACHE, ...)`, { pfn, ownerKind: kind });
+          }
+          if (f & PG_tail) corrupt(`${where(pfn)}: a compound tail (PG_tail) with refcount ${rc}`, { pfn });
+          if (mapcount[page]! > rc) corrupt(`${where(pfn)}: mapcount ${mapcount[page]} above refcount ${rc}`, { pfn });
+          if (mapcount[page]! > 0 && kind !== PageOwner.ANON && kind !== PageOwner.PAGE_CACHE) corrupt(`${where(pfn)}: mapped (mapcount ${mapcount[page]}) but owned by ${PageOwner[kind]}`, { pfn });
+          if (head >= 0 && pfn < extentEnd) {
+            corrupt(`${where(pfn)}: allocated twice: a block head (refcount ${rc}, ${PageOwner[kind]}) inside the order-${priv[m.pfnToPage(head)]} ${PageOwner[headKind]} block at pfn ${head}`, { pfn, head });
+          }
+          head = pfn;
+          headKind = kind;
+          headOwner = owner[page]!;
+          extentEnd = pfn + 1;
+          if (ORDER_IN_PRIVATE.has(kind)) {
+            const order = priv[page]!;
+            if (!Number.isInteger(order) || order < 0 || order > maxOrder || pfn & ((1 << order) - 1)) {
+              corrupt(`${where(pfn)}: ${PageOwner[kind]} block head with order ${order} in page->private (0..${maxOrder}, aligned)`, { pfn, order });
+            }
+            extentEnd = pfn + (1 << order);
+            if (extentEnd > r.end) corrupt(`${where(pfn)}: the allocated order-${order} block runs past the present range ending at pfn ${r.end}`, { pfn, order });
+          }
+        } else {
+          // refcount 0, not free, not reserved: a tail of the block before it
+          const sameOwner = kind === headKind && owner[page] === headOwner && kind !== PageOwner.NONE;
+          if (head >= 0 && kind !== PageOwner.NONE && kind !== headKind && (flagMode || pfn < extentEnd)) {
+            corrupt(`${where(pfn)}: tail of the ${PageOwner[headKind]} block at pfn ${head} but owned by ${PageOwner[kind] ?? kind}`, { pfn, head });
+          }
+          if (head < 0 || (pfn >= extentEnd && !sameOwner)) {
+            if (!flagMode && kind === PageOwner.NONE && !(f & (PG_lru | PG_slab | PG_tail))) {
+              // opaque mode: a free page the allocator does not mark
+              head = -1;
+              continue;
+            }
+            corrupt(`${where(pfn)}: neither free nor allocated (refcount 0, in no free block, not part of an allocated block${head >= 0 ? ` — the block at pfn ${head} ends at ${extentEnd}` : ''}): the page is lost`, { pfn, ownerKind: kind });
+          }
+          if (kind !== PageOwner.NONE && kind !== headKind) corrupt(`${where(pfn)}: tail of the ${PageOwner[headKind]} block at pfn ${head} but owned by ${PageOwner[kind] ?? kind}`, { pfn, head });
+          if (f & (PG_lru | PG_head)) corrupt(`${where(pfn)}: tail of the block at pfn ${head} with ${f & PG_lru ? 'PG_lru' : 'PG_head'}`, { pfn, head });
+          if (mapcount[page] !== 0 && headKind !== PageOwner.ANON && headKind !== PageOwner.PAGE_CACHE) corrupt(`${where(pfn)}: mapped tail of a ${PageOwner[headKind]} block`, { pfn });
+          if (pfn >= extentEnd) extentEnd = pfn + 1;
+        }
+        allocated++;
+        byOwner[headKind]!++;
+        // slab flag and owner kind agree
+        const slabKind = headKind === PageOwner.SLAB;
+        if (((f & PG_slab) !== 0) !== slabKind) corrupt(`${where(pfn)}: ${f & PG_slab ? 'PG_slab set but owned by ' + PageOwner[headKind] : 'owned by SLAB without PG_slab'}`, { pfn });
+        if (slabKind) {
+          const id = owner[page]!;
+          if (id === 0) slabPagesNoCache++;
+          else slabPagesByCache.set(id, (slabPagesByCache.get(id) ?? 0) + 1);
+        } else if (headKind === PageOwner.KMALLOC_LARGE) {
+          kmallocLargePages++;
+        }
+        if (f & PG_lru) {
+          if (rc < 1) corrupt(`${where(pfn)}: PG_lru on a page nobody holds`, { pfn });
+          if (headKind === PageOwner.KMALLOC_LARGE || headKind === PageOwner.PAGE_TABLE) corrupt(`${where(pfn)}: ${PageOwner[headKind]} page on an LRU list`, { pfn });
+          lruPages++;
+          const l = f & PG_unevictable ? LruList.UNEVICTABLE : f & PG_swapbacked ? LruList.INACTIVE_ANON : LruList.INACTIVE_FILE;
+          lru[l]!++;
+        }
+      }
+    }
+
+    // zone counters
+    const nrFree = z.stats.nrFreePages;
+    let fromAreas = 0;
+    for (let o = 0; o <= maxOrder; o++) {
+      const blocks = pa.freeBlocks(z, o);
+      if (!Number.isInteger(blocks) || blocks < 0) corrupt(`node ${z.nid} zone ${z.name}: free_area[${o}].nr_free is ${blocks}`, { nid: z.nid, zone: z.name });
+      fromAreas += blocks * 2 ** o;
+      let byType = 0;
+      for (let mt = 0; mt < MIGRATE_TYPES; mt++) byType += pa.freeBlocksByType(z, o, mt);
+      if (byType !== blocks) corrupt(`node ${z.nid} zone ${z.name}: order ${o} has ${blocks} free blocks (buddyinfo) but ${byType} by migrate type (pagetypeinfo)`, { nid: z.nid, zone: z.name, order: o });
+      if (flagMode && freeByOrder[o] !== blocks) {
+        corrupt(`node ${z.nid} zone ${z.name}: ${freeByOrder[o]} order-${o} blocks are marked PageBuddy but buddyinfo counts ${blocks}`, { nid: z.nid, zone: z.name, order: o });
+      }
+    }
+    if (fromAreas !== nrFree) corrupt(`node ${z.nid} zone ${z.name}: free areas hold ${fromAreas} pages but NR_FREE_PAGES is ${nrFree}`, { nid: z.nid, zone: z.name });
+    if (flagMode && freePages !== nrFree) corrupt(`node ${z.nid} zone ${z.name}: PageBuddy blocks cover ${freePages} pages but NR_FREE_PAGES is ${nrFree}`, { nid: z.nid, zone: z.name });
+    if (!flagMode && pcpPages !== 0 && pcpPages !== pcp) corrupt(`node ${z.nid} zone ${z.name}: ${pcpPages} pages are marked PG_pcp but the per-CPU lists hold ${pcp}`, { nid: z.nid, zone: z.name });
+    if (reserved !== z.presentPages - z.managedPages) {
+      corrupt(`node ${z.nid} zone ${z.name}: ${reserved} present pages are reserved but present - managed is ${z.presentPages - z.managedPages}`, { nid: z.nid, zone: z.name });
+    }
+    const expectAllocated = z.managedPages - nrFree - pcp;
+    if (flagMode ? allocated !== expectAllocated : allocated > expectAllocated) {
+      corrupt(`node ${z.nid} zone ${z.name}: ${allocated} pages are allocated but managed - free - pcp is ${expectAllocated}`, { nid: z.nid, zone: z.name });
+    }
+    if (nrFree < 0 || pcp < 0 || nrFree + pcp > z.managedPages) corrupt(`node ${z.nid} zone ${z.name}: ${nrFree} free + ${pcp} pcp pages of ${z.managedPages} managed`, { nid: z.nid, zone: z.name });
+    report.present += z.presentPages;
+    report.reserved += reserved;
+    report.free += nrFree;
+    report.pcp += pcp;
+    report.allocated += flagMode ? allocated : expectAllocated;
+    report.lru += lruPages;
+  }
+
+  // ---- valid struct pages outside every present range: holes -------------
+  for (let slot = 0; slot < size; slot++) {
+    if (cover[slot]! & C_VISITED) continue;
+    const pfn = m.pageToPfn(slot);
+    if (pfn < 0) continue;
+    const kind = ownerKind[slot]!;
+    if (refcount[slot] !== 0 || flags[slot]! & (PG_buddy | PG_lru | PG_slab | PG_pcp) || (kind !== PageOwner.NONE && kind !== PageOwner.RESERVED) || cover[slot] !== C_NONE) {
+      corrupt(`pfn ${pfn}: not in any present range (a hole or offline) but in use (refcount ${refcount[slot]}, flags 0x${flags[slot]!.toString(16)}, owner ${PageOwner[kind] ?? kind})`, { pfn });
+    }
+    if (t.lruNext[slot] !== NO_PAGE || t.lruPrev[slot] !== NO_PAGE) corrupt(`pfn ${pfn}: a hole linked into a list`, { pfn });
+  }
+
+  // ---- LRU lists: membership equals PG_lru ---------------------------------
+  for (const node of topo.nodes) {
+    const sizes = k.reclaim.lruSizes(node.nid);
+    const flagged = lruByNode.get(node.nid) ?? new Float64Array(NR_LRU_LISTS);
+    const anon = (sizes[LruList.INACTIVE_ANON] ?? 0) + (sizes[LruList.ACTIVE_ANON] ?? 0);
+    const file = (sizes[LruList.INACTIVE_FILE] ?? 0) + (sizes[LruList.ACTIVE_FILE] ?? 0);
+    const unev = sizes[LruList.UNEVICTABLE] ?? 0;
+    const want = [flagged[LruList.INACTIVE_ANON]!, flagged[LruList.INACTIVE_FILE]!, flagged[LruList.UNEVICTABLE]!];
+    if (anon !== want[0] || file !== want[1] || unev !== want[2]) {
+      corrupt(`node ${node.nid}: the LRU lists hold ${anon} anon / ${file} file / ${unev} unevictable pages, page flags say ${want[0]} / ${want[1]} / ${want[2]} (PG_lru with PG_swapbacked / without / PG_unevictable)`, { nid: node.nid });
+    }
+  }
+
+  // ---- slab pages: equal to what the allocator reports ----------------------
+  const st = k.slab.stats();
+  const slabPages = slabPagesNoCache + [...slabPagesByCache.values()].reduce((s, n) => s + n, 0);
+  if (slabPages + kmallocLargePages !== st.reclaimablePages + st.unreclaimablePages) {
+    corrupt(`slab: ${slabPages} slab pages + ${kmallocLargePages} large kmalloc pages in the page table, but the allocator reports ${st.reclaimablePages} reclaimable + ${st.unreclaimablePages} unreclaimable (/proc/meminfo Slab)`);
+  }
+  const caches = k.slab.caches();
+  const byId = new Map(caches.map((c) => [c.id, c]));
+  for (const [id, pages] of slabPagesByCache) {
+    if (!byId.has(id)) corrupt(`slab: ${pages} slab pages belong to cache id ${id}, which is not a live cache`, { cache: id });
+  }
+  const rows = k.slab.slabinfo();
+  const names = new Map<string, number>();
+  for (const c of caches) names.set(c.name, (names.get(c.name) ?? 0) + 1);
+  const rowByName = new Map(rows.map((r) => [r.name, r]));
+  let reclaimable = 0;
+  for (const c of caches) {
+    const pages = slabPagesByCache.get(c.id) ?? 0;
+    if (c.flags & SLAB_RECLAIM_ACCOUNT) reclaimable += pages;
+    const row = names.get(c.name) === 1 ? rowByName.get(c.name) : undefined;
+    if (!row) continue;
+    if (row.activeObjs < 0 || row.activeObjs > row.numObjs) corrupt(`slabinfo ${c.name}: ${row.activeObjs} active of ${row.numObjs} objects`, { cache: c.name });
+    if (slabPagesNoCache === 0 && (pages < row.numSlabs || pages > row.numSlabs * row.pagesPerSlab)) {
+      corrupt(`slabinfo ${c.name}: ${row.numSlabs} slabs of up to ${row.pagesPerSlab} pages, but ${pages} pages are owned by the cache`, { cache: c.name });
+    }
+  }
+  if (slabPagesNoCache === 0 && reclaimable !== st.reclaimablePages) {
+    corrupt(`slab: SLAB_RECLAIM_ACCOUNT caches own ${reclaimable} pages but SReclaimable is ${st.reclaimablePages} pages`);
+  }
+  report.byOwner = {};
+  byOwner.forEach((n, kind) => {
+    if (n) report.byOwner[PageOwner[kind] ?? String(kind)] = n;
+  });
+
+  // ---- OOM scores are non-negative integers (0..2000 while a task's memory fits in RAM + swap) ----
+  const total = k.oomTotalPages();
+  for (const task of k.tasks.all()) {
+    const s = k.oom.oomScore(task, total);
+    if (!Number.isInteger(s) || s < 0) corrupt(`oom: /proc/${task.pid}/oom_score is ${s}`, { pid: task.pid });
+  }
+  return report;
+}

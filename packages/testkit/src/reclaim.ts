@@ -1,0 +1,290 @@
+/**
+ * The ReclaimPolicy conformance suite. Every reclaim policy plugin runs it:
+ * ```ts
+ * import { reclaimPolicyConformance } from '@mmsim/testkit';
+ * reclaimPolicyConformance({ name: 'lru', plugin: 'lru' });
+ * ```
+ * The policy keeps user pages on its lists (pageAdded / pageAccessed /
+ * pageRemoved), hands out eviction victims (shrink) that the caller frees or
+ * puts back, and follows migrated pages (replacePage). The suite drives it
+ * on a two-node machine as the kernel's callers would.
+ * @module
+ */
+import {
+  DEF_PRIORITY, GFP_HIGHUSER_MOVABLE, GFP_KERNEL, LruList, NR_LRU_LISTS, PageOwner, PG_lru, scanControl, type Simulator,
+} from '@mmsim/core';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { expectRefused, makeSim, pageState, type SuiteTarget } from './common.js';
+import { assertOpSequences, fc, type OpModel, pick, propertyTimeout } from './property.js';
+
+const TWO_NODES = { nodes: [{ memory: '32M', cpus: 1 }, { memory: '32M', cpus: 1 }] };
+
+/** One reclaim-policy operation of a random sequence. */
+export type ReclaimOp =
+  | { k: 'add'; anon: boolean; cpu: number }
+  | { k: 'access'; pick: number }
+  | { k: 'remove'; pick: number }
+  | { k: 'shrink'; nr: number; priority: number; nid: number; putback: number }
+  | { k: 'migrate'; pick: number }
+  | { k: 'bad'; what: 'addTwice' | 'removeOffList' | 'badNid' | 'badPfn' | 'accessFree' | 'badPriority'; pick: number };
+
+/** What the reclaim sequence holds. */
+export interface ReclaimModelState {
+  /** User pages on the policy's lists: pfn → anon. */
+  pages: Map<number, boolean>;
+  unregister: (() => void)[];
+  swap: { total: number; free: number };
+}
+
+/** A user page as the page-fault / page-cache paths make one: allocated, owned, handed to the policy. */
+function addUserPage(sim: Simulator, anon: boolean, cpu = 0): number | null {
+  const pfn = sim.pages.allocPages(GFP_HIGHUSER_MOVABLE, 0, { cpu });
+  if (pfn === null) return null;
+  sim.memory.pages.ownerKind[sim.memory.pfnToPage(pfn)] = anon ? PageOwner.ANON : PageOwner.PAGE_CACHE;
+  sim.reclaim.pageAdded(pfn, anon);
+  return pfn;
+}
+
+/** Pages on each list, summed over nodes. */
+function lruTotals(sim: Simulator): number[] {
+  const tot = new Array<number>(NR_LRU_LISTS).fill(0);
+  for (const n of sim.topology.nodes) sim.reclaim.lruSizes(n.nid).forEach((v, i) => (tot[i]! += v));
+  return tot;
+}
+
+function expectListed(sim: Simulator, s: ReclaimModelState): void {
+  const tot = lruTotals(sim);
+  let anon = 0;
+  for (const a of s.pages.values()) if (a) anon++;
+  expect(tot.reduce((x, y) => x + y, 0), 'pages on the lists').toBe(s.pages.size);
+  // nothing is mlocked, so nothing is unevictable
+  expect(tot[LruList.UNEVICTABLE], 'unevictable pages').toBe(0);
+  expect(tot[LruList.INACTIVE_ANON]! + tot[LruList.ACTIVE_ANON]!, 'anon pages').toBe(anon);
+  expect(tot[LruList.INACTIVE_FILE]! + tot[LruList.ACTIVE_FILE]!, 'file pages').toBe(s.pages.size - anon);
+}
+
+/** The reclaim policy as a state machine: user pages in and out, accesses, shrinks, migration. */
+export const reclaimPolicyModel: OpModel<ReclaimOp, ReclaimModelState> = {
+  op: fc.oneof(
+    { arbitrary: fc.record({ k: fc.constant('add' as const), anon: fc.boolean(), cpu: fc.nat({ max: 7 }) }), weight: 6 },
+    { arbitrary: fc.record({ k: fc.constant('access' as const), pick: pick() }), weight: 4 },
+    { arbitrary: fc.record({ k: fc.constant('remove' as const), pick: pick() }), weight: 2 },
+    { arbitrary: fc.record({ k: fc.constant('shrink' as const), nr: fc.integer({ min: 1, max: 64 }), priority: fc.oneof(fc.constant(0), fc.integer({ min: 0, max: DEF_PRIORITY })), nid: fc.nat({ max: 7 }), putback: fc.nat() }), weight: 2 },
+    { arbitrary: fc.record({ k: fc.constant('migrate' as const), pick: pick() }), weight: 1 },
+    { arbitrary: fc.record({ k: fc.constant('bad' as const), what: fc.constantFrom('addTwice', 'removeOffList', 'badNid', 'badPfn', 'accessFree', 'badPriority'), pick: pick() }), weight: 1 },
+  ),
+  init(sim) {
+    const s: ReclaimModelState = { pages: new Map(), unregister: [], swap: { ...sim.kernel.swap } };
+    // some swap, so anon pages can be victims too
+    if (sim.kernel.swap.total === 0) Object.assign(sim.kernel.swap, { total: 4096, free: 4096 });
+    const follow = (from: number, to: number) => {
+      const anon = s.pages.get(from)!;
+      s.pages.delete(from);
+      s.pages.set(to, anon);
+    };
+    s.unregister.push(sim.kernel.registerMover(PageOwner.ANON, follow), sim.kernel.registerMover(PageOwner.PAGE_CACHE, follow));
+    return s;
+  },
+  apply(sim, s, op) {
+    const rp = sim.reclaim;
+    const listed = [...s.pages.keys()];
+    const any = (n: number) => listed[n % listed.length]!;
+    switch (op.k) {
+      case 'add': {
+        const pfn = addUserPage(sim, op.anon, op.cpu % sim.topology.nrCpus);
+        if (pfn !== null) s.pages.set(pfn, op.anon);
+        break;
+      }
+      case 'access':
+        if (listed.length) rp.pageAccessed(any(op.pick));
+        break;
+      case 'remove': {
+        if (!listed.length) break;
+        const pfn = any(op.pick);
+        rp.pageRemoved(pfn);
+        expect(sim.memory.pages.flags[sim.memory.pfnToPage(pfn)]! & PG_lru, 'PG_lru cleared by pageRemoved').toBe(0);
+        s.pages.delete(pfn);
+        sim.pages.freePages(pfn, 0);
+        break;
+      }
+      case 'shrink': {
+        const nid = op.nid % sim.topology.nodes.length;
+        const sc = scanControl({ nrToReclaim: op.nr, priority: op.priority, nid, reclaimIdx: sim.topology.zoneTypes.length - 1 });
+        const victims = rp.shrink(sc);
+        expect(victims.length, 'no more victims than asked for').toBeLessThanOrEqual(op.nr);
+        expect(new Set(victims).size, 'distinct victims').toBe(victims.length);
+        victims.forEach((pfn, i) => {
+          expect(s.pages.has(pfn), `victim ${pfn} was on the lists`).toBe(true);
+          expect(sim.topology.pfnZone(pfn)?.nid, `victim ${pfn} from node ${nid}`).toBe(nid);
+          expect(sim.memory.pages.flags[sim.memory.pfnToPage(pfn)]! & PG_lru, `victim ${pfn} is off the lists`).toBe(0);
+          if ((op.putback >> (i % 30)) & 1) {
+            rp.putback(pfn);
+          } else {
+            const anon = s.pages.get(pfn)!;
+            s.pages.delete(pfn);
+            sim.pages.freePages(pfn, 0);
+            if (anon && sim.kernel.swap.free > 0) sim.kernel.swap.free--; // swapped out
+          }
+        });
+        break;
+      }
+      case 'migrate': {
+        if (!listed.length) break;
+        const src = any(op.pick);
+        if (!sim.kernel.isMovable(src)) break;
+        const dst = sim.pages.allocPages(GFP_HIGHUSER_MOVABLE, 0);
+        if (dst === null) break;
+        sim.kernel.migratePage(src, dst);
+        expect(s.pages.has(dst) && !s.pages.has(src), 'the mover followed the page').toBe(true);
+        sim.pages.freePages(src, 0);
+        break;
+      }
+      case 'bad':
+        badReclaimCall(sim, s, op.what, op.pick);
+    }
+    expectListed(sim, s);
+  },
+  release(sim, s) {
+    for (const pfn of s.pages.keys()) {
+      sim.reclaim.pageRemoved(pfn);
+      sim.pages.freePages(pfn, 0);
+    }
+    s.pages.clear();
+    for (const u of s.unregister) u();
+    Object.assign(sim.kernel.swap, s.swap);
+  },
+  observe(sim) {
+    sim.pages.drainAllPages();
+    return `${pageState(sim)}\nlru ${sim.topology.nodes.map((n) => sim.reclaim.lruSizes(n.nid).join(',')).join(' | ')}`;
+  },
+};
+
+function badReclaimCall(sim: Simulator, s: ReclaimModelState, what: string, n: number): void {
+  const rp = sim.reclaim;
+  const listed = [...s.pages.keys()];
+  switch (what) {
+    case 'addTwice':
+      if (listed.length) expectRefused(sim, () => rp.pageAdded(listed[n % listed.length]!, false), 'EBAD_PFN', 'EINVAL');
+      return;
+    case 'removeOffList': {
+      const pfn = sim.pages.allocPages(GFP_KERNEL, 0);
+      if (pfn === null) return;
+      expectRefused(sim, () => rp.pageRemoved(pfn), 'EBAD_PFN', 'EINVAL');
+      sim.pages.freePages(pfn, 0);
+      return;
+    }
+    case 'badNid':
+      expectRefused(sim, () => rp.lruSizes(sim.topology.nodes.length + (n % 5)), 'EINVAL');
+      expectRefused(sim, () => rp.shrink(scanControl({ nrToReclaim: 8, nid: -1 - (n % 3) })), 'EINVAL');
+      return;
+    case 'badPfn': {
+      const pfns = [sim.memory.maxPfn + (n % 100), -1, 0.5, Number.NaN];
+      const pfn = pfns[n % pfns.length]!;
+      expectRefused(sim, () => rp.pageAdded(pfn, true), 'EBAD_PFN');
+      expectRefused(sim, () => rp.pageAccessed(pfn), 'EBAD_PFN');
+      expectRefused(sim, () => rp.pageRemoved(pfn), 'EBAD_PFN');
+      return;
+    }
+    case 'accessFree': {
+      // a page nobody holds: the buddy allocator's
+      const pfn = sim.pages.allocPages(GFP_KERNEL, 0);
+      if (pfn === null) return;
+      sim.pages.freePages(pfn, 0);
+      expectRefused(sim, () => rp.pageAdded(pfn, false), 'EBAD_PFN');
+      return;
+    }
+    case 'badPriority': {
+      const prio = [-1, 0.5, Number.NaN][n % 3]!;
+      expectRefused(sim, () => rp.shrink(scanControl({ nrToReclaim: 8, priority: prio })), 'EBAD_SIZE', 'EINVAL');
+    }
+  }
+}
+
+/** Registers the ReclaimPolicy conformance tests for `target`. */
+export function reclaimPolicyConformance(target: SuiteTarget): void {
+  describe(`ReclaimPolicy conformance: ${target.name}`, () => {
+    let sim: Simulator;
+    beforeEach(async () => {
+      sim = await makeSim(target, 'reclaim', TWO_NODES);
+    });
+    afterEach(() => sim.dispose());
+
+    it('keeps added pages on the lists of their node, anon apart from file, and gives them back on removal', () => {
+      const pfns: [number, boolean][] = [];
+      for (let i = 0; i < 200; i++) {
+        const anon = i % 3 === 0;
+        const pfn = addUserPage(sim, anon, i % sim.topology.nrCpus)!;
+        pfns.push([pfn, anon]);
+      }
+      const perNode = new Map<number, number>();
+      for (const [pfn] of pfns) perNode.set(sim.topology.pfnZone(pfn)!.nid, (perNode.get(sim.topology.pfnZone(pfn)!.nid) ?? 0) + 1);
+      for (const n of sim.topology.nodes) {
+        const sz = sim.reclaim.lruSizes(n.nid);
+        expect(sz).toHaveLength(NR_LRU_LISTS);
+        expect(sz.reduce((a, b) => a + b, 0)).toBe(perNode.get(n.nid) ?? 0);
+      }
+      const tot = lruTotals(sim);
+      expect(tot[LruList.INACTIVE_ANON]! + tot[LruList.ACTIVE_ANON]!).toBe(pfns.filter(([, a]) => a).length);
+      expect(tot[LruList.INACTIVE_FILE]! + tot[LruList.ACTIVE_FILE]!).toBe(pfns.filter(([, a]) => !a).length);
+      for (const [pfn] of pfns) sim.reclaim.pageAccessed(pfn);
+      sim.check();
+      for (const [pfn] of pfns) {
+        sim.reclaim.pageRemoved(pfn);
+        sim.pages.freePages(pfn, 0);
+      }
+      expect(lruTotals(sim).every((x) => x === 0)).toBe(true);
+      sim.check();
+    });
+
+    it('shrink takes at most nrToReclaim victims off the lists; without swap, no anon page is a victim', () => {
+      expect(sim.kernel.swap.free).toBe(0);
+      const anon = new Set<number>();
+      for (let i = 0; i < 300; i++) {
+        const pfn = addUserPage(sim, i % 2 === 0)!;
+        if (i % 2 === 0) anon.add(pfn);
+      }
+      let taken = 0;
+      for (let prio = DEF_PRIORITY; prio >= 0; prio--) {
+        const v = sim.reclaim.shrink(scanControl({ nrToReclaim: 32, priority: prio, nid: 0 }));
+        expect(v.length).toBeLessThanOrEqual(32);
+        for (const pfn of v) {
+          expect(anon.has(pfn), `anon page ${pfn} reclaimed without swap`).toBe(false);
+          sim.pages.freePages(pfn, 0);
+          taken++;
+        }
+        sim.check();
+      }
+      expect(taken, 'file pages of node 0 are reclaimable').toBeGreaterThan(0);
+    });
+
+    it('a victim put back returns to the lists; a migrated page keeps its place', () => {
+      const pfns = Array.from({ length: 64 }, () => addUserPage(sim, false)!);
+      const before = lruTotals(sim);
+      const v = sim.reclaim.shrink(scanControl({ nrToReclaim: 8, priority: 0, nid: sim.topology.pfnZone(pfns[0]!)!.nid }));
+      for (const pfn of v) sim.reclaim.putback(pfn);
+      expect(lruTotals(sim).reduce((a, b) => a + b, 0)).toBe(before.reduce((a, b) => a + b, 0));
+      const unregister = sim.kernel.registerMover(PageOwner.PAGE_CACHE, () => {});
+      const dst = sim.pages.allocPages(GFP_HIGHUSER_MOVABLE, 0)!;
+      sim.kernel.migratePage(pfns[5]!, dst);
+      sim.pages.freePages(pfns[5]!, 0);
+      expect(lruTotals(sim).reduce((a, b) => a + b, 0)).toBe(before.reduce((a, b) => a + b, 0));
+      sim.check();
+      unregister();
+    });
+
+    it('refuses a page added twice, removing a page not on a list, unknown nodes and pfns, leaving the simulator exactly unchanged', () => {
+      const pfn = addUserPage(sim, true)!;
+      expectRefused(sim, () => sim.reclaim.pageAdded(pfn, true), 'EBAD_PFN');
+      const k = sim.pages.allocPages(GFP_KERNEL, 0)!;
+      expectRefused(sim, () => sim.reclaim.pageRemoved(k), 'EBAD_PFN');
+      expectRefused(sim, () => sim.reclaim.lruSizes(9), 'EINVAL');
+      expectRefused(sim, () => sim.reclaim.pageAdded(sim.memory.maxPfn + 1, false), 'EBAD_PFN');
+      expectRefused(sim, () => sim.reclaim.putback(pfn), 'EBAD_PFN');
+      sim.check();
+    });
+
+    it('property: random add/access/remove/shrink/putback/migrate sequences keep every invariant and end in the boot state', async () => {
+      await assertOpSequences(() => makeSim(target, 'reclaim', TWO_NODES), reclaimPolicyModel, target.property);
+    }, propertyTimeout());
+  });
+}

@@ -1,0 +1,3 @@
+import { reclaimPolicyConformance } from '@mmsim/testkit';
+
+reclaimPolicyConformance({ name: 'lru', plugin: 'lru' });

@@ -1,0 +1,3 @@
+import { oomScorerConformance } from '@mmsim/testkit';
+
+oomScorerConformance({ name: 'oom-linux', plugin: 'oom-linux' });

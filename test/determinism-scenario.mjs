@@ -1,0 +1,30 @@
+// One deterministic scenario, shared by test/determinism.test.ts (in the
+// test runner, from the TypeScript sources) and test/determinism-worker.mjs
+// (in worker threads, from the built packages): boot, trace every
+// tracepoint, run the default workload under memory pressure, fork tasks
+// and invoke the OOM killer, then print the summary, every /proc view and
+// the trace.
+import { createHash } from 'node:crypto';
+import { createSimulator, runDefaultWorkload, scanControl, TRACEPOINTS } from '@mmsim/core';
+
+/** @param {{ config: object, ops: number }} p */
+export async function runScenario({ config, ops }) {
+  const sim = await createSimulator(config);
+  try {
+    const trace = [];
+    for (const name of TRACEPOINTS) sim.events.on(name, (e) => trace.push(`${name}: ${JSON.stringify(e)}`));
+    const summary = runDefaultWorkload(sim, { ops, fill: 1.1 });
+    sim.sysctl.set('vm.swappiness', 100);
+    const victims = sim.reclaim.shrink(scanControl({ nrToReclaim: 64, priority: 0 }));
+    for (const pfn of victims) sim.reclaim.putback(pfn);
+    const r = sim.random;
+    for (let i = 0; i < 8; i++) sim.kernel.tasks.fork({ comm: `task${i}`, anonRss: r.below(1 << 14), fileRss: r.below(1 << 12), totalVm: 1 << 16, oomScoreAdj: r.below(2001) - 1000 });
+    const victim = sim.kernel.outOfMemory();
+    sim.check();
+    const procs = sim.procNames().map((n) => `==> /proc/${n} <==\n${sim.proc(n)}`);
+    const text = [`composition ${JSON.stringify(sim.composition)}`, `summary ${JSON.stringify(summary)}`, `victims ${victims.join(',')}`, `oom ${victim?.pid}`, ...procs, ...trace].join('\n');
+    return { text, sha256: createHash('sha256').update(text).digest('hex'), lines: trace.length };
+  } finally {
+    sim.dispose();
+  }
+}
