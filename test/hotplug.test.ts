@@ -47,7 +47,7 @@ function fillSection(sim: Simulator, nr: number): Map<number, string> {
 
 describe('memory hotplug (SPARSEMEM)', () => {
   it.each(['linear', 'interleaved'])('offlines a section full of movable pages: every owner follows its data to the new pfn (%s slots)', async (slotLayout) => {
-    const sim = await createSimulator({ machine, plugins: { memoryModel: { use: 'sparsemem', options: { slotLayout } } } });
+    const sim = await createSimulator({ machine, plugins: { memoryModel: { use: 'sparsemem', options: { slotLayout } }, pageAllocator: { use: 'buddy', options: { pcp: false } } } });
     const owned = fillSection(sim, SECTION);
     const where = new Map<string, number>([...owned].map(([p, d]) => [d, p]));
     sim.kernel.registerMover(PageOwner.ANON, (oldPfn, newPfn) => {
@@ -85,7 +85,7 @@ describe('memory hotplug (SPARSEMEM)', () => {
   });
 
   it('refuses to offline a section holding a slab page and leaves the machine unchanged', async () => {
-    const sim = await createSimulator({ machine, plugins: { memoryModel: 'sparsemem' } });
+    const sim = await createSimulator({ machine, plugins: { memoryModel: 'sparsemem', pageAllocator: { use: 'buddy', options: { pcp: false } } } });
     const s = section(sim, SECTION);
     // only the section has free memory in Normal: the next slab page comes from it
     const normal = sim.topology.nodes[0]!.zones.find((z) => z.type === ZoneType.NORMAL)!;

@@ -9,6 +9,7 @@ import { container as rootContainer, type DependencyContainer } from 'tsyringe';
 import { SimClock } from './clock.js';
 import { parseConfig, type PluginRef, type ResolvedConfig, type SimulatorConfig } from './config.js';
 import { MmsimError } from './errors.js';
+import { MigrateType } from './gfp.js';
 import { EventBus } from './events.js';
 import { Kernel } from './kernel.js';
 import { layoutMachine, type MachineDescription } from './machine.js';
@@ -216,7 +217,8 @@ export class Simulator {
     const t = this.memory.pages;
     for (const z of this.topology.populatedZones) {
       let fromAreas = 0;
-      for (let o = 0; o <= this.pages.maxOrder; o++) fromAreas += this.pages.freeBlocks(z, o) << o;
+      // isolated free pages (memory offlining) are not in NR_FREE_PAGES
+      for (let o = 0; o <= this.pages.maxOrder; o++) fromAreas += (this.pages.freeBlocks(z, o) - this.pages.freeBlocksByType(z, o, MigrateType.ISOLATE)) << o;
       if (fromAreas !== z.stats.nrFreePages) {
         throw new MmsimError('ECORRUPT', `node ${z.nid} zone ${z.name}: free areas hold ${fromAreas} pages but NR_FREE_PAGES is ${z.stats.nrFreePages}`);
       }
