@@ -953,7 +953,8 @@ export class BuddyAllocator implements PageAllocator, WatermarkHost {
   /**
    * Free-list and pcp consistency: alignment, flags, order, the list's
    * migrate type matching its pageblock, counters (per order, per type,
-   * NR_FREE_PAGES, highatomic/CMA, pcp counts), no block listed twice.
+   * NR_FREE_PAGES without isolated pages, highatomic/CMA, pcp counts), no
+   * block listed twice, no per-CPU page in an isolated pageblock.
    */
   check(): void {
     const t = this.tables();
@@ -1007,6 +1008,7 @@ export class BuddyAllocator implements PageAllocator, WatermarkHost {
             const p = mem.pfnToPage(pfn);
             if (p < 0 || !(t.flags[p]! & PG_pcp) || t.refcount[p] !== 0) bad(`${where0} cpu ${pcp.cpu}: pfn ${pfn} on a pcp list without PG_pcp or with a reference`);
             if (!zs.owns(pfn)) bad(`${where0} cpu ${pcp.cpu}: pfn ${pfn} on this zone's pcp list belongs to another zone`);
+            if (zs.pageblockMigratetype(pfn) === MigrateType.ISOLATE) bad(`${where0} cpu ${pcp.cpu}: pfn ${pfn} on a pcp list is in an isolated pageblock`);
             if (pindexToOrder(i) !== t.private[p]) bad(`${where0} cpu ${pcp.cpu}: pfn ${pfn} of order ${t.private[p]} on the list of order ${pindexToOrder(i)}`);
             if (seen.has(pfn)) bad(`${where0} cpu ${pcp.cpu}: pfn ${pfn} is both free and on a pcp list`);
             seen.add(pfn);

@@ -117,6 +117,10 @@ export function isolateRange(a: BuddyAllocator, start: number, nr: number): void
     if (zs.pageblockMigratetype(pfn) === MigrateType.ISOLATE) {
       throw new MmsimError('EHOTPLUG', `pageblock at pfn 0x${pfn.toString(16)} is already isolated`, { plugin: a.name, details: { pfn } });
     }
+    // move_freepages_block_isolate() fails for a pageblock two zones share
+    if (!zs.owns(pfn) || !zs.owns(pfn + PAGEBLOCK_NR_PAGES - 1)) {
+      throw new MmsimError('EHOTPLUG', `pageblock at pfn 0x${pfn.toString(16)} crosses the boundary of zone ${zs.zone.name}`, { plugin: a.name, details: { pfn } });
+    }
   }
   for (const zs of zonesOf(blocks)) zonePcpDisable(zs);
   splitFreeBlockAt(a, start);
@@ -134,8 +138,7 @@ export function isolateRange(a: BuddyAllocator, start: number, nr: number): void
  * outside the range that isolation kept apart).
  */
 export function undoIsolateRange(a: BuddyAllocator, start: number, nr: number): void {
-  const all = pageblocksIn(a, start, nr);
-  const blocks = all.filter(([pfn, zs]) => zs.pageblockMigratetype(pfn) === MigrateType.ISOLATE);
+  const blocks = pageblocksIn(a, start, nr).filter(([pfn, zs]) => zs.pageblockMigratetype(pfn) === MigrateType.ISOLATE);
   const t = a.memory.pages;
   const free: [number, number, ZoneState][] = [];
   for (const [pfn, page, order] of freeBlocksIn(a, start, start + nr)) {
@@ -149,7 +152,7 @@ export function undoIsolateRange(a: BuddyAllocator, start: number, nr: number): 
     a.isolatedFrom.delete(pfn);
   }
   for (const [pfn, order, zs] of free) zs.freeBlock(pfn, order, true);
-  for (const zs of zonesOf(all)) zonePcpEnable(a, zs);
+  for (const zs of zonesOf(blocks)) zonePcpEnable(a, zs);
 }
 
 /**
