@@ -5,6 +5,12 @@ const GiB = 2 ** 30;
 /** RAM below 1 GiB and 1 GiB above 4 GiB: Normal is sections 32..39, its memmap at the top (section 39). */
 const machine = { e820: [{ start: 0, end: GiB }, { start: 4 * GiB, end: 5 * GiB }], cpus: 2 };
 const SECTION = 34;
+/**
+ * The buddy allocator without per-CPU lists, for the tests that place pages exactly (fill a section, put a slab
+ * page in it): a per-CPU refill takes a whole batch, past the watermark, and pages on those lists count neither
+ * as free nor for the watermark, as in Linux. The per-CPU lists' part in offlining has its own test.
+ */
+const noPcp = { use: 'buddy', options: { pcp: false } };
 
 function section(sim: Simulator, nr: number) {
   return sim.memory.section!(nr);
@@ -47,7 +53,7 @@ function fillSection(sim: Simulator, nr: number): Map<number, string> {
 
 describe('memory hotplug (SPARSEMEM)', () => {
   it.each(['linear', 'interleaved'])('offlines a section full of movable pages: every owner follows its data to the new pfn (%s slots)', async (slotLayout) => {
-    const sim = await createSimulator({ machine, plugins: { memoryModel: { use: 'sparsemem', options: { slotLayout } } } });
+    const sim = await createSimulator({ machine, plugins: { memoryModel: { use: 'sparsemem', options: { slotLayout } }, pageAllocator: noPcp } });
     const owned = fillSection(sim, SECTION);
     const where = new Map<string, number>([...owned].map(([p, d]) => [d, p]));
     sim.kernel.registerMover(PageOwner.ANON, (oldPfn, newPfn) => {
@@ -84,8 +90,49 @@ describe('memory hotplug (SPARSEMEM)', () => {
     sim.dispose();
   });
 
-  it('refuses to offline a section holding a slab page and leaves the machine unchanged', async () => {
+  it('offlines the first section of Normal while both CPUs\' per-CPU lists hold its pages: the zone shrinks and its watermarks follow', async () => {
     const sim = await createSimulator({ machine, plugins: { memoryModel: 'sparsemem' } });
+    const normal = sim.topology.nodes[0]!.zones.find((z) => z.type === ZoneType.NORMAL)!;
+    const s = section(sim, 32);
+    const inSection = (p: number) => p >= s.startPfn && p < s.startPfn + s.nrPages;
+    expect(normal.zoneStartPfn).toBe(s.startPfn);
+    const owned = new Map<number, string>();
+    sim.kernel.registerMover(PageOwner.ANON, (oldPfn, newPfn) => {
+      owned.set(newPfn, owned.get(oldPfn)!);
+      owned.delete(oldPfn);
+    });
+    const pages: number[] = [];
+    for (let i = 0; i < 300; i++) pages.push(sim.pages.allocPages(GFP_HIGHUSER_MOVABLE, 0, { cpu: i & 1 })!);
+    for (const [i, p] of pages.entries()) {
+      if (i % 3) {
+        sim.memory.pages.ownerKind[sim.memory.pfnToPage(p)] = PageOwner.ANON;
+        owned.set(p, `data ${i}`);
+      } else sim.pages.freePages(p, 0, { cpu: (i + 1) & 1 });
+    }
+    expect(pages.every(inSection)).toBe(true);
+    const pcp = sim.pages.zoneInfo!(normal).pagesets;
+    expect(pcp.every((p) => p.count > 0)).toBe(true);
+    const [present, managed, min] = [normal.presentPages, normal.managedPages, normal.watermark[0]!];
+    sim.memory.offlineSection(32);
+    expect([normal.zoneStartPfn, normal.spannedPages, normal.presentPages, normal.managedPages]).toEqual([33 * 32768, 7 * 32768, present - 32768, managed - 32768]);
+    expect(sim.proc('zoneinfo')).toContain(`start_pfn:           ${33 * 32768}\n`);
+    expect([...owned.keys()].filter(inSection)).toEqual([]);
+    expect(new Set(owned.values()).size).toBe(200);
+    // the per-CPU lists were drained and are back to their sizes (zone_pcp_enable)
+    expect(sim.pages.zoneInfo!(normal).pagesets.map((p) => [p.count, p.batch])).toEqual(pcp.map((p) => [0, p.batch]));
+    const offlineMin = normal.watermark[0]!;
+    expect(offlineMin).toBeLessThan(min); // init_per_zone_wmark_min(): less memory, lower watermarks
+    sim.check();
+    for (let i = 0; i < 1000; i++) expect(inSection(sim.pages.allocPages(GFP_HIGHUSER_MOVABLE, 0, { cpu: i & 1 })!)).toBe(false);
+    sim.memory.onlineSection(32, ZoneType.NORMAL);
+    expect([normal.zoneStartPfn, normal.presentPages, normal.managedPages]).toEqual([32 * 32768, present, managed]);
+    expect(normal.watermark[0]).toBeGreaterThan(offlineMin);
+    sim.check();
+    sim.dispose();
+  });
+
+  it('refuses to offline a section holding a slab page and leaves the machine unchanged', async () => {
+    const sim = await createSimulator({ machine, plugins: { memoryModel: 'sparsemem', pageAllocator: noPcp } });
     const s = section(sim, SECTION);
     // only the section has free memory in Normal: the next slab page comes from it
     const normal = sim.topology.nodes[0]!.zones.find((z) => z.type === ZoneType.NORMAL)!;

@@ -71,6 +71,24 @@ describe('NUMA', () => {
     uma.dispose();
   });
 
+  it('prints the zone_statistics counters in /proc/zoneinfo and /proc/vmstat; on one node every block is a local hit', async () => {
+    const sim = await createSimulator(twoNodes());
+    for (let i = 0; i < 5; i++) sim.pages.allocPages(GFP_KERNEL, 0, { nid: 1, cpu: 0 });
+    const n1 = sim.topology.nodes[1]!.zones.find((z) => z.name === 'Normal')!;
+    expect(n1.numaStats).toMatchObject({ numa_hit: 5, numa_miss: 0, numa_local: 0, numa_other: 5 });
+    expect(sim.proc('zoneinfo')).toMatch(/Node 1, zone   Normal\n(?:.*\n)*? {6}numa_hit {5}5\n {6}numa_miss {4}0\n {6}numa_foreign 0\n {6}numa_interleave 0\n {6}numa_local {3}0\n {6}numa_other {3}5\n/);
+    const vm = (name: string) => Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(sim.proc('vmstat'))![1]);
+    expect(vm('numa_other')).toBe(sim.topology.zones.reduce((s, z) => s + z.numaStats.numa_other, 0));
+    expect(vm('numa_other')).toBeGreaterThanOrEqual(5);
+    sim.dispose();
+    const uma = await createSimulator({ machine: { memory: '256M' } });
+    const z = uma.topology.zones.find((x) => x.name === 'DMA32')!;
+    const hit = z.numaStats.numa_hit;
+    for (const order of [0, 0, 0, 2]) uma.pages.allocPages(GFP_KERNEL, order);
+    expect(z.numaStats).toMatchObject({ numa_hit: hit + 4, numa_local: hit + 4, numa_miss: 0, numa_foreign: 0, numa_other: 0 });
+    uma.dispose();
+  });
+
   it('interleaves over a node set, counting interleave_hit', async () => {
     const sim = await createSimulator(twoNodes());
     const nodes = [0, 1, 2, 3].map(() => nodeOf(sim, allocPagesPolicy(sim.kernel, GFP_KERNEL, 0, { mode: 'interleave', nodes: [0, 1] })!));

@@ -11,7 +11,7 @@ import { MmsimError } from './errors.js';
 import { GFP_HIGHUSER_MOVABLE, __GFP_NOWARN, ZoneType } from './gfp.js';
 import type { Kernel } from './kernel.js';
 import type { PfnRange } from './machine.js';
-import { PageOwner, PG_buddy, PG_lru, PG_nopage, PG_offline, PG_reserved, PG_slab } from './page.js';
+import { PageOwner, PG_buddy, PG_lru, PG_nopage, PG_offline, PG_pcp, PG_reserved, PG_slab } from './page.js';
 import type { MemNode, Zone } from './topology.js';
 
 /** Present (RAM-backed) pfn ranges of [start, end), as the page table marks them (holes carry PG_nopage). */
@@ -170,14 +170,13 @@ export function offlinePages(k: Kernel, start: number, end: number): number {
   }
   if (zones.size > 1) throw new MmsimError('EHOTPLUG', `pfns 0x${start.toString(16)}-0x${(end - 1).toString(16)} span zones ${[...zones].map((z) => z.name).join(' and ')}: a range offlines from one zone only`);
   const zone = [...zones][0];
-  pages.drainAllPages();
-  // scan_movable_pages() / has_unmovable_pages(), before anything changes
+  // scan_movable_pages() / has_unmovable_pages(), before anything changes (a page on a per-CPU list is free: isolateRange drains it)
   const movable: [number, number][] = [];
   for (const r of present) {
     for (let pfn = r.start; pfn < r.end;) {
       const slot = m.pfnToPage(pfn);
       const f = t.flags[slot]!;
-      if (f & PG_buddy) {
+      if (f & (PG_buddy | PG_pcp)) {
         pfn += 1 << t.private[slot]!;
         continue;
       }

@@ -97,8 +97,6 @@ export interface ZoneAllocInfo {
   nrFreeCma: number;
   /** Per online CPU. */
   pagesets: PcpInfo[];
-  /** numa_hit, numa_miss, numa_foreign, numa_interleave, numa_local, numa_other. */
-  numa: readonly number[];
   /** pgdat->kswapd_failures >= MAX_RECLAIM_RETRIES */
   nodeUnreclaimable: boolean;
 }
@@ -141,7 +139,7 @@ export interface PageAllocator {
   zoneWatermarkOk(zone: Zone, order: number, mark: number, highestZoneIdx: number, allocFlags?: number): boolean;
   /** Pageblocks of each migrate type in a zone (the second table of /proc/pagetypeinfo). */
   pageblockCounts?(zone: Zone): number[];
-  /** Boost, CMA, per-CPU lists and NUMA counters of a zone, for /proc/zoneinfo. */
+  /** Boost, CMA and per-CPU lists of a zone, for /proc/zoneinfo (its NUMA counters are Zone.numaStats). */
   zoneInfo?(zone: Zone): ZoneAllocInfo;
   /** The allocator's vm event counters by /proc/vmstat name (pgalloc_normal, pgfree, compact_stall, ...). */
   vmEvents?(): Readonly<Record<string, number>>;
@@ -152,7 +150,7 @@ export interface PageAllocator {
 
   // ---- memory hotplug (optional; SPARSEMEM's onlineSection/offlineSection need them) ----
 
-  /** start_isolate_page_range(): the range's free pages move to MIGRATE_ISOLATE lists (never allocated from); pages freed into the range stay there. */
+  /** start_isolate_page_range(): per-CPU lists are drained and the range's free pages move to MIGRATE_ISOLATE lists (never allocated from); pages freed into the range stay there. */
   isolateRange?(startPfn: number, nrPages: number): void;
   /** undo_isolate_page_range(): isolated free pages go back to the lists of their pageblocks. */
   undoIsolateRange?(startPfn: number, nrPages: number): void;

@@ -10,6 +10,7 @@ import { SimClock } from './clock.js';
 import { parseConfig, type PluginRef, type ResolvedConfig, type SimulatorConfig } from './config.js';
 import { checkVm } from './debug_vm.js';
 import { MmsimError } from './errors.js';
+import { MigrateType } from './gfp.js';
 import { EventBus } from './events.js';
 import { Kernel } from './kernel.js';
 import { layoutMachine, type MachineDescription } from './machine.js';
@@ -217,7 +218,8 @@ export class Simulator {
     const t = this.memory.pages;
     for (const z of this.topology.populatedZones) {
       let fromAreas = 0;
-      for (let o = 0; o <= this.pages.maxOrder; o++) fromAreas += this.pages.freeBlocks(z, o) << o;
+      // isolated free pages (memory offlining) are not in NR_FREE_PAGES
+      for (let o = 0; o <= this.pages.maxOrder; o++) fromAreas += (this.pages.freeBlocks(z, o) - this.pages.freeBlocksByType(z, o, MigrateType.ISOLATE)) << o;
       if (fromAreas !== z.stats.nrFreePages) {
         throw new MmsimError('ECORRUPT', `node ${z.nid} zone ${z.name}: free areas hold ${fromAreas} pages but NR_FREE_PAGES is ${z.stats.nrFreePages}`);
       }

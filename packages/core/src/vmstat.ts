@@ -151,7 +151,7 @@ export function showZoneinfo(k: Kernel): string {
         continue;
       }
       for (const n of ZONE_STAT_ITEMS) out += `\n      ${n.padEnd(12)} ${zoneStat(k, z, n)}`;
-      NUMA_STAT_ITEMS.forEach((n, i) => (out += `\n      ${n.padEnd(12)} ${info?.numa[i] ?? 0}`));
+      for (const n of NUMA_STAT_ITEMS) out += `\n      ${n.padEnd(12)} ${z.numaStats[n]}`;
       out += '\n  pagesets';
       const threshold = calculateNormalThreshold(z.managedPages, cpus);
       for (const p of info?.pagesets ?? []) {
@@ -300,7 +300,7 @@ export function vmstatItems(k: Kernel): [string, number][] {
   const items: [string, number][] = [];
   const zones = k.topology.populatedZones;
   for (const n of ZONE_STAT_ITEMS) items.push([n, zones.reduce((s, z) => s + zoneStat(k, z, n), 0)]);
-  NUMA_STAT_ITEMS.forEach((n, i) => items.push([n, zones.reduce((s, z) => s + (k.pages.zoneInfo?.(z).numa[i] ?? 0), 0)]));
+  for (const n of NUMA_STAT_ITEMS) items.push([n, zones.reduce((s, z) => s + z.numaStats[n], 0)]);
   const lrus = k.topology.nodes.map((node) => k.reclaim.lruSizes(node.nid));
   for (const n of NODE_STAT_ITEMS) items.push([n, k.topology.nodes.reduce((s, node, i) => s + nodeStat(k, node.nid, n, lrus[i]!), 0)]);
   const [bg, dirty] = globalDirtyLimits(k);

@@ -221,8 +221,10 @@ function suitableMigrationTarget(a: BuddyAllocator, cc: CompactControl, pfn: num
     const order = cc.order > 0 ? cc.order : PAGEBLOCK_ORDER;
     if (t.private[page]! >= order) return false;
   }
-  if (cc.ignoreBlockSuitable) return true;
   const mt = cc.zs.pageblockMigratetype(pfn);
+  // never an isolated pageblock: memory offlining must find its range all free
+  if (mt === MigrateType.ISOLATE) return false;
+  if (cc.ignoreBlockSuitable) return true;
   return mt === MigrateType.MOVABLE || mt === MigrateType.CMA;
 }
 
@@ -663,7 +665,7 @@ export function shouldCompactRetry(a: BuddyAllocator, ac: AllocContext, order: n
 /** compact_node() for /proc/sys/vm/compact_memory: every populated zone, whole, synchronously. */
 export function compactNode(a: BuddyAllocator, nid: number): void {
   for (const zs of a.zoneStates) {
-    if (zs.nid !== nid) continue;
+    if (zs.nid !== nid || !zs.zone.populated) continue; // a zone hotplug emptied
     const cc = compactControl(zs, -1, { mode: MIGRATE_SYNC, ignoreSkipHint: true, wholeZone: true, migratetype: MigrateType.MOVABLE, highestIdx: a.topology.zoneTypes.length - 1 });
     compactZone(a, cc);
   }
@@ -678,7 +680,7 @@ export function compactNodes(a: BuddyAllocator): void {
 function kcompactdNodeSuitable(a: BuddyAllocator, nid: number): boolean {
   const pg = a.pgdat[nid]!;
   for (const zs of a.zoneStates) {
-    if (zs.nid !== nid || zs.idx > pg.kcompactdHighestZoneidx) continue;
+    if (zs.nid !== nid || zs.idx > pg.kcompactdHighestZoneidx || !zs.zone.populated) continue;
     if (compactionSuitAllocationOrder(a, zs, pg.kcompactdMaxOrder, pg.kcompactdHighestZoneidx, 0) === COMPACT_CONTINUE) return true;
   }
   return false;
@@ -695,7 +697,7 @@ export function kcompactdDoWork(a: BuddyAllocator, nid: number): void {
   const hz = pg.kcompactdHighestZoneidx;
   count(a, 'compact_daemon_wake');
   for (const zs of a.zoneStates) {
-    if (zs.nid !== nid || zs.idx > hz) continue;
+    if (zs.nid !== nid || zs.idx > hz || !zs.zone.populated) continue;
     if (compactionDeferred(zs, order)) continue;
     if (compactionSuitAllocationOrder(a, zs, order, zs.idx, 0) !== COMPACT_CONTINUE) continue;
     const cc = compactControl(zs, order, { mode: MIGRATE_SYNC_LIGHT, highestIdx: hz, migratetype: MigrateType.MOVABLE });

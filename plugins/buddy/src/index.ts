@@ -3,7 +3,8 @@
  * with migrate types and pageblocks, fallbacks and watermark boosting,
  * per-CPU page lists, watermarks and lowmem_reserve, the allocation slow
  * path (kswapd, direct reclaim, compaction, OOM), NUMA policies and
- * vm.zone_reclaim_mode, and compaction.
+ * vm.zone_reclaim_mode, NUMA statistics, compaction, and the allocator's
+ * side of memory hotplug (page isolation, offlining and onlining ranges).
  *
  * Options: `mobilityGrouping` (false: one list per order, as before
  * 2.6.24), `pcp` (false: no per-CPU lists), `watermarks` ('scale-factor'

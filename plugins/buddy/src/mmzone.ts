@@ -13,7 +13,7 @@
  */
 import {
   type EventBus, MAX_PAGE_ORDER, type MemoryModel, MigrateType, MIGRATE_TYPES, NO_PAGE, NR_PAGE_ORDERS,
-  type PageFrameTable, PageOwner, PG_buddy, PG_lru, type Zone, type ZoneStats,
+  type PageFrameTable, PageOwner, PG_buddy, PG_lru, type Zone, type ZoneNumaStats, type ZoneStats,
 } from '@mmsim/core';
 
 /** pageblock_order on x86_64 (HPAGE_PMD_ORDER). */
@@ -195,9 +195,11 @@ export class ZoneState {
   pagesetHighMin = 0;
   pagesetHighMax = 0;
   pagesetBatch = 0;
+  /** zone_pcp_disable() depth (memory offlining): the pcp lists run with high 0 and batch 1 meanwhile. */
+  pcpDisabled = 0;
 
-  /** numa_hit, numa_miss, numa_foreign, numa_interleave, numa_local, numa_other. */
-  readonly numaEvents = new Float64Array(6);
+  /** zone_statistics() counters: the zone's own (/proc/zoneinfo, numastat print them). */
+  readonly numaStats: ZoneNumaStats;
 
   /** Compaction: cached scanner positions and deferral (compact_cached_*, compact_defer_shift...). */
   compactCachedMigratePfn = [0, 0];
@@ -212,6 +214,7 @@ export class ZoneState {
   constructor(zone: Zone, id: number, readonly shared: ZoneShared, nrZoneTypes: number) {
     this.zone = zone;
     this.stats = zone.stats;
+    this.numaStats = zone.numaStats;
     this.id = id;
     this.nid = zone.nid;
     this.idx = zone.idx;

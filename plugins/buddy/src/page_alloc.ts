@@ -6,7 +6,8 @@
  * retries, the OOM killer, __GFP_NOFAIL), and the free path
  * (free_unref_page, __free_one_page). The mechanisms live beside it:
  * mmzone.ts (zone state, free lists), fallback.ts, pcp.ts, watermark.ts,
- * vmscan.ts (kswapd, direct and node reclaim), compaction.ts, mempolicy.ts.
+ * vmscan.ts (kswapd, direct and node reclaim), compaction.ts, mempolicy.ts,
+ * numa.ts (zone_statistics on NUMA machines), page_isolation.ts (hotplug).
  * @module
  */
 import {
@@ -25,6 +26,8 @@ import {
 } from './compaction.js';
 import { type FallbackContext, RMQUEUE_NORMAL, resetRmqueueMode, reserveHighatomicPageblock, rmqueue, unreserveHighatomicPageblock } from './fallback.js';
 import { policyPlacement, policyZone, resolveMempolicy, type ResolvedMempolicy } from './mempolicy.js';
+import { NumaAccounting } from './numa.js';
+import * as isolation from './page_isolation.js';
 import { MAX_RECLAIM_RETRIES, MIGRATE_PCPTYPES, NR_PCP_LISTS, orderToPindex, PAGE_ALLOC_COSTLY_ORDER, PAGEBLOCK_ORDER, PerCpuPages, pindexToOrder, type ZoneShared, ZoneState } from './mmzone.js';
 import { BUDDY_OPTIONS, type BuddyOptions } from './options.js';
 import { drainPagesZone, freeUnrefPageCommit, type PcpContext, pcpAllowedOrder, rmqueuePcplist } from './pcp.js';
@@ -96,6 +99,10 @@ export class BuddyAllocator implements PageAllocator, WatermarkHost {
   readonly allocstall: Float64Array;
   /** @internal */
   readonly ev: Record<string, number> = {};
+  /** The migrate type each isolated pageblock had (by first pfn), restored by undoIsolateRange. @internal */
+  readonly isolatedFrom = new Map<number, number>();
+  /** zone_statistics() and the remote-access cost; null on a single node, where every block is a local hit. */
+  private readonly numa: NumaAccounting | null;
 
   constructor(
     @inject(TOPOLOGY) readonly topology: Topology,
@@ -121,6 +128,7 @@ export class BuddyAllocator implements PageAllocator, WatermarkHost {
     this.normalIdx = topology.zoneIndex(ZoneType.NORMAL);
     this.policyZoneIdx = policyZone(topology);
     this.multiNode = topology.nodes.length > 1;
+    this.numa = this.multiNode ? new NumaAccounting(topology, kernel) : null;
     this.pgalloc = new Float64Array(topology.zoneTypes.length);
     this.allocstall = new Float64Array(topology.zoneTypes.length);
     for (let bits = 0; bits < 16; bits++) {
@@ -185,9 +193,9 @@ export class BuddyAllocator implements PageAllocator, WatermarkHost {
   buildZoneMaps(): void {
     const topo = this.topology;
     for (const z of topo.zones) {
-      if (!z.populated) continue;
       const zs = this.byZone.get(z);
       if (!zs) {
+        if (!z.populated) continue;
         const n = new ZoneState(z, this.zones.length, this.shared, topo.zoneTypes.length);
         this.zones.push(n);
         this.byZone.set(z, n);
@@ -248,8 +256,8 @@ export class BuddyAllocator implements PageAllocator, WatermarkHost {
     initPerZoneWmarkMin(this);
   }
 
-  /** The zone state owning `pfn`, or undefined. */
-  private zoneOfPfn(pfn: number): ZoneState | undefined {
+  /** The zone state owning `pfn` (page_zone), or undefined. @internal */
+  zoneOfPfn(pfn: number): ZoneState | undefined {
     const id = this.shared.pbZone[pfn >> PAGEBLOCK_ORDER];
     if (id === undefined || id === -1) return undefined;
     if (id >= 0) return this.zones[id];
@@ -401,7 +409,7 @@ export class BuddyAllocator implements PageAllocator, WatermarkHost {
           t.ownerKind[page] = PageOwner.KERNEL;
           t.owner[page] = 0;
           t.flags[page] = gfp & __GFP_COMP && order > 0 ? PG_head : 0;
-          this.accountAlloc(pref, pref, order);
+          this.accountAlloc(pref, pref, order, cpu);
           if (allocFlags & ALLOC_KSWAPD && pref.boostedWatermark) {
             pref.boostedWatermark = false;
             wakeupKswapd(this, pref, 0, 0, pref.idx);
@@ -419,7 +427,7 @@ export class BuddyAllocator implements PageAllocator, WatermarkHost {
     if (pfn < 0) return null;
     if (interleaveNid >= 0) {
       const zs = this.zoneOfPfn(pfn)!;
-      if (zs.nid === interleaveNid) zs.numaEvents[3]!++; // NUMA_INTERLEAVE_HIT
+      if (zs.nid === interleaveNid) zs.numaStats.numa_interleave++; // NUMA_INTERLEAVE_HIT
     }
     if (this.events.enabled.mm_page_alloc) this.events.emit('mm_page_alloc', { pfn, order, gfp_flags: gfp, migratetype: mt });
     return pfn;
@@ -476,13 +484,19 @@ export class BuddyAllocator implements PageAllocator, WatermarkHost {
   }
 
   /**
-   * A block of `order` was handed out from `zs` for a request preferring
-   * `pref`: __count_zid_vm_events(PGALLOC) and zone_statistics(), the one
-   * place every allocation passes.
+   * A block of `order` was handed out from `zs` on `cpu` for a request
+   * preferring `pref`: __count_zid_vm_events(PGALLOC) and zone_statistics(),
+   * the one place every allocation passes.
    */
-  private accountAlloc(pref: ZoneState, zs: ZoneState, order: number): void {
+  private accountAlloc(pref: ZoneState, zs: ZoneState, order: number, cpu: number): void {
     this.pgalloc[zs.idx]! += 1 << order;
-    void pref; // zone_statistics(preferred_zone, zone): NUMA hit/miss accounting goes here
+    if (this.numa !== null) this.numa.account(pref, zs, this.cpuNode[cpu]!, order);
+    else {
+      // one node: every block is preferred and local
+      const s = zs.numaStats;
+      s.numa_hit++;
+      s.numa_local++;
+    }
   }
 
   /** rmqueue(): the per-CPU lists for small orders, else the buddy lists; a boosted watermark wakes kswapd. */
@@ -492,7 +506,7 @@ export class BuddyAllocator implements PageAllocator, WatermarkHost {
       pfn = rmqueuePcplist(zs, zs.pcp[cpu]!, order, mt, PINDEX[order * MIGRATE_PCPTYPES + mt]!, allocFlags, cold, this.pcpCtx);
     }
     if (pfn < 0) pfn = this.rmqueueBuddy(zs, order, allocFlags, mt);
-    if (pfn >= 0) this.accountAlloc(pref, zs, order);
+    if (pfn >= 0) this.accountAlloc(pref, zs, order, cpu);
     if (allocFlags & ALLOC_KSWAPD && zs.boostedWatermark) {
       zs.boostedWatermark = false;
       wakeupKswapd(this, zs, 0, 0, zs.idx);
@@ -826,6 +840,39 @@ export class BuddyAllocator implements PageAllocator, WatermarkHost {
     if (pcp && pcp.count) drainPagesZone(zs, pcp);
   }
 
+  // ---- memory hotplug (page_isolation.ts) ------------------------------------
+
+  /** start_isolate_page_range(): the zones' per-CPU lists drained, the range's pageblocks and free blocks MIGRATE_ISOLATE. */
+  isolateRange(startPfn: number, nrPages: number): void {
+    this.tables();
+    isolation.isolateRange(this, startPfn, nrPages);
+  }
+  /** undo_isolate_page_range(): the pageblocks' types back, their free blocks freed again. */
+  undoIsolateRange(startPfn: number, nrPages: number): void {
+    this.tables();
+    isolation.undoIsolateRange(this, startPfn, nrPages);
+  }
+  /** __offline_isolated_pages(): an isolated, all-free range leaves the free lists. */
+  offlineRange(startPfn: number, nrPages: number): number {
+    this.tables();
+    return isolation.offlineRange(this, startPfn, nrPages);
+  }
+  /** online_pages(): the zone maps follow the grown zone (a zone's first pages give it allocator state), then the range is freed. */
+  onlineRange(startPfn: number, nrPages: number): void {
+    this.tables();
+    this.buildZoneMaps();
+    isolation.onlineRange(this, startPfn, nrPages);
+  }
+  /** resize_zone_range() / shrink_zone_span(): pageblock arrays and zone maps follow the new span. */
+  zoneSpanChanged(): void {
+    this.tables();
+    this.buildZoneMaps();
+  }
+  /** init_per_zone_wmark_min() after hotplug changed managed pages (zonesChanged). */
+  initPerZoneWmarkMin(): void {
+    this.zonesChanged();
+  }
+
   // ---- reports -------------------------------------------------------------
 
   freeBlocks(zone: Zone, order: number): number {
@@ -847,7 +894,7 @@ export class BuddyAllocator implements PageAllocator, WatermarkHost {
   }
   zoneInfo(zone: Zone): ZoneAllocInfo {
     const zs = this.byZone.get(zone);
-    if (!zs) return { boost: 0, cmaPages: 0, nrFreeCma: 0, pagesets: [], numa: [0, 0, 0, 0, 0, 0], nodeUnreclaimable: false };
+    if (!zs) return { boost: 0, cmaPages: 0, nrFreeCma: 0, pagesets: [], nodeUnreclaimable: false };
     return {
       boost: zs.boost,
       cmaPages: zs.cmaPages,
@@ -856,7 +903,6 @@ export class BuddyAllocator implements PageAllocator, WatermarkHost {
         const p = zs.pcp[c]!;
         return { cpu: c, count: p.count, high: p.high, batch: p.batch };
       }),
-      numa: Array.from(zs.numaEvents),
       nodeUnreclaimable: this.pgdat[zs.nid]!.kswapdFailures >= MAX_RECLAIM_RETRIES,
     };
   }
@@ -907,7 +953,8 @@ export class BuddyAllocator implements PageAllocator, WatermarkHost {
   /**
    * Free-list and pcp consistency: alignment, flags, order, the list's
    * migrate type matching its pageblock, counters (per order, per type,
-   * NR_FREE_PAGES, highatomic/CMA, pcp counts), no block listed twice.
+   * NR_FREE_PAGES without isolated pages, highatomic/CMA, pcp counts), no
+   * block listed twice, no per-CPU page in an isolated pageblock.
    */
   check(): void {
     const t = this.tables();
@@ -961,6 +1008,7 @@ export class BuddyAllocator implements PageAllocator, WatermarkHost {
             const p = mem.pfnToPage(pfn);
             if (p < 0 || !(t.flags[p]! & PG_pcp) || t.refcount[p] !== 0) bad(`${where0} cpu ${pcp.cpu}: pfn ${pfn} on a pcp list without PG_pcp or with a reference`);
             if (!zs.owns(pfn)) bad(`${where0} cpu ${pcp.cpu}: pfn ${pfn} on this zone's pcp list belongs to another zone`);
+            if (zs.pageblockMigratetype(pfn) === MigrateType.ISOLATE) bad(`${where0} cpu ${pcp.cpu}: pfn ${pfn} on a pcp list is in an isolated pageblock`);
             if (pindexToOrder(i) !== t.private[p]) bad(`${where0} cpu ${pcp.cpu}: pfn ${pfn} of order ${t.private[p]} on the list of order ${pindexToOrder(i)}`);
             if (seen.has(pfn)) bad(`${where0} cpu ${pcp.cpu}: pfn ${pfn} is both free and on a pcp list`);
             seen.add(pfn);

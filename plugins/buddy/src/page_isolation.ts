@@ -1,159 +1,235 @@
 /**
- * The buddy allocator's side of memory hotplug (mm/page_isolation.c and
- * the page_alloc.c helpers memory_hotplug.c calls): isolating a range's
- * free pages (MIGRATE_ISOLATE lists are never allocated from), taking an
- * isolated, all-free range off the free lists (__offline_isolated_pages),
- * freeing a newly onlined range into them, and re-laying a zone's
- * pageblock types when its span changes.
+ * The page allocator's side of memory hotplug (mm/page_isolation.c and the
+ * mm/page_alloc.c helpers mm/memory_hotplug.c calls): isolating a range's
+ * pageblocks (their free blocks move to the MIGRATE_ISOLATE lists, which
+ * nothing allocates from, and pages freed into them stay there), undoing
+ * that, taking an isolated all-free range off the free lists for good
+ * (__offline_isolated_pages) and freeing a newly onlined range into them
+ * (online_pages_range). Ranges are whole pageblocks.
  * @module
  */
-import { MigrateType, MmsimError, type MemoryModel, type PageFrameTable, PageOwner, PG_buddy, PG_nopage, PG_reserved, MAX_PAGE_ORDER, type Zone } from '@mmsim/core';
+import { MigrateType, MmsimError, PG_buddy, PG_nopage, PG_pcp, PG_reserved } from '@mmsim/core';
+import { PAGEBLOCK_NR_PAGES, PAGEBLOCK_ORDER, type ZoneState } from './mmzone.js';
+import type { BuddyAllocator } from './page_alloc.js';
+import { drainPagesZone } from './pcp.js';
+import { zonePcpUpdate } from './watermark.js';
 
-/** The part of a zone's free area this file works with. */
-export interface IsolationArea {
-  readonly zone: Zone;
-  pageblockMt: Uint8Array;
-  pageblockIndex(pfn: number): number;
+/** The pageblocks of [start, start + nr) that belong to a zone: [first pfn, zone state]. EINVAL for a range that is not whole pageblocks. */
+function pageblocksIn(a: BuddyAllocator, start: number, nr: number): [number, ZoneState][] {
+  if (!Number.isInteger(start) || !Number.isInteger(nr) || start < 0 || nr <= 0 || (start | nr) & (PAGEBLOCK_NR_PAGES - 1)) {
+    throw new MmsimError('EINVAL', `pfn range 0x${start.toString(16)}+${nr} is not whole pageblocks of ${PAGEBLOCK_NR_PAGES} pages`, { plugin: a.name, details: { start, nr } });
+  }
+  const out: [number, ZoneState][] = [];
+  for (let pfn = start; pfn < start + nr; pfn += PAGEBLOCK_NR_PAGES) {
+    const zs = a.zoneOfPfn(pfn);
+    if (zs) out.push([pfn, zs]);
+  }
+  return out;
 }
 
-/** The free-list primitives of the allocator (page_alloc.ts hands them over). */
-export interface BuddyInternals {
-  readonly t: PageFrameTable;
-  readonly memory: MemoryModel;
-  readonly pageblockOrder: number;
-  readonly mobilityGrouping: boolean;
-  areaOf(zone: Zone): IsolationArea | undefined;
-  areaFor(pfn: number): IsolationArea | undefined;
-  /** Creates (and registers) the free area of a zone that had none. */
-  newArea(zone: Zone): IsolationArea;
-  listAdd(a: IsolationArea, page: number, pfn: number, order: number, mt: number): void;
-  listDel(a: IsolationArea, page: number, order: number): void;
-  freeOne(a: IsolationArea, pfn: number, order: number): void;
+/**
+ * zone_pcp_disable(): every CPU's lists of the zone run with high 0 and
+ * batch 1 (a freed page goes straight to the buddy lists, a refill takes
+ * one block), and are drained.
+ */
+function zonePcpDisable(zs: ZoneState): void {
+  if (zs.pcpDisabled++ === 0) {
+    for (const pcp of zs.pcp) {
+      if (!pcp) continue;
+      pcp.high = pcp.highMin = pcp.highMax = 0;
+      pcp.batch = 1;
+    }
+  }
+  for (const pcp of zs.pcp) if (pcp && pcp.count) drainPagesZone(zs, pcp);
 }
 
-/** Pageblock types a range had before isolation, to restore them (undo_isolate_page_range). */
-const saved = new WeakMap<object, Map<number, number>>();
+/** zone_pcp_enable(): the zone's pageset_high_min / _max / batch again. */
+function zonePcpEnable(a: BuddyAllocator, zs: ZoneState): void {
+  if (zs.pcpDisabled > 0 && --zs.pcpDisabled === 0) zonePcpUpdate(a, zs);
+}
 
-function savedTypes(owner: object): Map<number, number> {
-  let m = saved.get(owner);
-  if (!m) saved.set(owner, (m = new Map()));
-  return m;
+/** The distinct zones of pageblocks. */
+function zonesOf(blocks: readonly [number, ZoneState][]): Set<ZoneState> {
+  return new Set(blocks.map(([, zs]) => zs));
 }
 
 /** Free blocks whose head lies in [start, end): [pfn, slot, order]. */
-function freeBlocksIn(b: BuddyInternals, start: number, end: number): [number, number, number][] {
+function freeBlocksIn(a: BuddyAllocator, start: number, end: number): [number, number, number][] {
+  const mem = a.memory;
+  const t = mem.pages;
   const out: [number, number, number][] = [];
   for (let pfn = start; pfn < end;) {
-    const slot = b.memory.pfnToPage(pfn);
-    if (slot >= 0 && b.t.flags[slot]! & PG_buddy) {
-      const order = b.t.private[slot]!;
-      out.push([pfn, slot, order]);
+    const page = mem.pfnToPage(pfn);
+    if (page >= 0 && t.flags[page]! & PG_buddy) {
+      const order = t.private[page]!;
+      out.push([pfn, page, order]);
       pfn += 1 << order;
     } else pfn++;
   }
   return out;
 }
 
-/** start_isolate_page_range(): pageblocks → MIGRATE_ISOLATE, their free blocks onto the isolate lists. */
-export function isolateRange(owner: object, b: BuddyInternals, start: number, nr: number): void {
-  const end = start + nr;
-  const pb = 1 << b.pageblockOrder;
-  const keep = savedTypes(owner);
-  for (let pfn = start; pfn < end; pfn += pb) {
-    const a = b.areaFor(pfn);
-    if (!a) continue;
-    const i = a.pageblockIndex(pfn);
-    if (a.pageblockMt[i] === MigrateType.ISOLATE) continue;
-    keep.set(pfn, a.pageblockMt[i]!);
-    a.pageblockMt[i] = MigrateType.ISOLATE;
-  }
-  for (const [pfn, slot, order] of freeBlocksIn(b, start, end)) {
-    const a = b.areaFor(pfn)!;
-    b.listDel(a, slot, order);
-    b.listAdd(a, slot, pfn, order, MigrateType.ISOLATE);
-  }
-}
-
-/** undo_isolate_page_range(): pageblocks get their types back, isolated free blocks their lists. */
-export function undoIsolateRange(owner: object, b: BuddyInternals, start: number, nr: number): void {
-  const end = start + nr;
-  const pb = 1 << b.pageblockOrder;
-  const keep = savedTypes(owner);
-  for (let pfn = start; pfn < end; pfn += pb) {
-    const a = b.areaFor(pfn);
-    const mt = keep.get(pfn);
-    keep.delete(pfn);
-    if (!a) continue;
-    const i = a.pageblockIndex(pfn);
-    if (a.pageblockMt[i] === MigrateType.ISOLATE) a.pageblockMt[i] = mt ?? MigrateType.MOVABLE;
-  }
-  for (const [pfn, slot, order] of freeBlocksIn(b, start, end)) {
-    const a = b.areaFor(pfn)!;
-    b.listDel(a, slot, order);
-    b.listAdd(a, slot, pfn, order, b.mobilityGrouping ? a.pageblockMt[a.pageblockIndex(pfn)]! : MigrateType.UNMOVABLE);
-  }
-}
-
 /**
- * __offline_isolated_pages() after test_pages_isolated(): every present
- * page of the range must be free; they all leave the free lists and
- * NR_FREE_PAGES. Returns the pages taken.
+ * isolate_single_pageblock(): a free block larger than a pageblock that
+ * straddles `pfn` (a pageblock boundary) is split there, so no free block
+ * lies both inside and outside the range. Same list type, same counters.
  */
-export function offlineRange(owner: object, b: BuddyInternals, start: number, nr: number, plugin: string): number {
-  const end = start + nr;
-  const blocks = freeBlocksIn(b, start, end);
-  // test_pages_isolated(): nothing but free (or absent) pages left
-  let covered = start;
-  for (const [pfn, , order] of blocks) {
-    for (let p = covered; p < pfn; p++) {
-      const s = b.memory.pfnToPage(p);
-      if (s >= 0 && !(b.t.flags[s]! & PG_nopage)) throw new MmsimError('EHOTPLUG', `pfn 0x${p.toString(16)} is still in use: the range is not all free`, { plugin, details: { pfn: p } });
+function splitFreeBlockAt(a: BuddyAllocator, pfn: number): void {
+  const mem = a.memory;
+  const t = mem.pages;
+  for (let order = PAGEBLOCK_ORDER + 1; order <= a.maxOrder; order++) {
+    let head = pfn & ~((1 << order) - 1);
+    const page = mem.pfnToPage(head);
+    if (head === pfn || page < 0 || !(t.flags[page]! & PG_buddy) || t.private[page] !== order) continue;
+    const zs = a.zoneOfPfn(head)!;
+    const mt = t.owner[page]!;
+    zs.delFromFreeList(page, order);
+    // list the halves that lie wholly on one side, halving the one holding the boundary
+    for (;;) {
+      if (head === pfn) {
+        zs.addToFreeList(zs.pageOf(head), order, mt, false);
+        return;
+      }
+      order--;
+      const mid = head + (1 << order);
+      if (pfn >= mid) {
+        zs.addToFreeList(zs.pageOf(head), order, mt, false);
+        head = mid;
+      } else {
+        zs.addToFreeList(zs.pageOf(mid), order, mt, false);
+      }
     }
-    covered = pfn + (1 << order);
   }
-  for (let p = covered; p < end; p++) {
-    const s = b.memory.pfnToPage(p);
-    if (s >= 0 && !(b.t.flags[s]! & PG_nopage)) throw new MmsimError('EHOTPLUG', `pfn 0x${p.toString(16)} is still in use: the range is not all free`, { plugin, details: { pfn: p } });
-  }
-  let taken = 0;
-  for (const [pfn, slot, order] of blocks) {
-    const a = b.areaFor(pfn)!;
-    b.listDel(a, slot, order);
-    b.t.private[slot] = 0;
-    a.zone.stats.nrFreePages -= 1 << order;
-    taken += 1 << order;
-  }
-  const keep = savedTypes(owner);
-  for (let pfn = start; pfn < end; pfn += 1 << b.pageblockOrder) keep.delete(pfn);
-  return taken;
 }
 
 /**
- * online_pages() → online_pages_range(): the range's present pages, not
- * reserved, go to the free lists in the largest aligned blocks
- * (__free_pages_core), their pageblocks MIGRATE_MOVABLE.
+ * zone_pcp_disable() + start_isolate_page_range() as offline_pages() runs
+ * them: the range's zones stop keeping per-CPU pages (until
+ * undoIsolateRange or offlineRange), then each pageblock becomes
+ * MIGRATE_ISOLATE and its free blocks move to the isolate lists
+ * (set_migratetype_isolate → move_freepages_block_isolate), leaving
+ * NR_FREE_PAGES. The types it had are kept for undoIsolateRange. EHOTPLUG,
+ * nothing changed, when a pageblock is isolated already (-EBUSY).
  */
-export function onlineRange(b: BuddyInternals, start: number, nr: number): void {
-  const end = start + nr;
-  const t = b.t;
-  const pb = 1 << b.pageblockOrder;
-  for (let pfn = start; pfn < end; pfn += pb) {
-    const a = b.areaFor(pfn);
-    if (a) a.pageblockMt[a.pageblockIndex(pfn)] = MigrateType.MOVABLE;
+export function isolateRange(a: BuddyAllocator, start: number, nr: number): void {
+  const blocks = pageblocksIn(a, start, nr);
+  for (const [pfn, zs] of blocks) {
+    if (zs.pageblockMigratetype(pfn) === MigrateType.ISOLATE) {
+      throw new MmsimError('EHOTPLUG', `pageblock at pfn 0x${pfn.toString(16)} is already isolated`, { plugin: a.name, details: { pfn } });
+    }
+    // move_freepages_block_isolate() fails for a pageblock two zones share
+    if (!zs.owns(pfn) || !zs.owns(pfn + PAGEBLOCK_NR_PAGES - 1)) {
+      throw new MmsimError('EHOTPLUG', `pageblock at pfn 0x${pfn.toString(16)} crosses the boundary of zone ${zs.zone.name}`, { plugin: a.name, details: { pfn } });
+    }
   }
-  const usable = (pfn: number) => {
-    const s = b.memory.pfnToPage(pfn);
-    return s >= 0 && !(t.flags[s]! & (PG_reserved | PG_nopage | PG_buddy)) && t.refcount[s] === 0;
+  for (const zs of zonesOf(blocks)) zonePcpDisable(zs);
+  splitFreeBlockAt(a, start);
+  splitFreeBlockAt(a, start + nr);
+  for (const [pfn, zs] of blocks) {
+    a.isolatedFrom.set(pfn, zs.pageblockMigratetype(pfn));
+    zs.moveFreepagesBlock(pfn, MigrateType.ISOLATE);
+  }
+}
+
+/**
+ * undo_isolate_page_range() + zone_pcp_enable(): each isolated pageblock
+ * gets its type back and its free blocks are freed again
+ * (unset_migratetype_isolate: to the list tails, merging with buddies
+ * outside the range that isolation kept apart).
+ */
+export function undoIsolateRange(a: BuddyAllocator, start: number, nr: number): void {
+  const blocks = pageblocksIn(a, start, nr).filter(([pfn, zs]) => zs.pageblockMigratetype(pfn) === MigrateType.ISOLATE);
+  const t = a.memory.pages;
+  const free: [number, number, ZoneState][] = [];
+  for (const [pfn, page, order] of freeBlocksIn(a, start, start + nr)) {
+    if (t.owner[page] !== MigrateType.ISOLATE) continue;
+    const zs = a.zoneOfPfn(pfn)!;
+    zs.delFromFreeList(page, order); // isolated pages are not in NR_FREE_PAGES
+    free.push([pfn, order, zs]);
+  }
+  for (const [pfn, zs] of blocks) {
+    zs.setPageblockMigratetype(pfn, a.isolatedFrom.get(pfn) ?? MigrateType.MOVABLE);
+    a.isolatedFrom.delete(pfn);
+  }
+  for (const [pfn, order, zs] of free) zs.freeBlock(pfn, order, true);
+  for (const zs of zonesOf(blocks)) zonePcpEnable(a, zs);
+}
+
+/**
+ * test_pages_isolated() + __offline_isolated_pages() + zone_pcp_enable():
+ * every present page of the isolated range must be in a free block on an
+ * isolate list (EHOTPLUG, nothing changed, otherwise); those blocks leave
+ * the lists for good. The pageblocks stay isolated, as the kernel leaves
+ * offline memory. Returns the pages taken.
+ */
+export function offlineRange(a: BuddyAllocator, start: number, nr: number): number {
+  const blocks = pageblocksIn(a, start, nr);
+  const mem = a.memory;
+  const t = mem.pages;
+  for (const [pfn, zs] of blocks) {
+    if (zs.pageblockMigratetype(pfn) !== MigrateType.ISOLATE) {
+      throw new MmsimError('EHOTPLUG', `pageblock at pfn 0x${pfn.toString(16)} is not isolated: isolate the range first`, { plugin: a.name, details: { pfn } });
+    }
+  }
+  const taken: [number, number, ZoneState][] = [];
+  for (let pfn = start, end = start + nr; pfn < end;) {
+    const page = mem.pfnToPage(pfn);
+    if (page < 0 || t.flags[page]! & PG_nopage) {
+      pfn++;
+      continue;
+    }
+    if (!(t.flags[page]! & PG_buddy) || t.owner[page] !== MigrateType.ISOLATE) {
+      throw new MmsimError('EHOTPLUG', `pfn 0x${pfn.toString(16)} is still in use: the range is not all free`, { plugin: a.name, details: { pfn } });
+    }
+    taken.push([page, t.private[page]!, a.zoneOfPfn(pfn)!]);
+    pfn += 1 << t.private[page]!;
+  }
+  let pages = 0;
+  for (const [page, order, zs] of taken) {
+    zs.delFromFreeList(page, order);
+    pages += 1 << order;
+  }
+  for (const [pfn, zs] of blocks) {
+    if (a.isolatedFrom.get(pfn) === MigrateType.HIGHATOMIC) zs.nrReservedHighatomic = Math.max(0, zs.nrReservedHighatomic - PAGEBLOCK_NR_PAGES);
+    a.isolatedFrom.delete(pfn);
+  }
+  for (const zs of zonesOf(blocks)) zonePcpEnable(a, zs);
+  return pages;
+}
+
+/**
+ * online_pages(): the range's pageblocks become MIGRATE_MOVABLE
+ * (memmap_init_range isolates them, undo_isolate_page_range makes them
+ * Movable) and its present pages, neither reserved nor in use, are freed in
+ * the largest aligned blocks to the list tails (online_pages_range →
+ * __free_pages_core with FPI_TO_TAIL).
+ */
+export function onlineRange(a: BuddyAllocator, start: number, nr: number): void {
+  const blocks = pageblocksIn(a, start, nr);
+  const mem = a.memory;
+  const t = mem.pages;
+  const end = start + nr;
+  const usable = (pfn: number): boolean => {
+    const s = mem.pfnToPage(pfn);
+    return s >= 0 && !(t.flags[s]! & (PG_reserved | PG_nopage | PG_buddy | PG_pcp)) && t.refcount[s] === 0 && a.zoneOfPfn(pfn) !== undefined;
   };
+  for (let pfn = start; pfn < end; pfn++) {
+    const s = mem.pfnToPage(pfn);
+    if (s >= 0 && !(t.flags[s]! & (PG_reserved | PG_nopage)) && !usable(pfn)) {
+      throw new MmsimError('ECORRUPT', `online: pfn 0x${pfn.toString(16)} is in use, already free, or in no zone the allocator knows`, { plugin: a.name, details: { pfn } });
+    }
+  }
+  for (const [pfn, zs] of blocks) {
+    zs.setPageblockMigratetype(pfn, MigrateType.MOVABLE);
+    a.isolatedFrom.delete(pfn);
+  }
   for (let pfn = start; pfn < end;) {
     if (!usable(pfn)) {
       pfn++;
       continue;
     }
-    const a = b.areaFor(pfn);
-    if (!a) throw new MmsimError('ECORRUPT', `online: pfn 0x${pfn.toString(16)} is in no zone the allocator knows`);
     let order = 0;
-    while (order < MAX_PAGE_ORDER && (pfn & ((2 << order) - 1)) === 0 && pfn + (2 << order) <= end) order++;
+    while (order < a.maxOrder && (pfn & ((2 << order) - 1)) === 0 && pfn + (2 << order) <= end) order++;
     let n = 1 << order;
     for (let i = 1; i < n; i++) {
       if (!usable(pfn + i)) {
@@ -162,28 +238,7 @@ export function onlineRange(b: BuddyInternals, start: number, nr: number): void 
         break;
       }
     }
-    t.ownerKind[b.memory.pfnToPage(pfn)] = PageOwner.NONE;
-    b.freeOne(a, pfn, order);
-    a.zone.stats.nrFreePages += n;
+    a.zoneOfPfn(pfn)!.freeBlock(pfn, order, true);
     pfn += n;
   }
-}
-
-/** resize_zone_range() / shrink_zone_span() happened: pageblock types follow the zone's new span (a zone that had no area gets one). */
-export function zoneSpanChanged(b: BuddyInternals, zone: Zone, oldStart: number): void {
-  const a = b.areaOf(zone);
-  if (!a) {
-    if (zone.spannedPages) b.newArea(zone);
-    return;
-  }
-  const pb = b.pageblockOrder;
-  const len = Math.ceil((zone.spannedPages + (zone.zoneStartPfn & ((1 << pb) - 1))) / (1 << pb)) + 1;
-  const next = new Uint8Array(len).fill(MigrateType.MOVABLE);
-  const shift = (oldStart >> pb) - (zone.zoneStartPfn >> pb);
-  const old = a.pageblockMt;
-  for (let i = 0; i < old.length; i++) {
-    const j = i + shift;
-    if (j >= 0 && j < len) next[j] = old[i]!;
-  }
-  a.pageblockMt = next;
 }

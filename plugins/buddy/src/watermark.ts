@@ -105,6 +105,8 @@ export function zonePcpUpdate(h: WatermarkHost, zs: ZoneState): void {
   zs.pagesetBatch = batch;
   zs.pagesetHighMin = highMin;
   zs.pagesetHighMax = highMax;
+  // while offlining holds pcp_batch_high_lock, zone_pcp_enable() applies the new values
+  if (zs.pcpDisabled) return;
   for (const pcp of zs.pcp) {
     if (!pcp) continue;
     pcp.batch = batch;
