@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { MmsimError } from './errors.js';
 import type { MachineDescription } from './machine.js';
 import type { PluginManifest } from './plugin.js';
+import { isSnapshot, type Snapshot } from './snapshot.js';
 import { validateSysctl } from './sysctl.js';
 
 const size = z.union([z.string().regex(/^\s*(0x[0-9a-fA-F]+|\d+(\.\d+)?)\s*[kKmMgGtTpPB]?(i?B)?\s*$/, "a size like '4G', '512M' or a byte count"), z.number().int().nonnegative()]);
@@ -61,6 +62,8 @@ export const configSchema = z.object({
   seed: z.number().int().min(0).max(2 ** 32 - 1).default(1),
   /** Kernel version whose formulas to follow where Linux changed them. */
   kernel: z.string().regex(/^\d+\.\d+$/, "a kernel version like '6.12'").default('6.12'),
+  /** A {@link Snapshot} (from `sim.snapshot()`) to continue from. */
+  restore: z.custom<Snapshot>((v) => isSnapshot(v), 'a snapshot from sim.snapshot()').optional(),
 }).strict();
 
 /** A plugin reference: a name/path/package, a manifest, or `{ use, options }`. */
@@ -74,6 +77,8 @@ export interface SimulatorConfig {
   sysctl?: Record<string, unknown>;
   seed?: number;
   kernel?: string;
+  /** Continue from this snapshot (same composition, plugin options, machine and kernel version). */
+  restore?: Snapshot;
 }
 
 /** The configuration after validation and defaults. */

@@ -34,6 +34,7 @@ export const ERROR_CODES = {
   ENOFAIL: 'A __GFP_NOFAIL allocation could not be satisfied after reclaim, compaction, the OOM killer and the reserves: the kernel would retry forever (a livelock), so the simulator stops it. Give the machine more memory, free pages, or let the OOM killer find a victim whose owner frees its memory.',
   EWORKLOAD: 'A malformed workload line or operation; the message names the line.',
   EOBJ_CORRUPT: 'A slab debug check (SLAB_RED_ZONE, SLAB_POISON, padding) found bytes around or in an object overwritten: an overrun, an underrun or a write after free. The message names the cache, the object address and the offset; the bytes are restored (as the kernel "FIX"es them) and the free or allocation that found it did not happen. Fix the code that wrote there.',
+  ESNAPSHOT: 'A snapshot cannot be taken or restored: it is not a snapshot, it was taken from another composition, plugin options, machine or kernel version, or the state holds something a snapshot cannot carry (a closure registered at run time, a WeakMap). The message names the path; for a closure, unregister it before snapshot() and register it again after restoring.',
   EPARSE: 'A malformed line in an input file the simulator reads (a boot log, a /proc/zoneinfo); the message names the file and line number. Fix or remove that line.',
 } as const;
 

@@ -47,6 +47,7 @@ export * from './format.js';
 export * from './workload.js';
 export * from './kmalloc_trace.js';
 export * from './debug_vm.js';
+export * from './snapshot.js';
 // zod, for plugin option schemas: plugins need no schema library of their own
 export { z } from 'zod';
 // re-exported so plugins bind with the same tsyringe the core composes with

@@ -19,6 +19,16 @@ export type MemPolicy =
 /** il_prev per simulator: the last node an interleaved allocation used. */
 const ilPrev = new WeakMap<Kernel, number>();
 
+/** il_prev of `k`, for snapshots. @internal */
+export function interleavePrev(k: Kernel): number | undefined {
+  return ilPrev.get(k);
+}
+/** Sets il_prev of `k` (restoring a snapshot). @internal */
+export function setInterleavePrev(k: Kernel, prev: number | undefined): void {
+  if (prev === undefined) ilPrev.delete(k);
+  else ilPrev.set(k, prev);
+}
+
 /**
  * alloc_pages_mpol(): a 2^order block under `policy` for an allocation on
  * `cpu`; null when the allocator cannot satisfy it.

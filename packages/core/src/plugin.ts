@@ -41,6 +41,13 @@ export interface PluginManifest<T = unknown, O = unknown> {
   readonly description?: string;
   /** Options schema (any Standard Schema library). Omitted: the plugin takes no options. */
   readonly options?: StandardSchemaV1<unknown, O>;
+  /**
+   * Classes whose instances a snapshot may hold but a freshly booted
+   * simulator may not have met yet (objects created on demand): restore
+   * creates them from these prototypes. Classes met in the booted state
+   * need not be listed.
+   */
+  readonly snapshotClasses?: readonly (abstract new (...args: never[]) => unknown)[];
   /** Binds the implementation of `provides` in the simulator's container (use Lifecycle.ContainerScoped). */
   register(container: DependencyContainer, options: O): void;
 }

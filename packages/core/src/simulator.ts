@@ -33,6 +33,54 @@ import {
   PROC_ENTRY, RANDOM, RECLAIM_POLICY, SLAB_ALLOCATOR, SYSCTL, TOPOLOGY,
 } from './tokens.js';
 import { Topology } from './topology.js';
+import { interleavePrev, setInterleavePrev } from './mempolicy.js';
+import { restoreSnapshot, takeSnapshot, type Snapshot } from './snapshot.js';
+import { SHRINKER } from './tokens.js';
+import { Vmalloc as VmallocClass } from './vmalloc.js';
+import { Percpu as PercpuClass } from './percpu.js';
+
+/** What snapshot() and restore need to know about a composition. */
+interface SnapshotInfo {
+  fingerprint: Record<string, unknown>;
+  /** Tokens of extra plugins (their persistent instances are state roots). */
+  extraTokens: symbol[];
+}
+
+/** Core classes a snapshot may hold that boot does not create (created on first use). */
+const CORE_SNAPSHOT_CLASSES = [VmallocClass, PercpuClass];
+
+/**
+ * The roots of the simulated state, in a fixed order. Contributions
+ * (shrinkers, /proc entries, extra plugins) count only when the container
+ * keeps their instance: a transient one holds no state between calls.
+ */
+function stateRoots(c: DependencyContainer, kernel: Kernel, extraTokens: symbol[]): Record<string, unknown> {
+  const r: Record<string, unknown> = {};
+  for (const s of SLOTS) r[s] = c.resolve(EXTENSION_POINTS[s]);
+  r.kernel = kernel;
+  r.topology = c.resolve(TOPOLOGY);
+  r.sysctl = c.resolve(SYSCTL);
+  r.clock = c.resolve(CLOCK);
+  r.random = c.resolve(RANDOM);
+  r.interleave = { prev: interleavePrev(kernel) };
+  for (const [name, t] of [['shrinkers', SHRINKER], ['procEntries', PROC_ENTRY], ...extraTokens.map((x, i) => [`extra${i}`, x] as const)] as [string, symbol][]) {
+    if (!c.isRegistered(t, true)) continue;
+    const a = c.resolveAll<unknown>(t);
+    const b = c.resolveAll<unknown>(t);
+    r[name] = a.filter((x, i) => x === b[i] && typeof x === 'object' && x !== null);
+  }
+  return r;
+}
+
+/** What is not state but may be referenced from it: rebound by name on restore. */
+function snapshotExterns(c: DependencyContainer, events: EventBus): Map<object, string> {
+  return new Map<object, string>([[c, 'container'], [rootContainer, 'rootContainer'], [events, 'events'], [events.enabled, 'events.enabled']]);
+}
+
+/** JSON-normal form (functions and symbols named, undefined dropped) for fingerprints. */
+function plain(v: unknown): unknown {
+  return JSON.parse(JSON.stringify(v ?? null, (_k, x: unknown) => (typeof x === 'function' ? `[function ${x.name}]` : typeof x === 'symbol' ? String(x) : typeof x === 'bigint' ? String(x) : x)) ?? 'null') as unknown;
+}
 
 /** Extension points in boot order: each may depend on the ones before it. */
 const SLOTS: ExtensionPointKey[] = ['memoryModel', 'pageAllocator', 'slab', 'reclaim', 'oom'];
@@ -98,9 +146,11 @@ export class Simulator {
   readonly kernel: Kernel;
   private readonly c: DependencyContainer;
   private disposed = false;
+  private readonly snapInfo: SnapshotInfo;
 
   /** @internal use {@link createSimulator} */
-  constructor(config: ResolvedConfig, composition: Record<ExtensionPointKey, string>, c: DependencyContainer, kernel: Kernel) {
+  constructor(config: ResolvedConfig, composition: Record<ExtensionPointKey, string>, c: DependencyContainer, kernel: Kernel, snapInfo?: SnapshotInfo) {
+    this.snapInfo = snapInfo ?? { fingerprint: { composition: plain(composition) }, extraTokens: [] };
     this.config = deepFreeze(config);
     this.composition = Object.freeze(composition);
     this.c = c;
@@ -229,6 +279,20 @@ export class Simulator {
     checkVm(this.kernel);
   }
 
+  /**
+   * The whole simulated state as plain JSON data (typed arrays base64
+   * encoded): pass it as `restore` to {@link createSimulator} with the same
+   * composition to continue from here. Event listeners are not state and
+   * are not saved. Closures registered at run time (movers, evictors) are
+   * not saved either: restoring refuses a snapshot that holds one
+   * (ESNAPSHOT naming it) — unregister them first. See the snapshot module.
+   */
+  snapshot(): Snapshot {
+    const c = this.live();
+    const roots = stateRoots(c, this.kernel, this.snapInfo.extraTokens);
+    return takeSnapshot(roots, snapshotExterns(c, this.events), this.snapInfo.fingerprint);
+  }
+
   /** Releases the container and listeners; any later use throws EDISPOSED. */
   dispose(): void {
     if (this.disposed) return;
@@ -259,6 +323,9 @@ function freeze(c: DependencyContainer): void {
 /** Validates `config`, composes the plugins in a new child container, boots and freezes the simulator. */
 export async function createSimulator(config: SimulatorConfig = {}): Promise<Simulator> {
   const cfg = parseConfig(config);
+  const restore = cfg.restore;
+  // the snapshot is consumed here, not kept in the (frozen) config
+  delete cfg.restore;
   // a point given as `undefined` keeps its default (found by fuzzing: it replaced the default)
   const given = Object.fromEntries(Object.entries(cfg.plugins).filter(([, v]) => v !== undefined));
   const refs = { ...DEFAULT_PLUGINS, ...given } as Record<ExtensionPointKey, PluginRef>;
@@ -313,9 +380,33 @@ export async function createSimulator(config: SimulatorConfig = {}): Promise<Sim
     boot(bySlot.memoryModel, () => reserveBootmem(topology, c.resolve<MemoryModel>(MEMORY_MODEL)));
     for (const slot of SLOTS.slice(1)) boot(bySlot[slot], () => c.resolve(EXTENSION_POINTS[slot]));
     for (const l of loaded.filter((x) => x.slot === 'extra')) boot(l, () => c.resolveAll(l.manifest.provides));
-    freeze(c);
     const composition = Object.fromEntries(SLOTS.map((s) => [s, bySlot[s].manifest.name])) as Record<ExtensionPointKey, string>;
-    return new Simulator(cfg, composition, c, kernel);
+    const extras = loaded.filter((x) => x.slot === 'extra');
+    const snapInfo: SnapshotInfo = {
+      fingerprint: plain({
+        composition,
+        extraPlugins: extras.map((l) => l.manifest.name),
+        options: Object.fromEntries(loaded.map((l) => [l.path, l.options])),
+        machine: cfg.machine,
+        kernel: cfg.kernel,
+      }) as Record<string, unknown>,
+      extraTokens: extras.map((l) => l.manifest.provides),
+    };
+    if (restore) {
+      const want = snapInfo.fingerprint;
+      const got = restore.fingerprint ?? {};
+      const differ = [...new Set([...Object.keys(want), ...Object.keys(got)])].filter((k) => JSON.stringify(want[k]) !== JSON.stringify(got[k]));
+      if (restore.version !== 1) throw new MmsimError('ESNAPSHOT', `snapshot format version ${restore.version} is not supported (this core reads version 1)`, { path: 'restore.version' });
+      if (differ.length) {
+        throw new MmsimError('ESNAPSHOT', `the snapshot was taken from another simulator: ${differ.map((k) => `${k} ${JSON.stringify(got[k])} here ${JSON.stringify(want[k])}`).join('; ')}`, { path: 'restore', details: { differ } });
+      }
+      const roots = stateRoots(c, kernel, snapInfo.extraTokens);
+      const classes = [...CORE_SNAPSHOT_CLASSES, ...loaded.flatMap((l) => l.manifest.snapshotClasses ?? [])];
+      restoreSnapshot(restore, roots, snapshotExterns(c, events), classes);
+      setInterleavePrev(kernel, (roots.interleave as { prev?: number }).prev);
+    }
+    freeze(c);
+    return new Simulator(cfg, composition, c, kernel, snapInfo);
   } catch (e) {
     void c.dispose();
     throw e;

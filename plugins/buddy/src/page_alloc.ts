@@ -24,6 +24,7 @@ import {
   COMPACT_DEFERRED, COMPACT_SKIPPED, DEF_COMPACT_PRIORITY, INIT_COMPACT_PRIORITY,
   compactNodes, type CompactPriority, directCompact, shouldCompactRetry,
 } from './compaction.js';
+import { SNAPSHOT_EXCLUDE } from '@mmsim/core';
 import { type FallbackContext, RMQUEUE_NORMAL, resetRmqueueMode, reserveHighatomicPageblock, rmqueue, unreserveHighatomicPageblock } from './fallback.js';
 import { policyPlacement, policyZone, resolveMempolicy, type ResolvedMempolicy } from './mempolicy.js';
 import { NumaAccounting } from './numa.js';
@@ -61,6 +62,8 @@ export interface AllocContext {
 /** The zoned buddy allocator: PAGE_ALLOCATOR of the buddy plugin. */
 @injectable()
 export class BuddyAllocator implements PageAllocator, WatermarkHost {
+  /** callPolicy memoises resolved policies by the caller's object: a cache, rebuilt on demand. */
+  static readonly [SNAPSHOT_EXCLUDE] = ['callPolicy'];
   readonly name = 'buddy';
   readonly maxOrder = MAX_PAGE_ORDER;
   /** Populated zones, node by node, lowest first. @internal */

@@ -14,6 +14,8 @@ export default definePlugin<unknown, SlobOptions>({
   apiVersion: '1',
   description: 'SLOB: a K&R first-fit heap of pages on three lists by size, SLOB_UNIT granularity, size headers for kmalloc, whole pages for large requests',
   options: slobOptionsSchema,
+  // SLOB boots with no caches: a snapshot's kmem_cache_create()d caches are made from this class
+  snapshotClasses: [SlobCache],
   register(container, opts) {
     container.register(SLOB_OPTIONS, { useValue: opts });
     container.register(SLAB_ALLOCATOR, { useClass: SlobAllocator }, { lifecycle: Lifecycle.ContainerScoped });
