@@ -38,6 +38,9 @@ import { restoreSnapshot, takeSnapshot, type Snapshot } from './snapshot.js';
 import { SHRINKER } from './tokens.js';
 import { Vmalloc as VmallocClass } from './vmalloc.js';
 import { Percpu as PercpuClass } from './percpu.js';
+import { ListLru, SlabShrinker } from './list_lru.js';
+import { PageFrameTable } from './page.js';
+import { TaskTable } from './tasks.js';
 
 /** What snapshot() and restore need to know about a composition. */
 interface SnapshotInfo {
@@ -47,7 +50,7 @@ interface SnapshotInfo {
 }
 
 /** Core classes a snapshot may hold that boot does not create (created on first use). */
-const CORE_SNAPSHOT_CLASSES = [VmallocClass, PercpuClass];
+const CORE_SNAPSHOT_CLASSES = [VmallocClass, PercpuClass, ListLru, SlabShrinker, PageFrameTable, TaskTable];
 
 /**
  * The roots of the simulated state, in a fixed order. Contributions
