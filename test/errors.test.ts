@@ -161,6 +161,7 @@ const TRIGGERS: Partial<Record<ErrorCode, Trigger[]>> = {
     ['an unknown /proc view', simple((sim) => sim.proc('nosuchview'))],
     ['the oom_score of no task', simple((sim) => sim.proc('4242/oom_score'))],
   ],
+  ESNAPSHOT: [['restoring a snapshot on another machine', simple((sim) => createSimulator({ machine: { memory: '32M', cpus: 1 }, restore: sim.snapshot() }))]],
   ETASK_UNKNOWN: [['a pid nobody has', simple((sim) => sim.kernel.tasks.get(4242))]],
   EHOTPLUG: [
     ['offlining a section under FLATMEM', simple((sim) => sim.memory.offlineSection(1))],
