@@ -401,7 +401,7 @@ export function checkVm(k: Kernel): VmCheckReport {
       corrupt(`slabinfo ${c.name}: ${row.numSlabs} slabs of up to ${row.pagesPerSlab} pages, but ${pages} pages are owned by the cache`, { cache: c.name });
     }
   }
-  if (slabPagesNoCache === 0 && reclaimable !== st.reclaimablePages) {
+  if (slabPagesNoCache === 0 && k.slab.reclaimAccounting !== false && reclaimable !== st.reclaimablePages) {
     corrupt(`slab: SLAB_RECLAIM_ACCOUNT caches own ${reclaimable} pages but SReclaimable is ${st.reclaimablePages} pages`);
   }
   report.byOwner = {};

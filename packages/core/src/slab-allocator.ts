@@ -242,6 +242,13 @@ export interface SlabAllocator {
   slabinfo(): SlabInfo[];
   /** Pages held, for /proc/meminfo. */
   stats(): SlabStats;
+  /**
+   * False when the allocator counts every page as unreclaimable whatever
+   * the cache's SLAB_RECLAIM_ACCOUNT (SLOB: slob_new_pages() always adds
+   * to NR_SLAB_UNRECLAIMABLE_B); the invariant checker then does not
+   * expect those caches' pages in SReclaimable. Default true.
+   */
+  readonly reclaimAccounting?: boolean;
 
   /**
    * Writes `data` into simulated memory at `ptr + offset` — to simulate an

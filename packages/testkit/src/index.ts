@@ -7,7 +7,7 @@
  */
 export { memoryModelConformance, memoryModelModel, memoryState, MEMORY_MODEL_MACHINES, PAGES_PER_SECTION, type MemoryOp, type MemoryModelState } from './memory-model.js';
 export { pageAllocatorConformance, pageAllocatorModel, holePfn, PAGE_GFPS, type PageOp, type PageModelState } from './page-allocator.js';
-export { slabAllocatorConformance, slabAllocatorModel, type SlabOp, type SlabModelState, type TrackedCache } from './slab-allocator.js';
+export { slabAllocatorConformance, slabAllocatorModel, slabAllocatorModelFor, type SlabOp, type SlabModelState, type SlabSuiteOptions, type SlabSuiteTarget, type TrackedCache } from './slab-allocator.js';
 export { reclaimPolicyConformance, reclaimPolicyModel, type ReclaimOp, type ReclaimModelState } from './reclaim.js';
 export { oomScorerConformance, oomScorerModel, checkSelection, taskArb, taskPages, type OomOp, type OomModelState, type TaskFields } from './oom.js';
 export { renderErrorsDoc } from './errors-doc.js';

@@ -7,7 +7,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { type SlobAllocator, SLOB_UNITS_PER_PAGE } from './index.js';
 
 slabAllocatorConformance({ name: 'slob', plugin: 'slob' });
-slabAllocatorConformance({ name: 'slob (shared zone lists, as the kernel)', plugin: { use: 'slob', options: { sharedZoneLists: true } }, config: { machine: { memory: '256M', cpus: 2 } } });
+// the kernel's SLOB serves GFP_DMA from any partially free page; only new pages must come from ZONE_DMA
+slabAllocatorConformance({ name: 'slob (shared zone lists, as the kernel)', plugin: { use: 'slob', options: { sharedZoneLists: true } }, sharedZonePages: true, config: { machine: { memory: '256M', cpus: 2 } } });
 
 let sim: Simulator;
 afterEach(() => sim?.dispose());
@@ -119,6 +120,37 @@ describe('slob: blocks in pages', () => {
     expectCode(() => slob.kfree(whole), 'EDOUBLE_FREE');
     slob.cacheFree(c, o);
     sim.check();
+  });
+
+  it('marks a cache\'s whole-page objects as slab pages of the cache (PG_slab on every page), large kmalloc as KMALLOC_LARGE', async () => {
+    const slob = await boot();
+    sim.pages.drainAllPages();
+    const free0 = freePages();
+    const t = sim.memory.pages;
+    const c = slob.createCache('three_pages', 3 * PAGE_SIZE - 1, { flags: SLAB_RECLAIM_ACCOUNT });
+    const o = slob.cacheAlloc(c, GFP_KERNEL)!;
+    const k = slob.kmalloc(2 * PAGE_SIZE, GFP_KERNEL)!;
+    sim.check();
+    for (let i = 0; i < 4; i++) {
+      const page = sim.memory.pfnToPage(pfnOf(o) + i);
+      expect(t.flags[page]! & PG_slab).toBe(PG_slab);
+      expect(t.ownerKind[page]).toBe(PageOwner.SLAB);
+      expect(t.owner[page]).toBe(c.id);
+    }
+    for (let i = 0; i < 2; i++) expect(t.flags[sim.memory.pfnToPage(pfnOf(k) + i)]! & PG_slab).toBe(0);
+    expect(t.private[sim.memory.pfnToPage(pfnOf(k))]).toBe(1);
+    // a pointer inside a whole-page object is no slob page's block
+    const before = state();
+    expectCode(() => slob.cacheFree(c, o + 64), 'EBAD_POINTER');
+    expectCode(() => slob.kfree(o + PAGE_SIZE + 8), 'EBAD_POINTER');
+    expect(state()).toBe(before);
+    expect(slob.stats()).toEqual({ reclaimablePages: 0, unreclaimablePages: 6 });
+    slob.cacheFree(c, o);
+    slob.kfree(k);
+    for (let i = 0; i < 4; i++) expect(t.flags[sim.memory.pfnToPage(pfnOf(o) + i)]! & PG_slab).toBe(0);
+    sim.check();
+    sim.pages.drainAllPages();
+    expect(freePages()).toBe(free0);
   });
 
   it('runs a cache constructor on every allocation (SLAB emulated on SLOB); drops debug flags', async () => {

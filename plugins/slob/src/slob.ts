@@ -82,6 +82,8 @@ export class SlobCache implements KmemCache {
 @injectable()
 export class SlobAllocator implements SlabAllocator {
   readonly name = 'slob';
+  /** slob_new_pages() counts every page as NR_SLAB_UNRECLAIMABLE_B, SLAB_RECLAIM_ACCOUNT or not. */
+  readonly reclaimAccounting = false;
   /** The shrinker of the SLAB_RECLAIM_ACCOUNT caches' LRUs (registered under SHRINKER). */
   readonly shrinker: SlabShrinker;
   private readonly t: PageFrameTable;
@@ -272,6 +274,11 @@ export class SlobAllocator implements SlabAllocator {
     return this.topology.pfnZone(pfn)?.nid ?? 0;
   }
 
+  /** The slot of the slob page at struct page `page`, or -1: slob pages are the PG_slab pages of no cache (whole-page objects carry their cache). */
+  private slotOf(page: number): number {
+    return page >= 0 && this.t.flags[page]! & PG_slab && this.t.owner[page] === 0 ? this.t.private[page]! : NONE;
+  }
+
   /** A new slob page (slob_new_pages + __folio_set_slab): one free block of the whole page. */
   private newPage(pfn: number): number {
     const slot = this.newSlot();
@@ -444,17 +451,25 @@ export class SlobAllocator implements SlabAllocator {
     }
   }
 
-  /** slob_new_pages() for a whole-page allocation; marks the pages and counts them as unreclaimable slab. */
+  /**
+   * slob_new_pages() for a whole-page allocation; marks the pages and counts
+   * them as unreclaimable slab. A large kmalloc is KMALLOC_LARGE with its
+   * order in the head's page->private (as alloc_pages leaves it); a cache's
+   * whole-page object is a slab page like SLUB's: PG_slab, owner kind SLAB
+   * and the cache on every page (the kernel's SLOB leaves these pages
+   * unmarked; the simulator's page-table conventions want them marked).
+   */
   private newLarge(gfp: number, order: number, node: number, cpu: number, owner: number): number {
     const pfn = this.allocPages(gfp, order, node, cpu);
     if (pfn === null) return NONE;
     const n = 1 << order;
+    const slab = owner === 0 ? 0 : PG_slab;
     for (let i = 0; i < n; i++) {
       const page = this.memory.pfnToPage(pfn + i);
       this.t.ownerKind[page] = owner === 0 ? PageOwner.KMALLOC_LARGE : PageOwner.SLAB;
       this.t.owner[page] = owner;
       if (i === 0) this.t.private[page] = order;
-      else this.t.flags[page] = (this.t.flags[page]! | PG_tail) >>> 0;
+      this.t.flags[page] = (this.t.flags[page]! | slab | (i > 0 ? PG_tail : 0)) >>> 0;
     }
     this.large.set(pfn, [order, owner]);
     this.largeFreed.delete(pfn);
@@ -469,7 +484,7 @@ export class SlobAllocator implements SlabAllocator {
       const page = this.memory.pfnToPage(pfn + i);
       this.t.ownerKind[page] = i === 0 ? PageOwner.KERNEL : PageOwner.NONE;
       this.t.owner[page] = 0;
-      if (i > 0) this.t.flags[page] = this.t.flags[page]! & ~PG_tail;
+      this.t.flags[page] = this.t.flags[page]! & ~(PG_slab | PG_tail);
     }
     this.large.delete(pfn);
     this.largeFreed.add(pfn);
@@ -559,9 +574,8 @@ export class SlobAllocator implements SlabAllocator {
 
   /** Why `ptr` is not a live block: EDOUBLE_FREE when it lies in free slob memory or a freed large allocation, else EBAD_POINTER. */
   private notLive(op: string, ptr: number, what: string): MmsimError {
-    const page = this.memory.pfnToPage(Math.floor(ptr / PAGE_SIZE));
-    if (page >= 0 && this.t.flags[page]! & PG_slab) {
-      const slot = this.t.private[page]!;
+    const slot = this.slotOf(this.memory.pfnToPage(Math.floor(ptr / PAGE_SIZE)));
+    if (slot >= 0) {
       const mem = this.pMem[slot]!;
       const u = (ptr - this.pPfn[slot]! * PAGE_SIZE) / SLOB_UNIT;
       if (this.pList[slot] !== NONE) {
@@ -807,9 +821,8 @@ export class SlobAllocator implements SlabAllocator {
     for (const [addr, owner] of this.live) {
       const start = owner === 0 ? addr - MINALIGN : addr;
       const units = owner === 0 ? slobUnits(this.header(addr) + MINALIGN) : slobUnits(this.cacheById[owner]?.size ?? bad(`live block ${this.hex(addr)} of a destroyed cache`));
-      const page = this.memory.pfnToPage(Math.floor(start / PAGE_SIZE));
-      if (page < 0 || !(this.t.flags[page]! & PG_slab)) bad(`live block ${this.hex(addr)} is not on a slob page`);
-      const slot = this.t.private[page]!;
+      const slot = this.slotOf(this.memory.pfnToPage(Math.floor(start / PAGE_SIZE)));
+      if (slot < 0) bad(`live block ${this.hex(addr)} is not on a slob page`);
       usedUnits.set(slot, (usedUnits.get(slot) ?? 0) + units);
       let l = blocks.get(slot);
       if (!l) blocks.set(slot, (l = []));
@@ -832,7 +845,7 @@ export class SlobAllocator implements SlabAllocator {
       pages++;
       const pfn = this.pPfn[s]!;
       const page = this.memory.pfnToPage(pfn);
-      if (!(this.t.flags[page]! & PG_slab) || this.t.private[page] !== s || this.t.ownerKind[page] !== PageOwner.SLAB) bad(`pfn ${pfn} is not marked as slob page ${s}`);
+      if (!(this.t.flags[page]! & PG_slab) || this.t.private[page] !== s || this.t.ownerKind[page] !== PageOwner.SLAB || this.t.owner[page] !== 0) bad(`pfn ${pfn} is not marked as slob page ${s}`);
       const mem = this.pMem[s]!;
       let free = 0;
       const freeBlocks: [number, number][] = [];
@@ -860,7 +873,14 @@ export class SlobAllocator implements SlabAllocator {
     let large = 0;
     for (const [pfn, [order, owner]] of this.large) {
       const page = this.memory.pfnToPage(pfn);
-      if (this.t.ownerKind[page] !== (owner === 0 ? PageOwner.KMALLOC_LARGE : PageOwner.SLAB)) bad(`large allocation at pfn ${pfn} is not marked`);
+      for (let i = 0; i < 1 << order; i++) {
+        const p = this.memory.pfnToPage(pfn + i);
+        const slab = (this.t.flags[p]! & PG_slab) !== 0;
+        if (this.t.ownerKind[p] !== (owner === 0 ? PageOwner.KMALLOC_LARGE : PageOwner.SLAB) || this.t.owner[p] !== owner || slab !== (owner !== 0)) {
+          bad(`large allocation at pfn ${pfn}: pfn ${pfn + i} is not marked ${owner === 0 ? 'KMALLOC_LARGE' : 'SLAB/PG_slab'}`);
+        }
+      }
+      if (owner === 0 && this.t.private[page] !== order) bad(`large kmalloc at pfn ${pfn} does not keep order ${order} in page->private`);
       large += 1 << order;
     }
     if (large !== this.largePages) bad(`large allocations hold ${large} pages, counter says ${this.largePages}`);
