@@ -14,7 +14,9 @@
  *   refcount 0; the block is aligned to its order, lies in one zone and one
  *   present range, and no page of it is reserved, on an LRU or a slab page.
  *   A page allocator that does not mark free blocks this way (a bitmap
- *   allocator) is checked by counts only ("opaque" mode).
+ *   allocator) is checked by counts only ("opaque" mode). NR_FREE_PAGES
+ *   counts free blocks except those on the MIGRATE_ISOLATE lists
+ *   (account_freepages()), free_area[].nr_free counts them all.
  * - A page on a per-CPU list has PG_pcp (page->private = its order, or
  *   every page of the block flagged).
  * - An allocated block starts at a head with refcount ≥ 1 and an owner kind
