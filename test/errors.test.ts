@@ -2,15 +2,17 @@
 // ERROR_CODES and in the generated docs page; every catalogued code has a
 // test below that triggers it and shows the simulator unchanged afterwards.
 // Adding a code means adding a line to TRIGGERS.
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readConfig } from '@mmsim/cli';
 import {
   createSimulator, definePlugin, ERROR_CODES, type ErrorCode, GFP_DMA, GFP_DMA32, GFP_HIGHUSER_MOVABLE, GFP_KERNEL,
   injectable, isMmsimError, Lifecycle, layoutMachine, MAX_PAGE_ORDER, MEMORY_MODEL, OOM_SCORER, PAGE_ALLOCATOR,
-  PageOwner, PAGE_SIZE, parseConfig, parseGfp, parseSize, runDefaultWorkload, type Simulator, SLAB_ALLOCATOR, SLAB_KMALLOC,
-  type SimulatorConfig, TOPOLOGY, type Topology, validateSysctl, __GFP_MOVABLE, __GFP_RECLAIMABLE,
+  PageOwner, PAGE_SIZE, parseConfig, parseDmesg, parseGfp, parseSize, parseZoneinfo, runDefaultWorkload, type Simulator,
+  SLAB_ALLOCATOR, SLAB_CONSISTENCY_CHECKS, SLAB_KMALLOC, SLAB_RED_ZONE, type SimulatorConfig, TOPOLOGY, type Topology,
+  validateSysctl, __GFP_MEMALLOC, __GFP_MOVABLE, __GFP_NOFAIL, __GFP_RECLAIMABLE,
 } from '@mmsim/core';
 import { renderErrorsDoc, simFingerprint } from '@mmsim/testkit';
 import { container as rootContainer } from 'tsyringe';
@@ -61,6 +63,21 @@ function onCreate(config: unknown) {
 const pure = (bad: () => unknown) => async (code: ErrorCode) => {
   await throwsCode(code, bad);
 };
+
+/** A file holding `text` (for inputs the simulator reads from disk). */
+function tmpFile(name: string, text: string): string {
+  const p = join(mkdtempSync(join(tmpdir(), 'mmsim-errors-')), name);
+  writeFileSync(p, text);
+  return p;
+}
+
+/** Every page allocated (the reserves too) and the per-CPU lists drained: nothing left to reclaim, compact or hand out. */
+function exhaust(sim: Simulator): void {
+  for (let i = 0; i < 3; i++) {
+    while (sim.pages.allocPages(GFP_KERNEL | __GFP_MEMALLOC, 0) !== null) { /* take it */ }
+    sim.pages.drainAllPages();
+  }
+}
 
 @injectable()
 class NoInject {
@@ -178,6 +195,13 @@ const TRIGGERS: Partial<Record<ErrorCode, Trigger[]>> = {
     const t = sim.memory.pages;
     for (let p = 0; p < t.size; p++) if (t.ownerKind[p] === PageOwner.BUDDY) { t.refcount[p] = 1; return; }
   }, (sim) => sim.check(), { healthy: false })]],
+  ENOFAIL: [['a __GFP_NOFAIL request with every page (reserves too) taken', onSim(exhaust, (sim) => sim.pages.allocPages(GFP_KERNEL | __GFP_NOFAIL, 0))]],
+  EOBJ_CORRUPT: [['a one-byte overrun of a red-zoned object, found on free', onSim((sim) => { const c = sim.slab.createCache('overrun', 64, { flags: SLAB_CONSISTENCY_CHECKS | SLAB_RED_ZONE }); const p = sim.slab.cacheAlloc(c, GFP_KERNEL)!; sim.slab.writeObject(p, 64, [0x41]); return { c, p }; }, (sim, x) => sim.slab.cacheFree(x.c, x.p))]],
+  EPARSE: [
+    ['a boot log with a malformed BIOS-e820 line', onCreate({ machine: { dmesg: tmpFile('dmesg.txt', '[    0.000000] BIOS-e820: [mem 0x0000000000000000-0x000000000009fbff] usable\n[    0.000000] BIOS-e820: [mem 0x100000-] usable\n') } })],
+    ['a boot log with a node range line without its range', pure(() => parseDmesg('Early memory node ranges\n  node   0:\n'))],
+    ['a zoneinfo field that is not a number', pure(() => parseZoneinfo('Node 0, zone      DMA\n  pages free     3975\n        spanned  4095\n        present  x\n'))],
+  ],
   EWORKLOAD: [
     ['a negative operation count', simple((sim) => runDefaultWorkload(sim, { ops: -1 }))],
     ['a fill that is not a fraction', simple((sim) => runDefaultWorkload(sim, { fill: Number.NaN }))],

@@ -1,13 +1,13 @@
 // Fuzzing of every parser the code base has: random and mutated inputs give
 // a result or an MmsimError with a catalogued code — never another
 // exception, never a hang. Bounded here; MMSIM_NIGHTLY=1 runs far more.
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readConfig } from '@mmsim/cli';
 import {
-  createSimulator, layoutMachine, parseConfig, parseGfp, parseSize, type SimulatorConfig, Sysctl, SYSCTL_NAMES, Topology,
-  validateSysctl, type SysctlName,
+  compileKmallocTrace, createSimulator, layoutMachine, machineFromDmesg, machineFromZoneinfo, parseConfig, parseDmesg, parseGfp,
+  parseKmallocTrace, parseSize, parseZoneinfo, type SimulatorConfig, Sysctl, SYSCTL_NAMES, Topology, validateSysctl, type SysctlName,
 } from '@mmsim/core';
 import { fuzzParser, simFingerprint } from '@mmsim/testkit';
 import { describe, expect, it } from 'vitest';
@@ -22,6 +22,12 @@ const CONFIGS: SimulatorConfig[] = [
   { machine: { memory: 67108864 }, plugins: { pageAllocator: { use: 'buddy', options: { mobilityGrouping: false } }, slab: { use: 'slub', options: { cpuPartial: false } } } },
   { sysctl: { 'vm.swappiness': 10, 'vm.min_free_kbytes': 2048, 'vm.lowmem_reserve_ratio': [256, 256, 32, 0, 0] }, machine: { memory: '128M' } },
 ];
+
+const fixture = (name: string) => readFileSync(new URL(`./fixtures/${name}`, import.meta.url), 'utf8');
+/** The first `n` lines of a text. */
+const head = (text: string, n: number) => text.split('\n').slice(0, n).join('\n');
+const DMESG = fixture('dmesg/aio-h87-k5.4.txt');
+const ZONEINFO = fixture('proc-vm1/zoneinfo');
 
 /** Validation and layout only: cheap for any machine size. */
 function parseAndLayout(input: unknown): void {
@@ -97,6 +103,24 @@ describe('parser fuzzing (bounded budget)', () => {
     expect(r.errors.EGFP_INVALID).toBeGreaterThan(0);
   });
 
+  it('boot logs: parseDmesg + machineFromDmesg + machine layout', async () => {
+    const r = await fuzzParser((text: string) => parseAndLayout({ machine: machineFromDmesg(parseDmesg(text)) }), [DMESG, head(DMESG, 60)], { runs: 600, timeMs: 8000 });
+    expect(r.ok).toBeGreaterThan(0);
+    expect(r.errors.EPARSE).toBeGreaterThan(0);
+  });
+
+  it('/proc/zoneinfo: parseZoneinfo + machineFromZoneinfo + machine layout', async () => {
+    const r = await fuzzParser((text: string) => parseAndLayout({ machine: machineFromZoneinfo(parseZoneinfo(text)) }), [ZONEINFO], { runs: 800, timeMs: 8000 });
+    expect(r.ok).toBeGreaterThan(0);
+    expect(r.errors.EPARSE).toBeGreaterThan(0);
+  });
+
+  it('kmalloc traces: parseKmallocTrace + compileKmallocTrace', async () => {
+    const r = await fuzzParser((text: string) => compileKmallocTrace(parseKmallocTrace(text)), [head(fixture('kmalloc-trace.txt'), 80), head(fixture('kmalloc-sizes.txt'), 40)], { runs: 800, timeMs: 8000 });
+    expect(r.ok).toBeGreaterThan(0);
+    expect(r.errors.EWORKLOAD).toBeGreaterThan(0);
+  });
+
   it('sysctl values: refused writes leave the simulator unchanged', async () => {
     const sim = await createSimulator({ machine: { memory: '64M' } });
     const seeds = new Sysctl().entries().map(([name, value]) => ({ name, value }));
@@ -142,6 +166,20 @@ describe('fuzzParser itself', () => {
 });
 
 describe('inputs the nightly fuzzer found', () => {
+  it('boot logs: a node range line without its range, a node id past MAX_NUMNODES, a CPU count past NR_CPUS are EPARSE', () => {
+    const code = (fn: () => unknown) => {
+      try {
+        fn();
+      } catch (e) {
+        return (e as { code?: string }).code;
+      }
+      return 'no error';
+    };
+    expect(code(() => parseDmesg(DMESG.replace(/node {3}0: \[mem [^\n]*/, 'node   0:')))).toBe('EPARSE');
+    expect(code(() => machineFromDmesg(parseDmesg(DMESG.replace(/node {3}0: /g, 'node   99999999999: '))))).toBe('EPARSE');
+    expect(code(() => parseDmesg(`${DMESG}\n[    0.1] smpboot: Allowing 99999999999 CPUs, 0 hotplug CPUs\n`))).toBe('EPARSE');
+  });
+
   it('a plugin point given as undefined keeps its default', async () => {
     const sim = await createSimulator({ machine: { memory: '64M' }, plugins: { slab: undefined, pageAllocator: 'buddy' } });
     expect(sim.composition.slab).toBe('slub');

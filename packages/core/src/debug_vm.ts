@@ -14,7 +14,9 @@
  *   refcount 0; the block is aligned to its order, lies in one zone and one
  *   present range, and no page of it is reserved, on an LRU or a slab page.
  *   A page allocator that does not mark free blocks this way (a bitmap
- *   allocator) is checked by counts only ("opaque" mode).
+ *   allocator) is checked by counts only ("opaque" mode). NR_FREE_PAGES
+ *   counts free blocks except those on the MIGRATE_ISOLATE lists
+ *   (account_freepages()), free_area[].nr_free counts them all.
  * - A page on a per-CPU list has PG_pcp (page->private = its order, or
  *   every page of the block flagged).
  * - An allocated block starts at a head with refcount ≥ 1 and an owner kind
@@ -31,7 +33,7 @@
 import { MmsimError } from './errors.js';
 import type { Kernel } from './kernel.js';
 import { STRUCT_PAGE_SIZE } from './memory-model.js';
-import { MIGRATE_TYPES } from './gfp.js';
+import { MIGRATE_TYPES, MigrateType } from './gfp.js';
 import {
   NO_PAGE, PageOwner, PG_buddy, PG_head, PG_lru, PG_pcp, PG_reserved, PG_slab, PG_swapbacked, PG_tail,
   PG_unevictable,
@@ -318,12 +320,15 @@ export function checkVm(k: Kernel): VmCheckReport {
     }
 
     // zone counters
+    // NR_FREE_PAGES leaves out free blocks on the MIGRATE_ISOLATE lists (account_freepages() skips them), free_area[].nr_free does not
     const nrFree = z.stats.nrFreePages;
     let fromAreas = 0;
+    let isolated = 0;
     for (let o = 0; o <= maxOrder; o++) {
       const blocks = pa.freeBlocks(z, o);
       if (!Number.isInteger(blocks) || blocks < 0) corrupt(`node ${z.nid} zone ${z.name}: free_area[${o}].nr_free is ${blocks}`, { nid: z.nid, zone: z.name });
       fromAreas += blocks * 2 ** o;
+      isolated += pa.freeBlocksByType(z, o, MigrateType.ISOLATE) * 2 ** o;
       let byType = 0;
       for (let mt = 0; mt < MIGRATE_TYPES; mt++) byType += pa.freeBlocksByType(z, o, mt);
       if (byType !== blocks) corrupt(`node ${z.nid} zone ${z.name}: order ${o} has ${blocks} free blocks (buddyinfo) but ${byType} by migrate type (pagetypeinfo)`, { nid: z.nid, zone: z.name, order: o });
@@ -331,17 +336,18 @@ export function checkVm(k: Kernel): VmCheckReport {
         corrupt(`node ${z.nid} zone ${z.name}: ${freeByOrder[o]} order-${o} blocks are marked PageBuddy but buddyinfo counts ${blocks}`, { nid: z.nid, zone: z.name, order: o });
       }
     }
-    if (fromAreas !== nrFree) corrupt(`node ${z.nid} zone ${z.name}: free areas hold ${fromAreas} pages but NR_FREE_PAGES is ${nrFree}`, { nid: z.nid, zone: z.name });
-    if (flagMode && freePages !== nrFree) corrupt(`node ${z.nid} zone ${z.name}: PageBuddy blocks cover ${freePages} pages but NR_FREE_PAGES is ${nrFree}`, { nid: z.nid, zone: z.name });
+    const isoNote = isolated ? ` + ${isolated} isolated` : '';
+    if (fromAreas !== nrFree + isolated) corrupt(`node ${z.nid} zone ${z.name}: free areas hold ${fromAreas} pages but NR_FREE_PAGES is ${nrFree}${isoNote}`, { nid: z.nid, zone: z.name });
+    if (flagMode && freePages !== nrFree + isolated) corrupt(`node ${z.nid} zone ${z.name}: PageBuddy blocks cover ${freePages} pages but NR_FREE_PAGES is ${nrFree}${isoNote}`, { nid: z.nid, zone: z.name });
     if (!flagMode && pcpPages !== 0 && pcpPages !== pcp) corrupt(`node ${z.nid} zone ${z.name}: ${pcpPages} pages are marked PG_pcp but the per-CPU lists hold ${pcp}`, { nid: z.nid, zone: z.name });
     if (reserved !== z.presentPages - z.managedPages) {
       corrupt(`node ${z.nid} zone ${z.name}: ${reserved} present pages are reserved but present - managed is ${z.presentPages - z.managedPages}`, { nid: z.nid, zone: z.name });
     }
-    const expectAllocated = z.managedPages - nrFree - pcp;
+    const expectAllocated = z.managedPages - nrFree - isolated - pcp;
     if (flagMode ? allocated !== expectAllocated : allocated > expectAllocated) {
-      corrupt(`node ${z.nid} zone ${z.name}: ${allocated} pages are allocated but managed - free - pcp is ${expectAllocated}`, { nid: z.nid, zone: z.name });
+      corrupt(`node ${z.nid} zone ${z.name}: ${allocated} pages are allocated but managed - free${isolated ? ' - isolated' : ''} - pcp is ${expectAllocated}`, { nid: z.nid, zone: z.name });
     }
-    if (nrFree < 0 || pcp < 0 || nrFree + pcp > z.managedPages) corrupt(`node ${z.nid} zone ${z.name}: ${nrFree} free + ${pcp} pcp pages of ${z.managedPages} managed`, { nid: z.nid, zone: z.name });
+    if (nrFree < 0 || pcp < 0 || nrFree + isolated + pcp > z.managedPages) corrupt(`node ${z.nid} zone ${z.name}: ${nrFree} free${isoNote} + ${pcp} pcp pages of ${z.managedPages} managed`, { nid: z.nid, zone: z.name });
     report.present += z.presentPages;
     report.reserved += reserved;
     report.free += nrFree;

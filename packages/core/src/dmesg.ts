@@ -94,6 +94,11 @@ function stripPrefix(line: string): string {
 const HEX = '0x[0-9a-fA-F]+';
 const MEM = new RegExp(`\\[mem (${HEX})-(${HEX})\\]`);
 
+/** MAX_NUMNODES with x86_64's largest CONFIG_NODES_SHIFT (10). */
+const MAX_NUMNODES = 1 << 10;
+/** NR_CPUS (CONFIG_MAXSMP), the config's bound too. */
+const NR_CPUS = 8192;
+
 /** Lines printed after e820__memblock_setup(): e820 updates after these no longer change what memblock holds. */
 const AFTER_MEMBLOCK = /^(esrt: |check: Scanning|Using GB pages|init_memory_mapping|RAMDISK: |ACPI: |MEMBLOCK configuration|BRK \[|No NUMA configuration|SRAT: |NUMA: |Faking a node|NODE_DATA|Zone ranges:|Early memory node ranges|Initmem setup)/;
 
@@ -273,7 +278,8 @@ export function parseDmesg(text: string, source = 'dmesg'): DmesgInfo {
     }
     if (section === 'nodes') {
       if (/^node\s+\d+:/.test(t)) {
-        const m = /^node\s+(\d+): (.*)$/.exec(t)!;
+        const m = /^node\s+(\d+): (.*)$/.exec(t);
+        if (!m) return bad(n, 'node range', raw);
         const [a, b] = range(m[2]!, n, 'node range', raw);
         info.nodeRanges.push({ nid: Number(m[1]), start: Math.ceil(a / 4096), end: Math.floor(b / 4096) });
         continue;
@@ -345,6 +351,10 @@ export function parseDmesg(text: string, source = 'dmesg'): DmesgInfo {
     }
   }
   info.cpus = smpCpus ?? cpuIds ?? slubCpus ?? (info.cpuNodes.length || undefined);
+  // NR_CPUS (8192, as the config allows): a larger count is a garbled line, and would size per-CPU arrays past memory (found by fuzzing)
+  if (info.cpus !== undefined && !(Number.isSafeInteger(info.cpus) && info.cpus <= NR_CPUS)) {
+    throw new MmsimError('EPARSE', `${source}: ${info.cpus} CPUs is beyond NR_CPUS (${NR_CPUS})`, { path: source, details: { cpus: info.cpus } });
+  }
   const finalMap = e820Sanitize(userMap ?? map);
   info.e820Final = finalMap;
   info.e820 = e820Sanitize(memblockMap ?? finalMap);
@@ -396,6 +406,8 @@ export function machineFromDmesg(info: DmesgInfo): MachineDescription & { kernel
   if (!ranges.length) throw new MmsimError('EPARSE', `${info.source}: the boot log describes no usable RAM`, { path: info.source });
   const nids = [...new Set(ranges.map((r) => r.nid))].sort((a, b) => a - b);
   const maxNid = nids[nids.length - 1]!;
+  // MAX_NUMNODES (CONFIG_NODES_SHIFT ≤ 10 on x86_64): a larger id is a garbled line, not a machine (found by fuzzing)
+  if (!Number.isSafeInteger(maxNid) || maxNid >= MAX_NUMNODES) throw new MmsimError('EPARSE', `${info.source}: node ${maxNid} is beyond MAX_NUMNODES (${MAX_NUMNODES})`, { path: info.source, details: { nid: maxNid } });
   const nodes: NonNullable<MachineDescription['nodes']> = [];
   const cpuCount = info.cpus ?? 1;
   const perNode = Array.from({ length: maxNid + 1 }, () => [] as number[]);

@@ -5,7 +5,7 @@
  * nothing"; a parser fuzzing harness.
  * @module @mmsim/testkit
  */
-export { memoryModelConformance, memoryModelModel, memoryState, MEMORY_MODEL_MACHINES, PAGES_PER_SECTION, type MemoryOp, type MemoryModelState } from './memory-model.js';
+export { memoryModelConformance, memoryModelModel, memoryState, MEMORY_MODEL_MACHINES, PAGES_PER_SECTION, pagesPerSection, type MemoryOp, type MemoryModelState } from './memory-model.js';
 export { pageAllocatorConformance, pageAllocatorModel, holePfn, PAGE_GFPS, type PageOp, type PageModelState } from './page-allocator.js';
 export { slabAllocatorConformance, slabAllocatorModel, slabAllocatorModelFor, type SlabOp, type SlabModelState, type SlabSuiteOptions, type SlabSuiteTarget, type TrackedCache } from './slab-allocator.js';
 export { reclaimPolicyConformance, reclaimPolicyModel, type ReclaimOp, type ReclaimModelState } from './reclaim.js';

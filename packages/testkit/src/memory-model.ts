@@ -11,15 +11,21 @@
  * @module
  */
 import {
-  checkVm, GFP_HIGHUSER_MOVABLE, GFP_KERNEL, type MachineDescription, MAX_PAGE_ORDER, PAGE_SIZE, PageOwner,
+  checkVm, GFP_HIGHUSER_MOVABLE, GFP_KERNEL, type MachineDescription, MAX_PAGE_ORDER, PAGE_SHIFT, PAGE_SIZE, PageOwner,
   type Simulator, STRUCT_PAGE_SIZE, type ZoneType,
 } from '@mmsim/core';
 import { describe, expect, it } from 'vitest';
 import { expectRefused, makeSim, pageState, type SuiteTarget } from './common.js';
 import { assertOpSequences, fc, type OpModel, pick, propertyDefaults, propertyTimeout } from './property.js';
 
-/** SECTION_SIZE_BITS 27 on x86_64: 128 MiB sections. */
+/** SECTION_SIZE_BITS 27 on x86_64: 128 MiB sections (the default; a model may use others, see {@link pagesPerSection}). */
 export const PAGES_PER_SECTION = 1 << (27 - 12);
+
+/** PAGES_PER_SECTION of the simulator's memory model: its SECTION_SIZE_BITS when it has sections (512M, 1G ... are configurable), else the x86_64 default. */
+export function pagesPerSection(sim: Simulator): number {
+  const bits = sim.memory.sectionSizeBits;
+  return bits === undefined ? PAGES_PER_SECTION : 2 ** (bits - PAGE_SHIFT);
+}
 
 /** Machines every memory model is checked on: one node; two nodes; holes; x86_32 with HighMem. */
 export const MEMORY_MODEL_MACHINES: readonly { name: string; machine: MachineDescription }[] = [
@@ -69,9 +75,10 @@ function checkPfn(sim: Simulator, pfn: number): void {
 
 /** The zone type a section's first present pfn belongs to. */
 function sectionZone(sim: Simulator, nr: number): ZoneType | undefined {
+  const pps = pagesPerSection(sim);
   for (const z of sim.topology.populatedZones) {
     for (const r of z.ranges) {
-      if (r.end > nr * PAGES_PER_SECTION && r.start < (nr + 1) * PAGES_PER_SECTION) return z.type;
+      if (r.end > nr * pps && r.start < (nr + 1) * pps) return z.type;
     }
   }
   return undefined;
@@ -119,7 +126,8 @@ export const memoryModelModel: OpModel<MemoryOp, MemoryModelState> = {
         return;
       }
       case 'offline': {
-        const nr = op.section % (Math.ceil(m.maxPfn / PAGES_PER_SECTION) + 2);
+        const pps = pagesPerSection(sim);
+        const nr = op.section % (Math.ceil(m.maxPfn / pps) + 2);
         const zone = sectionZone(sim, nr);
         if (!m.supportsHotplug || zone === undefined || s.offline.some((x) => x.nr === nr)) {
           expectRefused(sim, () => m.offlineSection(nr), 'EHOTPLUG', 'EINVAL');
@@ -135,7 +143,7 @@ export const memoryModelModel: OpModel<MemoryOp, MemoryModelState> = {
           return;
         }
         s.offline.push({ nr, zone });
-        for (let p = nr * PAGES_PER_SECTION; p < (nr + 1) * PAGES_PER_SECTION; p += 997) {
+        for (let p = nr * pps; p < (nr + 1) * pps; p += 997) {
           expect(m.presentRanges().some((r) => p >= r.start && p < r.end), `pfn ${p} of offline section ${nr} still present`).toBe(false);
         }
         return;
@@ -147,7 +155,7 @@ export const memoryModelModel: OpModel<MemoryOp, MemoryModelState> = {
         return;
       }
       case 'bad': {
-        const nrSections = Math.ceil(m.maxPfn / PAGES_PER_SECTION);
+        const nrSections = Math.ceil(m.maxPfn / pagesPerSection(sim));
         if (op.what === 'sectionRange') {
           const nr = [-1, 1.5, 1e9, Number.NaN][op.pick % 4]!;
           expectRefused(sim, () => m.offlineSection(nr), 'EHOTPLUG', 'EINVAL');
@@ -246,7 +254,8 @@ export function memoryModelConformance(target: SuiteTarget): void {
         const boot = memoryState(sim);
         // some section of an idle machine must go offline (one without memmap or holes in the way)
         let done = -1;
-        for (let nr = 0; nr * PAGES_PER_SECTION < m.maxPfn && done < 0; nr++) {
+        const pps = pagesPerSection(sim);
+        for (let nr = 0; nr * pps < m.maxPfn && done < 0; nr++) {
           const zone = sectionZone(sim, nr);
           if (zone === undefined) continue;
           const before = memoryState(sim);
@@ -267,7 +276,7 @@ export function memoryModelConformance(target: SuiteTarget): void {
         expect(memoryState(sim)).toBe(boot);
         // an unmovable page in the way
         const pfn = sim.pages.allocPages(GFP_KERNEL, 0)!;
-        expectRefused(sim, () => m.offlineSection(Math.floor(pfn / PAGES_PER_SECTION)), 'EHOTPLUG');
+        expectRefused(sim, () => m.offlineSection(Math.floor(pfn / pps)), 'EHOTPLUG');
         sim.pages.freePages(pfn, 0);
       } finally {
         sim.dispose();
