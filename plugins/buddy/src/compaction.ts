@@ -13,7 +13,7 @@
  * compaction on a timer, and migration failures other than "not movable".
  * @module
  */
-import { ALLOC_CMA, ALLOC_WMARK_MASK, MigrateType, MIGRATE_TYPES, NO_PAGE, NR_PAGE_ORDERS, PageOwner, PG_buddy, PG_pcp, PG_reserved } from '@mmsim/core';
+import { ALLOC_CMA, ALLOC_WMARK_MASK, MigrateType, MIGRATE_TYPES, NO_PAGE, NR_PAGE_ORDERS, type PageFrameTable, PageOwner, PG_buddy, PG_pcp, PG_reserved } from '@mmsim/core';
 import { findSuitableFallback } from './fallback.js';
 import { isMergeable, PAGE_ALLOC_COSTLY_ORDER, PAGEBLOCK_NR_PAGES, PAGEBLOCK_ORDER, type ZoneState } from './mmzone.js';
 import type { AllocContext, BuddyAllocator } from './page_alloc.js';
@@ -235,6 +235,20 @@ function skipIsolationOnOrder(order: number, target: number): boolean {
 }
 
 /**
+ * compound_order() of the allocated block headed at `page`, 0 when unknown:
+ * only these owners keep the order prep_new_page() wrote in page->private —
+ * slab allocators keep their own data there (SLUB its slab index, which as a
+ * shift of 31 mod 32 sent the scanner 2^31 pfns back). Like the kernel, an
+ * order past MAX_PAGE_ORDER is not trusted.
+ */
+function allocatedOrder(t: PageFrameTable, page: number): number {
+  const kind = t.ownerKind[page]!;
+  if (kind !== PageOwner.KERNEL && kind !== PageOwner.ANON && kind !== PageOwner.PAGE_CACHE && kind !== PageOwner.KMALLOC_LARGE) return 0;
+  const order = t.private[page]!;
+  return order >= 0 && order < NR_PAGE_ORDERS ? order : 0;
+}
+
+/**
  * isolate_migratepages_block(): takes movable allocated blocks of
  * [lowPfn, endPfn) for migration (free blocks and pages no owner can move
  * are skipped), at most COMPACT_CLUSTER_MAX per round unless the pageblock
@@ -261,7 +275,7 @@ function isolateMigratepagesBlock(a: BuddyAllocator, cc: CompactControl, lowPfn:
       continue;
     }
     if (t.refcount[page] === 0 || f & PG_reserved) continue;
-    const order = t.private[page]!;
+    const order = allocatedOrder(t, page);
     if (order > 0 && skipIsolationOnOrder(order, cc.order)) {
       lowPfn += (1 << order) - 1;
       continue;
