@@ -362,8 +362,8 @@ function isolateFreepagesBlock(a: BuddyAllocator, cc: CompactControl, start: num
     if (page < 0) continue;
     const f = t.flags[page]!;
     if (t.refcount[page]! > 0 && !(f & PG_reserved)) {
-      // an allocated block: skip it whole
-      const o = t.private[page]!;
+      // an allocated block: skip it whole (its order only where the owner keeps it in private)
+      const o = allocatedOrder(t, page);
       if (o > 0 && blockpfn + (1 << o) <= endPfn) {
         blockpfn += (1 << o) - 1;
         scanned += (1 << o) - 1;
