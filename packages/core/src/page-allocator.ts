@@ -101,22 +101,6 @@ export interface ZoneAllocInfo {
   nodeUnreclaimable: boolean;
 }
 
-/**
- * struct alloc_context: what one allocation is allowed to do, computed once
- * per call (prepare_alloc_pages) and passed down the fast and slow paths.
- */
-export interface AllocContext {
-  gfp: number;
-  order: number;
-  /** The zonelist to walk (ZONELIST_FALLBACK or NOFALLBACK of the preferred node). */
-  zonelist: readonly Zone[];
-  /** gfp_zone() as a zone index: zones above it are not eligible. */
-  highestZoneIdx: number;
-  migratetype: number;
-  preferredNid: number;
-  cpu: number;
-}
-
 /** A zoned page allocator. */
 export interface PageAllocator {
   /** Plugin name. */

@@ -5,7 +5,7 @@
  * @module
  */
 import 'reflect-metadata';
-import { container as rootContainer, type DependencyContainer } from 'tsyringe';
+import { container as rootContainer, type DependencyContainer, type InjectionToken } from 'tsyringe';
 import { SimClock } from './clock.js';
 import { parseConfig, type PluginRef, type ResolvedConfig, type SimulatorConfig } from './config.js';
 import { checkVm } from './debug_vm.js';
@@ -169,17 +169,30 @@ export class Simulator {
   get container(): DependencyContainer {
     return this.live();
   }
+  /** Instances already resolved, by token. */
+  private readonly resolved = new Map<InjectionToken<unknown>, unknown>();
+  /**
+   * The container's instance for `token`, resolved once: the composition is
+   * frozen and every registration container-scoped, so the instance never
+   * changes, and resolving through the container costs more than a kmalloc.
+   */
+  private one<T>(token: InjectionToken<T>): T {
+    const c = this.live();
+    let v = this.resolved.get(token);
+    if (v === undefined) {
+      v = c.resolve(token);
+      this.resolved.set(token, v);
+    }
+    return v as T;
+  }
   get memory(): MemoryModel {
-    return this.live().resolve<MemoryModel>(MEMORY_MODEL);
+    return this.one(MEMORY_MODEL);
   }
   get pages(): PageAllocator {
-    return this.live().resolve<PageAllocator>(PAGE_ALLOCATOR);
+    return this.one(PAGE_ALLOCATOR);
   }
-  private slabInstance?: SlabAllocator;
   get slab(): SlabAllocator {
-    // the composition is frozen: resolve once (container resolution costs more than a kmalloc)
-    this.live();
-    return (this.slabInstance ??= this.c.resolve<SlabAllocator>(SLAB_ALLOCATOR));
+    return this.one(SLAB_ALLOCATOR);
   }
   /** vmalloc / vfree, /proc/vmallocinfo. */
   get vmalloc(): Vmalloc {
@@ -192,25 +205,25 @@ export class Simulator {
     return this.kernel.percpu;
   }
   get reclaim(): ReclaimPolicy {
-    return this.live().resolve<ReclaimPolicy>(RECLAIM_POLICY);
+    return this.one(RECLAIM_POLICY);
   }
   get oom(): OomScorer {
-    return this.live().resolve<OomScorer>(OOM_SCORER);
+    return this.one(OOM_SCORER);
   }
   get topology(): Topology {
-    return this.live().resolve<Topology>(TOPOLOGY);
+    return this.one(TOPOLOGY);
   }
   get sysctl(): Sysctl {
-    return this.live().resolve<Sysctl>(SYSCTL);
+    return this.one(SYSCTL);
   }
   get events(): EventBus {
-    return this.live().resolve<EventBus>(EVENTS);
+    return this.one(EVENTS);
   }
   get clock(): SimClock {
-    return this.live().resolve<SimClock>(CLOCK);
+    return this.one(CLOCK);
   }
   get random(): Random {
-    return this.live().resolve<Random>(RANDOM);
+    return this.one(RANDOM);
   }
   get tasks() {
     this.live();

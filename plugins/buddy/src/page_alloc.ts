@@ -83,6 +83,16 @@ export class BuddyAllocator implements PageAllocator, WatermarkHost {
   private zonelistsThisNode: ZoneState[][] = [];
   /** gfp & GFP_ZONEMASK → zone index, -1 for GFP_ZONE_BAD. */
   private readonly gfpZoneIdx = new Int8Array(16);
+  /**
+   * The fast path's preferred zone by gfp & 0x1f (zone modifiers and
+   * migrate type bits), for a call without options (CPU 0, its node's
+   * zonelist, no policy): what first_zones_zonelist() returns, or null where
+   * the gfp is invalid or that zone's memmap is not flat. Rebuilt with the
+   * zonelists.
+   */
+  private fastZone: (ZoneState | null)[] = [];
+  /** gfp_zone() as a zone index by gfp & 0x1f, for the fast path. */
+  private readonly fastHz = new Int8Array(32);
   /** CPU id → node id, -1 for a CPU that does not exist. */
   private cpuNode = new Int32Array(0);
   private readonly cpus: number[];
@@ -247,6 +257,14 @@ export class BuddyAllocator implements PageAllocator, WatermarkHost {
     for (const zs of this.zones) {
       for (const c of this.cpus) if (!zs.pcp[c]) zs.pcp[c] = new PerCpuPages(c);
     }
+    this.fastZone = [];
+    const zl = this.cpuNode[0]! >= 0 ? this.zonelists[this.cpuNode[0]!] : undefined;
+    for (let bits = 0; bits < 32; bits++) {
+      const hz = this.gfpZoneIdx[bits & 0x0f]!;
+      this.fastHz[bits] = hz;
+      const pref = hz < 0 || (bits & 0x18) === 0x18 || !zl ? undefined : zl.find((z) => z.idx <= hz);
+      this.fastZone.push(pref && pref.linear && pref.pcp[0] ? pref : null);
+    }
   }
 
   /**
@@ -322,6 +340,28 @@ export class BuddyAllocator implements PageAllocator, WatermarkHost {
   allocPages(gfp: number, order: number, opts?: AllocOptions): number | null {
     if ((order >>> 0) !== order || order > MAX_PAGE_ORDER) {
       throw new MmsimError('EBAD_ORDER', `order ${order} is outside 0..${MAX_PAGE_ORDER}`, { plugin: this.name, details: { order } });
+    }
+    // The common case, decided before anything changes: a call without
+    // options, a pcp order, and the preferred zone above its high watermark
+    // (zone_watermark_fast) with a block on this CPU's list. Anything else
+    // takes the full path below, which repeats these checks.
+    const fz = opts === undefined && this.pcpOrder[order] !== 0 ? this.fastZone[gfp & 0x1f] : null;
+    if (fz != null && !fz.belowHigh && this.memory.pages === this.t) {
+      const mt = this.shared.mobilityDisabled ? MigrateType.UNMOVABLE : (gfp & 0x18) >> 3;
+      const pcp = fz.pcp[0]!;
+      const pindex = PINDEX[order * MIGRATE_PCPTYPES + mt]!;
+      if (pcp.len[pindex]! > 0) {
+        const hz = this.fastHz[gfp & 0x1f]!;
+        const mark = fz.wmarkHigh + fz.boost;
+        const ok = order === 0 && fz.nrFreeHighatomic === 0 && fz.nrFreeCma === 0
+          ? fz.stats.nrFreePages > mark + fz.lowmemReserve[hz]!
+          : zoneWatermarkFast(fz, order, mark, hz, this.fastAllocFlags(gfp, mt, fz));
+        if (ok) {
+          const pfn = this.takePcp(fz, pcp, pindex, order, gfp, false, 0);
+          if (this.events.enabled.mm_page_alloc) this.events.emit('mm_page_alloc', { pfn, order, gfp_flags: gfp, migratetype: mt });
+          return pfn;
+        }
+      }
     }
     const hz = this.gfpZoneIdx[gfp & 0x0f]!;
     if (hz < 0 || (gfp & 0x18) === 0x18) {
@@ -401,22 +441,7 @@ export class BuddyAllocator implements PageAllocator, WatermarkHost {
         const pindex = PINDEX[order * MIGRATE_PCPTYPES + mt]!;
         const pcp = pref.pcp[cpu]!;
         if (this.pcpOrder[order] !== 0 && pref.linear && pcp.len[pindex]! > 0) {
-          // rmqueue_pcplist() + prep_new_page() without a refill
-          pcp.freeCount >>= 1;
-          pfn = cold ? pcp.popTail(pindex) : pcp.popHead(pindex);
-          pcp.count -= 1 << order;
-          const page = pfn - pref.pageOff;
-          const t = this.t;
-          t.refcount[page] = 1;
-          t.private[page] = order;
-          t.ownerKind[page] = PageOwner.KERNEL;
-          t.owner[page] = 0;
-          t.flags[page] = gfp & __GFP_COMP && order > 0 ? PG_head : 0;
-          this.accountAlloc(pref, pref, order, cpu);
-          if (allocFlags & ALLOC_KSWAPD && pref.boostedWatermark) {
-            pref.boostedWatermark = false;
-            wakeupKswapd(this, pref, 0, 0, pref.idx);
-          }
+          pfn = this.takePcp(pref, pcp, pindex, order, gfp, cold, cpu);
         } else {
           pfn = this.rmqueue(pref, pref, order, allocFlags, mt, cpu, cold);
           if (pfn >= 0) this.prepNewPage(pref, pfn, order, gfp);
@@ -491,6 +516,35 @@ export class BuddyAllocator implements PageAllocator, WatermarkHost {
    * preferring `pref`: __count_zid_vm_events(PGALLOC) and zone_statistics(),
    * the one place every allocation passes.
    */
+  /** The fast path's alloc_flags: ALLOC_WMARK_LOW, as the full path computes them. */
+  private fastAllocFlags(gfp: number, mt: number, pref: ZoneState): number {
+    return ALLOC_WMARK_LOW | (gfp & ALLOC_KSWAPD) | (mt === MigrateType.MOVABLE ? ALLOC_CMA : 0) | (pref.nofragment ? ALLOC_NOFRAGMENT : 0);
+  }
+
+  /**
+   * rmqueue_pcplist() + prep_new_page() without a refill: the head (the
+   * tail when cold) of a non-empty pcp list of the preferred zone.
+   */
+  private takePcp(pref: ZoneState, pcp: PerCpuPages, pindex: number, order: number, gfp: number, cold: boolean, cpu: number): number {
+    pcp.freeCount >>= 1;
+    const pfn = cold ? pcp.popTail(pindex) : pcp.popHead(pindex);
+    pcp.count -= 1 << order;
+    const page = pfn - pref.pageOff;
+    const t = this.t;
+    t.refcount[page] = 1;
+    t.private[page] = order;
+    t.ownerKind[page] = PageOwner.KERNEL;
+    t.owner[page] = 0;
+    t.flags[page] = gfp & __GFP_COMP && order > 0 ? PG_head : 0;
+    this.accountAlloc(pref, pref, order, cpu);
+    // ALLOC_KSWAPD is __GFP_KSWAPD_RECLAIM
+    if (gfp & ALLOC_KSWAPD && pref.boostedWatermark) {
+      pref.boostedWatermark = false;
+      wakeupKswapd(this, pref, 0, 0, pref.idx);
+    }
+    return pfn;
+  }
+
   private accountAlloc(pref: ZoneState, zs: ZoneState, order: number, cpu: number): void {
     this.pgalloc[zs.idx]! += 1 << order;
     if (this.numa !== null) this.numa.account(pref, zs, this.cpuNode[cpu]!, order);
