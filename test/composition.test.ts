@@ -109,8 +109,14 @@ describe('composition', () => {
     expect(e?.code).toBe('EFROZEN');
     expect(Object.isFrozen(sim.config)).toBe(true);
     expect(Object.isFrozen(sim.composition)).toBe(true);
+    // the points are resolved once and are the container's own instances
+    const pages = sim.pages;
+    expect(sim.pages).toBe(pages);
+    expect(sim.container.resolve(PAGE_ALLOCATOR)).toBe(pages);
     sim.dispose();
+    // a cached instance is no way around disposal
     expect(() => sim.pages).toThrowError(/EDISPOSED/);
+    expect(() => sim.events).toThrowError(/EDISPOSED/);
   });
 
   it('two simulators with different compositions do not affect each other', async () => {

@@ -139,3 +139,57 @@ describe('per-CPU page lists', () => {
     sim.check();
   });
 });
+
+describe('the option-less fast path', () => {
+  // allocPages(gfp, order) without options takes a shortcut for pcp hits; with an empty
+  // options object it runs the full path. Both must leave the machine in the same state.
+  async function drive(useOpts: boolean): Promise<string> {
+    const s = await createSimulator({ machine: { memory: '512M', cpus: 2 }, seed: 3, plugins: { pageAllocator: 'buddy' } });
+    const pa = s.pages;
+    const held: [number, number][] = [];
+    let x = 12345;
+    const seen: number[] = [];
+    s.events.on('mm_page_alloc', (e) => seen.push(e.pfn));
+    for (let i = 0; i < 40_000; i++) {
+      x ^= x << 13;
+      x ^= x >>> 17;
+      x ^= x << 5;
+      const r = x >>> 0;
+      if (held.length === 0 || r % 100 < 55) {
+        const order = [0, 0, 0, 0, 1, 1, 2, 3, 9][r % 9]!;
+        const gfp = r & 0x100 ? GFP_KERNEL : GFP_HIGHUSER_MOVABLE;
+        const pfn = useOpts ? pa.allocPages(gfp, order, {}) : pa.allocPages(gfp, order);
+        if (pfn !== null) held.push([pfn, order]);
+      } else {
+        const j = (r >>> 8) % held.length;
+        const [pfn, order] = held[j]!;
+        held[j] = held[held.length - 1]!;
+        held.pop();
+        pa.freePages(pfn, order);
+      }
+    }
+    s.check();
+    const out = [s.proc('buddyinfo'), s.proc('zoneinfo'), s.proc('vmstat'), seen.join(','), held.map((h) => h[0]).join(',')].join('\n');
+    s.dispose();
+    return out;
+  }
+
+  it('leaves the same state, counters and events as the full path', async () => {
+    const fast = await drive(false);
+    const full = await drive(true);
+    expect(fast.length).toBeGreaterThan(1000);
+    expect(fast).toBe(full);
+  });
+
+  it('is not taken for a zone below its high watermark, an invalid gfp or a non-pcp order', async () => {
+    const pa = await boot();
+    // GFP_ZONE_BAD (__GFP_DMA | __GFP_HIGHMEM) is still refused on the option-less call
+    expect(() => pa.allocPages(0x01 | 0x02, 0)).toThrow(/gfp/i);
+    // order 5 is not a pcp order: served from the buddy lists
+    const z = dma32();
+    const pfn = pa.allocPages(GFP_KERNEL, 5)!;
+    expect(pfn).not.toBeNull();
+    expect(pa.pcpOf(z, 0)!.count).toBe(0);
+    pa.freePages(pfn, 5);
+  });
+});
