@@ -13,7 +13,7 @@
 import {
   ALLOC_CMA, ALLOC_CPUSET, ALLOC_HIGHATOMIC, ALLOC_KSWAPD, ALLOC_MIN_RESERVE, ALLOC_NO_WATERMARKS, ALLOC_NOFRAGMENT,
   ALLOC_NON_BLOCK, ALLOC_OOM, ALLOC_WMARK_HIGH, ALLOC_WMARK_LOW, ALLOC_WMARK_MASK, ALLOC_WMARK_MIN, type AllocOptions, EVENTS, type EventBus,
-  type FreeOptions, gfpMigratetype, gfpZone, KERNEL, type Kernel, kernelVersionAtLeast, MAX_PAGE_ORDER, MEMORY_MODEL,
+  type FreeOptions, gfpMigratetype, gfpZone, KERNEL, type Kernel, kernelAtLeast, MAX_PAGE_ORDER, MEMORY_MODEL,
   type Mempolicy, type MemoryModel, MigrateType, MIGRATE_TYPES, MmsimError, NR_PAGE_ORDERS, type PageAllocator,
   type PageFrameTable, PageOwner, PG_buddy, PG_head, PG_lru, PG_pcp, PG_reserved, PG_slab, SYSCTL, type Sysctl,
   TOPOLOGY, type Topology, type WatermarkFormula, type Zone, type ZoneAllocInfo, ZoneType, __GFP_COMP,
@@ -128,13 +128,13 @@ export class BuddyAllocator implements PageAllocator, WatermarkHost {
     this.t = memory.pages;
     this.kernelVersion = kernel.version;
     const v = this.kernelVersion;
-    this.formula = options.watermarks ?? (kernelVersionAtLeast(v, '4.6') ? 'scale-factor' : 'classic');
+    this.formula = options.watermarks ?? (kernelAtLeast(v, '4.6') ? 'scale-factor' : 'classic');
     this.pcpOn = options.pcp;
     const fallbackCtx: FallbackContext = { watermarkBoostFactor: sysctl.get('vm.watermark_boost_factor') };
     this.pcpCtx = {
       ...fallbackCtx,
-      autoTune: kernelVersionAtLeast(v, '6.7'),
-      highOrder: kernelVersionAtLeast(v, '5.13'),
+      autoTune: kernelAtLeast(v, '6.7'),
+      highOrder: kernelAtLeast(v, '5.13'),
       movableIdx: topology.zoneTypes.length - 1,
     };
     for (let o = 0; o < NR_PAGE_ORDERS; o++) this.pcpOrder[o] = this.pcpOn && pcpAllowedOrder(o, this.pcpCtx) ? 1 : 0;

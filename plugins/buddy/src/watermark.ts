@@ -8,7 +8,7 @@
  */
 import {
   ALLOC_CMA, ALLOC_HIGHATOMIC, ALLOC_MIN_RESERVE, ALLOC_NON_BLOCK, ALLOC_OOM, ALLOC_RESERVES, ALLOC_WMARK_MASK,
-  calculateMinFreeKbytes, kernelVersionAtLeast, MIGRATE_TYPES, MigrateType, MIN_PERCPU_PAGELIST_HIGH_FRACTION, NO_PAGE,
+  calculateMinFreeKbytes, kernelAtLeast, MIGRATE_TYPES, MigrateType, MIN_PERCPU_PAGELIST_HIGH_FRACTION, NO_PAGE,
   NR_PAGE_ORDERS, setupPerZoneLowmemReserve, setupPerZoneWmarks, type Sysctl, type Topology, WMARK_MIN, type WatermarkFormula,
   ZoneType, zoneBatchsize, zoneHighsize,
 } from '@mmsim/core';
@@ -94,8 +94,8 @@ export function zonePcpUpdate(h: WatermarkHost, zs: ZoneState): void {
   const fraction = h.sysctl.get('vm.percpu_pagelist_high_fraction');
   let highMin: number;
   let highMax: number;
-  if (!kernelVersionAtLeast(v, '6.7')) {
-    highMin = highMax = zoneHighsize(managed, zs.wmarkLow, raw, split, kernelVersionAtLeast(v, '5.14') ? fraction : 0, v);
+  if (!kernelAtLeast(v, '6.7')) {
+    highMin = highMax = zoneHighsize(managed, zs.wmarkLow, raw, split, kernelAtLeast(v, '5.14') ? fraction : 0, v);
   } else if (fraction) {
     highMin = highMax = zoneHighsize(managed, zs.wmarkLow, raw, split, fraction, v);
   } else {
