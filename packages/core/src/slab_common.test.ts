@@ -1,9 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { MmsimError } from './errors.js';
-import { SLAB_CACHE_DMA, SLAB_CACHE_DMA32, SLAB_HWCACHE_ALIGN, SLAB_POISON, ZERO_SIZE_PTR } from './slab-allocator.js';
+import { __GFP_ACCOUNT, __GFP_DMA, __GFP_RECLAIMABLE, GFP_KERNEL } from './gfp.js';
 import {
-  alignDown, alignUp, calculateAlignment, ffs, fls, ilog2, isPowerOfTwo, KMALLOC_INFO, KMALLOC_MAX_SIZE, KMALLOC_SIZE_INDEX,
-  kmallocIndex, kmallocName, kmallocSizeIndexTable, krealloc, SLAB_MERGE_SAME, SLAB_NEVER_MERGE, SlabCallChecks, zeroOrNullPtr,
+  SLAB_ACCOUNT, SLAB_CACHE_DMA, SLAB_CACHE_DMA32, SLAB_HWCACHE_ALIGN, SLAB_POISON, SLAB_RECLAIM_ACCOUNT, type SlabInfo, ZERO_SIZE_PTR,
+} from './slab-allocator.js';
+import {
+  alignDown, alignUp, calculateAlignment, ffs, findMergeable, fls, ilog2, isPowerOfTwo, KMALLOC_INFO, KMALLOC_MAX_SIZE,
+  KMALLOC_SIZE_INDEX, kmallocIndex, kmallocName, kmallocSizeIndexTable, KmallocTypes, kmemCacheRelease, krealloc,
+  type MergeableCache, SLAB_MERGE_SAME, SLAB_NEVER_MERGE, SlabCallChecks, slabinfoRows, slabUnmergeable, zeroOrNullPtr,
 } from './slab_common.js';
 import type { Topology } from './topology.js';
 
@@ -179,5 +183,84 @@ describe('krealloc()', () => {
     expect(b.freed).toEqual([]);
     expect(zeroOrNullPtr(ZERO_SIZE_PTR)).toBe(true);
     expect(zeroOrNullPtr(ZERO_SIZE_PTR + 1)).toBe(false);
+  });
+});
+
+describe('kmalloc_caches[] rows: KmallocTypes', () => {
+  it('kmalloc_type() in the allocator’s own enum order (6.1: NORMAL, CGROUP, RECLAIM, DMA)', () => {
+    const t = new KmallocTypes(['normal', 'cgroup', 'reclaim', 'dma'], true, true);
+    expect(t.notNormalBits).toBe(__GFP_RECLAIMABLE | __GFP_DMA | __GFP_ACCOUNT);
+    expect(t.typeOf(GFP_KERNEL)).toBe(0);
+    expect(t.typeOf(GFP_KERNEL | __GFP_ACCOUNT)).toBe(1);
+    expect(t.typeOf(GFP_KERNEL | __GFP_RECLAIMABLE | __GFP_ACCOUNT)).toBe(2);
+    expect(t.typeOf(GFP_KERNEL | __GFP_DMA | __GFP_RECLAIMABLE)).toBe(3);
+    expect(t.name(2, 1)).toBe('kmalloc-rcl-96');
+    expect([0, 1, 2, 3].map((i) => t.flags(i))).toEqual([0, SLAB_ACCOUNT, SLAB_RECLAIM_ACCOUNT, SLAB_CACHE_DMA]);
+  });
+
+  it('6.12 order (NORMAL, RECLAIM, DMA, CGROUP); without a DMA zone or memcg those rows are not built and fall back to NORMAL', () => {
+    const t = new KmallocTypes(['normal', 'reclaim', 'dma', 'cgroup'], false, false);
+    expect(t.notNormalBits).toBe(__GFP_RECLAIMABLE);
+    expect(t.typeOf(GFP_KERNEL | __GFP_DMA)).toBe(0);
+    expect(t.typeOf(GFP_KERNEL | __GFP_RECLAIMABLE)).toBe(1);
+    expect([0, 1, 2, 3].map((i) => t.built(i))).toEqual([true, true, false, false]);
+    expect(t.name(3, 13)).toBe('kmalloc-cg-8k');
+    const caches: (string | undefined)[] = [];
+    for (const type of [0, 1]) for (let i = 1; i < 14; i++) caches[type * 14 + i] = t.name(type, i);
+    t.fillFallbacks(caches, 14);
+    expect(caches[2 * 14 + 5]).toBe('kmalloc-32');
+    expect(caches[3 * 14 + 13]).toBe('kmalloc-8k');
+    expect(caches[1 * 14 + 5]).toBe('kmalloc-rcl-32');
+  });
+});
+
+describe('find_mergeable(), slab_unmergeable(), kmem_cache_destroy()', () => {
+  let id = 0;
+  const cache = (size: number, extra: Partial<MergeableCache> = {}): MergeableCache => ({
+    id: ++id, name: `c${id}`, objectSize: size, size, align: 8, flags: 0, ctor: undefined, kmalloc: false, refcount: 1, liveObjects: 0, ...extra,
+  });
+  const rules = { merge: true, checkAlign: false, debugFlags: (f: number) => f };
+
+  it('takes the oldest cache that fits with less than a word to spare and the same SLAB_MERGE_SAME flags', () => {
+    const a = cache(24);
+    const b = cache(32);
+    const dma = cache(32, { flags: SLAB_CACHE_DMA });
+    expect(findMergeable([a, b, dma], 20, 0, 0, undefined, rules)).toBe(a);
+    expect(findMergeable([a, b, dma], 30, 0, 0, undefined, rules)).toBe(b);
+    expect(findMergeable([a, b, dma], 30, SLAB_CACHE_DMA, 0, undefined, rules)).toBe(dma);
+    expect(findMergeable([a, b], 8, 0, 0, undefined, rules)).toBeUndefined();
+    expect(findMergeable([a, b], 20, 0, 0, () => {}, rules)).toBeUndefined();
+    expect(findMergeable([a, b], 20, 0, 0, undefined, { ...rules, merge: false })).toBeUndefined();
+    expect(findMergeable([a, b], 20, SLAB_POISON, 0, undefined, rules)).toBeUndefined();
+    expect(findMergeable([a, b], 20, 0, 0, undefined, { ...rules, debugFlags: (f: number) => f | SLAB_POISON })).toBeUndefined();
+  });
+
+  it('SLAB (checkAlign) also wants the alias aligned at least as asked', () => {
+    const a = cache(32, { align: 8 });
+    expect(findMergeable([a], 32, 0, 16, undefined, rules)).toBe(a);
+    expect(findMergeable([a], 32, 0, 16, undefined, { ...rules, checkAlign: true })).toBeUndefined();
+  });
+
+  it('slab_unmergeable(): debug flags, a ctor, kmalloc caches, caches being created', () => {
+    expect(slabUnmergeable(cache(8))).toBe(false);
+    expect(slabUnmergeable(cache(8, { flags: SLAB_POISON }))).toBe(true);
+    expect(slabUnmergeable(cache(8, { ctor: () => {} }))).toBe(true);
+    expect(slabUnmergeable(cache(8, { kmalloc: true }))).toBe(true);
+    expect(slabUnmergeable(cache(8, { refcount: -1 }))).toBe(true);
+  });
+
+  it('kmem_cache_destroy(): an alias drops a reference; kmalloc caches and caches with objects are busy', () => {
+    const checks = new SlabCallChecks('test', { nrCpus: 1, nodes: [{ nid: 0, cpus: [0], presentPages: 1 }] } as unknown as Topology);
+    const a = cache(8, { refcount: 2 });
+    expect(kmemCacheRelease(checks, a)).toBe(false);
+    expect(a.refcount).toBe(1);
+    expect(kmemCacheRelease(checks, a)).toBe(true);
+    expect(() => kmemCacheRelease(checks, cache(8, { kmalloc: true }))).toThrowError(/ECACHE_BUSY/);
+    expect(() => kmemCacheRelease(checks, cache(8, { liveObjects: 1 }))).toThrowError(/ECACHE_BUSY/);
+  });
+
+  it('/proc/slabinfo lists the newest cache first', () => {
+    const row = (name: string) => ({ name }) as SlabInfo;
+    expect(slabinfoRows(['a', 'b', 'c'], row).map((r) => r.name)).toEqual(['c', 'b', 'a']);
   });
 });

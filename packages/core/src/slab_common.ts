@@ -8,12 +8,13 @@
  * @module
  */
 import { MmsimError } from './errors.js';
+import { __GFP_ACCOUNT, __GFP_DMA, __GFP_RECLAIMABLE } from './gfp.js';
 import type { ListLru, SlabShrinker } from './list_lru.js';
 import type { MemoryModel } from './memory-model.js';
 import { PageOwner, PG_tail } from './page.js';
 import { PAGE_SIZE } from './size.js';
 import {
-  type CacheOptions, type KmemCache, SLAB_ACCOUNT, SLAB_CACHE_DMA, SLAB_CACHE_DMA32, SLAB_FAILSLAB, SLAB_HWCACHE_ALIGN,
+  type CacheOptions, type KmemCache, type SlabInfo, SLAB_ACCOUNT, SLAB_CACHE_DMA, SLAB_CACHE_DMA32, SLAB_FAILSLAB, SLAB_HWCACHE_ALIGN,
   SLAB_NO_MERGE, SLAB_NOLEAKTRACE, SLAB_POISON, SLAB_RECLAIM_ACCOUNT, SLAB_RED_ZONE, SLAB_STORE_USER, SLAB_TRACE,
   SLAB_TYPESAFE_BY_RCU, type SlabAllocOptions, type SlabFreeOptions, ZERO_SIZE_PTR,
 } from './slab-allocator.js';
@@ -53,6 +54,86 @@ export const SLAB_NEVER_MERGE = SLAB_RED_ZONE | SLAB_POISON | SLAB_STORE_USER | 
   SLAB_NOLEAKTRACE | SLAB_FAILSLAB | SLAB_NO_MERGE;
 /** SLAB_MERGE_SAME (slab_common.c): caches only merge when these agree. */
 export const SLAB_MERGE_SAME = SLAB_RECLAIM_ACCOUNT | SLAB_CACHE_DMA | SLAB_CACHE_DMA32 | SLAB_ACCOUNT;
+
+/** What find_mergeable() and kmem_cache_destroy() need of a live cache. */
+export interface MergeableCache extends KmemCache {
+  readonly ctor: unknown;
+  /** A kmalloc cache (never a merge target, never destroyed). */
+  readonly kmalloc: boolean;
+  /** Merge refcount: the cache and its aliases. */
+  refcount: number;
+  /** Objects handed out and not freed. */
+  readonly liveObjects: number;
+}
+
+/** slab_unmergeable(): debug flags, a constructor, a kmalloc cache or a cache being created keep others out. */
+export function slabUnmergeable(s: MergeableCache): boolean {
+  return (s.flags & SLAB_NEVER_MERGE) !== 0 || s.ctor !== undefined || s.kmalloc || s.refcount < 0;
+}
+
+/** How an allocator runs find_mergeable(). */
+export interface MergeRules {
+  /** slab_nomerge unset (the `merge` option). */
+  merge: boolean;
+  /** cache_line_size() */
+  cacheLine?: number;
+  /** kmem_cache_flags(): the flags the new cache would get from debug options, given its word- and alignment-rounded size. */
+  debugFlags(flags: number, size: number): number;
+  /** SLAB (6.1) also wants the alias's alignment to be a multiple of the requested one; SLUB does not look. */
+  checkAlign: boolean;
+}
+
+/**
+ * find_mergeable() (slab_common.c): the oldest live cache that can hold
+ * objects of `size` at this alignment, whose SLAB_MERGE_SAME flags agree
+ * and which wastes less than a word per object; undefined when the cache
+ * must be created.
+ */
+export function findMergeable<C extends MergeableCache>(caches: readonly C[], size: number, flags: number, align: number, ctor: unknown, r: MergeRules): C | undefined {
+  if (!r.merge || ctor !== undefined) return undefined;
+  size = alignUp(size, 8);
+  align = calculateAlignment(flags, align, size, r.cacheLine);
+  size = alignUp(size, align);
+  flags = r.debugFlags(flags, size);
+  if (flags & SLAB_NEVER_MERGE) return undefined;
+  for (const s of caches) {
+    if (slabUnmergeable(s)) continue;
+    if (size > s.size) continue;
+    if ((flags & SLAB_MERGE_SAME) !== (s.flags & SLAB_MERGE_SAME)) continue;
+    // the alias must keep this alignment
+    if ((s.size & ~(align - 1)) !== s.size) continue;
+    if (s.size - size >= 8) continue;
+    if (r.checkAlign && (align > s.align || s.align % align)) continue;
+    return s;
+  }
+  return undefined;
+}
+
+/**
+ * kmem_cache_destroy()'s refusals and refcount: ECACHE_BUSY for a kmalloc
+ * cache (`kmallocCaches`: the allocator has them; SLOB has none) and for a
+ * cache with live objects. False when an alias dropped its reference and
+ * the cache stays; true when the allocator should shut the cache down.
+ */
+export function kmemCacheRelease(checks: SlabCallChecks, s: MergeableCache): boolean {
+  if (s.kmalloc) throw checks.err('ECACHE_BUSY', `kmem_cache_destroy(${s.name}): the kmalloc caches live as long as the kernel`, { cache: s.name });
+  if (s.refcount > 1) {
+    s.refcount--;
+    return false;
+  }
+  // __kmem_cache_shutdown() fails while slabs are full or partial: "Slab cache still has objects"
+  if (s.liveObjects > 0) {
+    throw checks.err('ECACHE_BUSY', `kmem_cache_destroy(${s.name}): slab cache still has ${s.liveObjects} objects`, { cache: s.name, objects: s.liveObjects });
+  }
+  return true;
+}
+
+/** /proc/slabinfo's order (slab_start() over slab_caches, where each new cache was added at the head): newest first. */
+export function slabinfoRows<C>(caches: readonly C[], row: (s: C) => SlabInfo): SlabInfo[] {
+  const out: SlabInfo[] = [];
+  for (let i = caches.length - 1; i >= 0; i--) out.push(row(caches[i]!));
+  return out;
+}
 
 /** calculate_alignment() (slab_common.c): SLAB_HWCACHE_ALIGN rounds up to a cache line (halved while the object fits twice), then at least a word. */
 export function calculateAlignment(flags: number, align: number, size: number, cacheLine = 64): number {
@@ -117,6 +198,62 @@ export function kmallocIndex(size: number, table: Uint8Array = KMALLOC_SIZE_INDE
  * own: 6.1 has NORMAL, CGROUP, RECLAIM, DMA; 6.12 NORMAL, RECLAIM, DMA, CGROUP.
  */
 export type KmallocKind = 'normal' | 'reclaim' | 'dma' | 'cgroup';
+/**
+ * The kmalloc_caches[type] rows an allocator builds, in its own enum order
+ * (`kinds[type]`), and kmalloc_type(): which row a gfp mask picks.
+ */
+export class KmallocTypes {
+  /** KMALLOC_NOT_NORMAL_BITS: gfp bits that leave KMALLOC_NORMAL. */
+  readonly notNormalBits: number;
+  private readonly normal: number;
+  private readonly reclaim: number;
+  private readonly dma: number;
+  private readonly cgroup: number;
+
+  /** `dmaZone`: CONFIG_ZONE_DMA (a DMA zone exists); `memcg`: CONFIG_MEMCG_KMEM. */
+  constructor(readonly kinds: readonly KmallocKind[], readonly dmaZone: boolean, readonly memcg: boolean) {
+    this.normal = kinds.indexOf('normal');
+    this.reclaim = kinds.indexOf('reclaim');
+    this.dma = kinds.indexOf('dma');
+    this.cgroup = kinds.indexOf('cgroup');
+    this.notNormalBits = __GFP_RECLAIMABLE | (dmaZone ? __GFP_DMA : 0) | (memcg ? __GFP_ACCOUNT : 0);
+  }
+
+  /** kmalloc_type(): DMA before RECLAIM before CGROUP; RECLAIM also when memcg is off. */
+  typeOf(gfp: number): number {
+    if ((gfp & this.notNormalBits) === 0) return this.normal;
+    if (this.dmaZone && gfp & __GFP_DMA) return this.dma;
+    if (!this.memcg || gfp & __GFP_RECLAIMABLE) return this.reclaim;
+    return this.cgroup;
+  }
+
+  /** Whether create_kmalloc_caches() builds this type's caches (DMA needs the zone, CGROUP memcg). */
+  built(type: number): boolean {
+    const k = this.kinds[type];
+    return k === 'normal' || k === 'reclaim' || (k === 'dma' && this.dmaZone) || (k === 'cgroup' && this.memcg);
+  }
+
+  /** The flags new_kmalloc_cache() adds for a type: SLAB_RECLAIM_ACCOUNT, SLAB_ACCOUNT or SLAB_CACHE_DMA. */
+  flags(type: number): number {
+    const k = this.kinds[type];
+    return k === 'reclaim' ? SLAB_RECLAIM_ACCOUNT : k === 'cgroup' ? SLAB_ACCOUNT : k === 'dma' ? SLAB_CACHE_DMA : 0;
+  }
+
+  /** The cache name of a type and index, e.g. 'dma-kmalloc-1k'. */
+  name(type: number, index: number): string {
+    return kmallocName(this.kinds[type]!, index);
+  }
+
+  /** Types that are not built fall back to KMALLOC_NORMAL's caches (`caches` is kmalloc_caches[type][index], flattened by `nrIndex`). */
+  fillFallbacks<C>(caches: (C | undefined)[], nrIndex: number): void {
+    for (let type = 0; type < this.kinds.length; type++) {
+      for (let idx = 1; idx < nrIndex; idx++) {
+        if (!caches[type * nrIndex + idx]) caches[type * nrIndex + idx] = caches[this.normal * nrIndex + idx];
+      }
+    }
+  }
+}
+
 /** kmalloc_info[].name[type]'s prefix per kind. */
 export const KMALLOC_KIND_PREFIX: Readonly<Record<KmallocKind, string>> = {
   normal: 'kmalloc-', reclaim: 'kmalloc-rcl-', dma: 'dma-kmalloc-', cgroup: 'kmalloc-cg-',

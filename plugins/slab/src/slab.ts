@@ -23,12 +23,12 @@ import {
   type Topology, type TraceEventName, ZERO_SIZE_PTR, __GFP_ACCOUNT, __GFP_COMP, __GFP_DMA, __GFP_DMA32, __GFP_FS,
   __GFP_HARDWALL, __GFP_HIGH, __GFP_HIGHMEM, __GFP_IO, __GFP_MEMALLOC, __GFP_NOFAIL, __GFP_NOMEMALLOC, __GFP_NORETRY,
   __GFP_NOWARN, __GFP_RECLAIM, __GFP_RECLAIMABLE, __GFP_RETRY_MAYFAIL, __GFP_THISNODE, __GFP_ZERO, inject, injectable,
-  alignUp, calculateAlignment, hexPtr, KMALLOC_INFO, KMALLOC_MAX_CACHE_SIZE, KMALLOC_SHIFT_HIGH, krealloc, LargeKmallocs,
-  SlabCallChecks, SLAB_MERGE_SAME, SLAB_NEVER_MERGE, zeroOrNullPtr,
+  calculateAlignment, hexPtr, KMALLOC_INFO, KMALLOC_MAX_CACHE_SIZE, KMALLOC_SHIFT_HIGH, krealloc, LargeKmallocs,
+  SlabCallChecks, zeroOrNullPtr, findMergeable, KmallocTypes, kmemCacheRelease, slabinfoRows,
 } from '@mmsim/core';
 import { SLAB_OPTIONS, type SlabOptions } from './options.js';
 import {
-  BATCHREFILL_LIMIT, cpucacheTunables, forcedDebugFlags, KMALLOC_FLAGS, KMALLOC_SHIFT_LOW, kmallocIndex, kmallocName,
+  BATCHREFILL_LIMIT, cpucacheTunables, forcedDebugFlags, KMALLOC_FLAGS, KMALLOC_KINDS, KMALLOC_SHIFT_LOW, kmallocIndex,
   KmallocType, kmemCacheLayout, NR_KMALLOC_TYPES, SIZE_INDEX, SLAB_FLAGS_PERMITTED, CACHE_CREATE_MASK, SLAB_MAX_ORDER_HI,
   SLAB_MAX_ORDER_LO, type SlabLayout, type SlabMgmt,
 } from './slab_common.js';
@@ -196,7 +196,8 @@ export class SlabAllocatorImpl implements SlabAllocator {
   private readonly cpuNode: Int32Array;
   private readonly cpusOfNode: number[];
   private readonly useAlien: boolean;
-  private readonly dmaZone: boolean;
+  /** kmalloc_caches[] rows and kmalloc_type() (slab_common). */
+  private readonly types: KmallocTypes;
   private readonly notNormalBits: number;
 
   private readonly cacheById: (SlabCache | undefined)[] = [undefined];
@@ -247,8 +248,8 @@ export class SlabAllocatorImpl implements SlabAllocator {
     for (let c = 0; c < this.nrCpuSlots; c++) this.cpuNode[c] = topology.cpuToNode(c);
     this.cpusOfNode = Array.from({ length: this.nrNodes }, (_, nid) => topology.nodes.find((n) => n.nid === nid)?.cpus.length ?? 0);
     this.useAlien = this.nrNodes > 1 && !options.noAlienCache;
-    this.dmaZone = topology.zoneConfig.dma;
-    this.notNormalBits = __GFP_RECLAIMABLE | (this.dmaZone ? __GFP_DMA : 0) | (options.memcg ? __GFP_ACCOUNT : 0);
+    this.types = new KmallocTypes(KMALLOC_KINDS, topology.zoneConfig.dma, options.memcg);
+    this.notNormalBits = this.types.notNormalBits;
     // fragmentation resistance on small machines: higher orders only above 32 MiB
     this.slabMaxOrder = Math.min(options.maxOrder ?? (topology.totalManagedPages > (32 << 20) / PAGE_SIZE ? SLAB_MAX_ORDER_HI : SLAB_MAX_ORDER_LO), pages.maxOrder);
     this.debugSpec = typeof options.debug === 'string' ? parseSlabDebug(options.debug) : undefined;
@@ -287,31 +288,22 @@ export class SlabAllocatorImpl implements SlabAllocator {
   /** kmem_cache_init() + create_kmalloc_caches(): kmalloc-128 first (it holds kmem_cache_node), then each type's 32 .. 8k with 96 and 192 after 64 and 128. */
   private createKmallocCaches(): void {
     const make = (type: KmallocType, idx: number) => {
-      let flags = KMALLOC_FLAGS;
-      if (type === KmallocType.RECLAIM) flags |= SLAB_RECLAIM_ACCOUNT;
-      else if (type === KmallocType.CGROUP) flags |= SLAB_ACCOUNT;
-      else if (type === KmallocType.DMA) flags |= SLAB_CACHE_DMA;
+      const flags = KMALLOC_FLAGS | this.types.flags(type);
       const size = KMALLOC_INFO[idx]![0];
       // create_boot_cache(): power-of-two sizes are naturally aligned
       const align = calculateAlignment(flags, (size & (size - 1)) === 0 ? Math.max(8, size) : 8, size, this.options.cacheLineSize);
-      this.kmallocCaches[type * NR_INDEX + idx] = this.newCache(kmallocName(type, idx), size, flags, align, undefined, undefined, true);
+      this.kmallocCaches[type * NR_INDEX + idx] = this.newCache(this.types.name(type, idx), size, flags, align, undefined, undefined, true);
     };
     make(KmallocType.NORMAL, 7);
     for (let type = 0; type < NR_KMALLOC_TYPES; type++) {
-      const built = type === KmallocType.NORMAL || type === KmallocType.RECLAIM || (type === KmallocType.DMA && this.dmaZone) ||
-        (type === KmallocType.CGROUP && this.options.memcg);
-      if (!built) continue;
+      if (!this.types.built(type)) continue;
       for (let i = KMALLOC_SHIFT_LOW; i <= KMALLOC_SHIFT_HIGH; i++) {
         if (!this.kmallocCaches[type * NR_INDEX + i]) make(type, i);
         if (i === 6 && !this.kmallocCaches[type * NR_INDEX + 1]) make(type, 1);
         if (i === 7 && !this.kmallocCaches[type * NR_INDEX + 2]) make(type, 2);
       }
     }
-    for (let type = 0; type < NR_KMALLOC_TYPES; type++) {
-      for (let idx = 1; idx < NR_INDEX; idx++) {
-        if (!this.kmallocCaches[type * NR_INDEX + idx]) this.kmallocCaches[type * NR_INDEX + idx] = this.kmallocCaches[idx];
-      }
-    }
+    this.types.fillFallbacks(this.kmallocCaches, NR_INDEX);
   }
 
   /** The debug flags this cache gets from the `debug` option. */
@@ -377,29 +369,11 @@ export class SlabAllocatorImpl implements SlabAllocator {
     }
   }
 
-  /** slab_unmergeable() */
-  private unmergeable(s: SlabCache): boolean {
-    return (s.flags & SLAB_NEVER_MERGE) !== 0 || s.ctor !== undefined || s.kmalloc || s.refcount < 0;
-  }
-
-  /** find_mergeable() (6.1): the oldest cache that can hold these objects at this alignment. */
+  /** find_mergeable() (6.1): the debug flags depend on the rounded size (FORCED_DEBUG); the alias must be aligned as asked. */
   private findMergeable(name: string, size: number, flags: number, align: number, ctor: unknown): SlabCache | undefined {
-    if (!this.options.merge || ctor !== undefined) return undefined;
-    size = alignUp(size, 8);
-    align = calculateAlignment(flags, align, size, this.options.cacheLineSize);
-    size = alignUp(size, align);
-    flags = this.debugFlags(name, size, flags);
-    if (flags & SLAB_NEVER_MERGE) return undefined;
-    for (const s of this.list) {
-      if (this.unmergeable(s)) continue;
-      if (size > s.size) continue;
-      if ((flags & SLAB_MERGE_SAME) !== (s.flags & SLAB_MERGE_SAME)) continue;
-      if ((s.size & ~(align - 1)) !== s.size) continue;
-      if (s.size - size >= 8) continue;
-      if (align > s.align || s.align % align) continue;
-      return s;
-    }
-    return undefined;
+    return findMergeable(this.list, size, flags, align, ctor, {
+      merge: this.options.merge, cacheLine: this.options.cacheLineSize, checkAlign: true, debugFlags: (f, sz) => this.debugFlags(name, sz, f),
+    });
   }
 
   createCache(name: string, size: number, opts: CacheOptions = {}): KmemCache {
@@ -997,15 +971,7 @@ export class SlabAllocatorImpl implements SlabAllocator {
 
   destroyCache(cache: KmemCache): void {
     const s = this.lookup(cache);
-    if (s.kmalloc) throw this.checks.err('ECACHE_BUSY', `kmem_cache_destroy(${s.name}): the kmalloc caches live as long as the kernel`, { cache: s.name });
-    if (s.refcount > 1) {
-      s.refcount--;
-      return;
-    }
-    // __kmem_cache_shutdown() fails while slabs are full or partial: "Slab cache still has objects"
-    if (s.liveObjects > 0) {
-      throw this.checks.err('ECACHE_BUSY', `kmem_cache_destroy(${s.name}): slab cache still has ${s.liveObjects} objects`, { cache: s.name, objects: s.liveObjects });
-    }
+    if (!kmemCacheRelease(this.checks, s)) return;
     this.shrinkCache(s);
     this.shrinker.untrack(s);
     s.refcount = 0;
@@ -1067,10 +1033,7 @@ export class SlabAllocatorImpl implements SlabAllocator {
 
   /** kmalloc_type() */
   private kmallocType(gfp: number): KmallocType {
-    if ((gfp & this.notNormalBits) === 0) return KmallocType.NORMAL;
-    if (this.dmaZone && gfp & __GFP_DMA) return KmallocType.DMA;
-    if (!this.options.memcg || gfp & __GFP_RECLAIMABLE) return KmallocType.RECLAIM;
-    return KmallocType.CGROUP;
+    return this.types.typeOf(gfp);
   }
 
   /** The cache kmalloc(size, gfp) uses (kmalloc_slab()), for 1 ≤ size ≤ 8192. */
@@ -1427,9 +1390,7 @@ export class SlabAllocatorImpl implements SlabAllocator {
   }
 
   slabinfo(): SlabInfo[] {
-    const out: SlabInfo[] = [];
-    for (let i = this.list.length - 1; i >= 0; i--) out.push(this.slabinfoOf(this.list[i]!));
-    return out;
+    return slabinfoRows(this.list, (s) => this.slabinfoOf(s));
   }
 
   stats(): SlabStats {

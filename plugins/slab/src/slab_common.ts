@@ -52,8 +52,8 @@ export enum KmallocType {
   DMA = 3,
 }
 export const NR_KMALLOC_TYPES = 4;
-/** The kind of each KmallocType, for the cache names. */
-const KMALLOC_KINDS: readonly KmallocKind[] = ['normal', 'cgroup', 'reclaim', 'dma'];
+/** The kind of each KmallocType (core's KmallocTypes and cache names). */
+export const KMALLOC_KINDS: readonly KmallocKind[] = ['normal', 'cgroup', 'reclaim', 'dma'];
 /** size_index[] after setup_kmalloc_cache_index_table(): sizes below KMALLOC_MIN_SIZE use kmalloc-32. */
 export const SIZE_INDEX = kmallocSizeIndexTable(KMALLOC_SHIFT_LOW);
 

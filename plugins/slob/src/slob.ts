@@ -30,7 +30,7 @@ import {
   SLAB_RED_ZONE, SLAB_STORE_USER, SLAB_TRACE, SLAB_TYPESAFE_BY_RCU, type SlabAllocOptions, type SlabAllocator,
   type SlabFreeOptions, type SlabInfo, SlabShrinker, type SlabStats, TOPOLOGY, type Topology, type TraceEventName,
   ZERO_SIZE_PTR, __GFP_COMP, __GFP_DMA, __GFP_DMA32, __GFP_ZERO, inject, injectable,
-  calculateAlignment, hexPtr, krealloc, SlabCallChecks, zeroOrNullPtr,
+  calculateAlignment, hexPtr, krealloc, SlabCallChecks, slabinfoRows, zeroOrNullPtr,
 } from '@mmsim/core';
 import { SLOB_OPTIONS, type SlobOptions } from './options.js';
 
@@ -685,17 +685,14 @@ export class SlobAllocator implements SlabAllocator {
    * objects count one slab each).
    */
   slabinfo(): SlabInfo[] {
-    const out: SlabInfo[] = [];
-    for (let i = this.list.length - 1; i >= 0; i--) {
-      const s = this.list[i]!;
+    return slabinfoRows(this.list, (s) => {
       const whole = s.size >= PAGE_SIZE;
-      out.push({
+      return {
         name: s.name, activeObjs: s.liveObjects, numObjs: s.liveObjects, objSize: s.size,
         objPerSlab: whole ? 1 : Math.floor(PAGE_SIZE / s.size), pagesPerSlab: whole ? 1 << getOrder(s.size) : 1,
         limit: 0, batchCount: 0, shared: 0, activeSlabs: whole ? s.liveObjects : 0, numSlabs: whole ? s.liveObjects : 0, sharedAvail: 0,
-      });
-    }
-    return out;
+      };
+    });
   }
 
   /** slob_new_pages() counts every page as NR_SLAB_UNRECLAIMABLE_B, whatever the cache. */

@@ -48,8 +48,8 @@ export enum KmallocType {
   CGROUP = 3,
 }
 export const NR_KMALLOC_TYPES = 4;
-/** The kind of each KmallocType, for the cache names. */
-const KMALLOC_KINDS: readonly KmallocKind[] = ['normal', 'reclaim', 'dma', 'cgroup'];
+/** The kind of each KmallocType (core's KmallocTypes and cache names). */
+export const KMALLOC_KINDS: readonly KmallocKind[] = ['normal', 'reclaim', 'dma', 'cgroup'];
 
 /** The size class kmalloc(size) uses (1..8192). */
 export function kmallocSizeClass(size: number): number {

@@ -23,12 +23,12 @@ import {
   __GFP_HIGHMEM, __GFP_IO, __GFP_MEMALLOC, __GFP_NOFAIL, __GFP_NOMEMALLOC, __GFP_NORETRY, __GFP_NOWARN, __GFP_RECLAIM,
   __GFP_RECLAIMABLE, __GFP_RETRY_MAYFAIL, __GFP_THISNODE, __GFP_ZERO, gfpZone, inject, injectable,
   alignUp, calculateAlignment, ffs, hexPtr, KMALLOC_INFO, KMALLOC_SHIFT_HIGH, KMALLOC_SIZE_INDEX,
-  krealloc, LargeKmallocs, SlabCallChecks, SLAB_MERGE_SAME, SLAB_NEVER_MERGE, zeroOrNullPtr,
+  krealloc, LargeKmallocs, SlabCallChecks, zeroOrNullPtr, findMergeable, KmallocTypes, kmemCacheRelease, slabinfoRows,
 } from '@mmsim/core';
 import { SLUB_OPTIONS, type SlubOptions } from './options.js';
 import { checkObject, type CheckSite, describeCorruption, freeptrOutside, initObject, setupSlabDebug, slabPadCheck } from './slub_debug.js';
 import {
-  ARCH_KMALLOC_MINALIGN, type CacheLayout, calculateSizes, KMALLOC_SHIFT_LOW, KmallocType, kmallocName, MAX_PARTIAL_TO_SCAN,
+  ARCH_KMALLOC_MINALIGN, type CacheLayout, calculateSizes, KMALLOC_KINDS, KMALLOC_SHIFT_LOW, KmallocType, MAX_PARTIAL_TO_SCAN,
   NR_KMALLOC_TYPES, SHRINK_PROMOTE_MAX, SLAB_FLAGS_PERMITTED, type SlubTunables, slubMinObjects, WORD,
 } from './slab_common.js';
 
@@ -212,7 +212,8 @@ export class SlubAllocator implements SlabAllocator {
   /** Argument checks and errors (slab_common). */
   private readonly checks: SlabCallChecks;
   private readonly cpuNode: Int32Array;
-  private readonly dmaZone: boolean;
+  /** kmalloc_caches[] rows and kmalloc_type() (slab_common). */
+  private readonly types: KmallocTypes;
   /** KMALLOC_NOT_NORMAL_BITS */
   private readonly notNormalBits: number;
 
@@ -276,8 +277,8 @@ export class SlubAllocator implements SlabAllocator {
     this.large = new LargeKmallocs(this.checks, memory);
     this.cpuNode = new Int32Array(this.nrCpuSlots);
     for (let c = 0; c < this.nrCpuSlots; c++) this.cpuNode[c] = topology.cpuToNode(c);
-    this.dmaZone = topology.zoneConfig.dma;
-    this.notNormalBits = __GFP_RECLAIMABLE | (this.dmaZone ? __GFP_DMA : 0) | (options.memcg ? __GFP_ACCOUNT : 0);
+    this.types = new KmallocTypes(KMALLOC_KINDS, topology.zoneConfig.dma, options.memcg);
+    this.notNormalBits = this.types.notNormalBits;
     // slub_max_order is capped at MAX_PAGE_ORDER; slub_min_order above it raises it
     let maxOrder = Math.min(options.maxOrder, pages.maxOrder);
     const minOrder = Math.min(options.minOrder, pages.maxOrder);
@@ -298,29 +299,20 @@ export class SlubAllocator implements SlabAllocator {
   /** create_kmalloc_caches(): per type, kmalloc-96 and kmalloc-192 first, then the powers of two. */
   private createKmallocCaches(): void {
     for (let type = 0; type < NR_KMALLOC_TYPES; type++) {
-      const built = type === KmallocType.NORMAL || type === KmallocType.RECLAIM ||
-        (type === KmallocType.DMA && this.dmaZone) || (type === KmallocType.CGROUP && this.options.memcg);
-      if (!built) continue;
+      if (!this.types.built(type)) continue;
       const order = [1, 2];
       for (let i = KMALLOC_SHIFT_LOW; i <= KMALLOC_SHIFT_HIGH; i++) order.push(i);
       for (const idx of order) {
-        let flags = SLAB_KMALLOC;
-        if (type === KmallocType.RECLAIM) flags |= SLAB_RECLAIM_ACCOUNT;
-        else if (type === KmallocType.CGROUP) flags |= SLAB_ACCOUNT;
-        else if (type === KmallocType.DMA) flags |= SLAB_CACHE_DMA;
+        let flags = SLAB_KMALLOC | this.types.flags(type);
         if (this.options.memcg && type === KmallocType.NORMAL) flags |= SLAB_NO_MERGE;
         const size = KMALLOC_INFO[idx]![0];
         // create_boot_cache(): at least the largest power-of-two divisor of the size
         const align = calculateAlignment(flags, Math.max(ARCH_KMALLOC_MINALIGN, 1 << (ffs(size) - 1)), size, this.options.cacheLineSize);
-        this.kmallocCaches[type * NR_KMALLOC_INDEX + idx] = this.newCache(kmallocName(type, idx), size, flags, align, undefined);
+        this.kmallocCaches[type * NR_KMALLOC_INDEX + idx] = this.newCache(this.types.name(type, idx), size, flags, align, undefined);
       }
     }
     // types this kernel does not build fall back to KMALLOC_NORMAL
-    for (let type = 0; type < NR_KMALLOC_TYPES; type++) {
-      for (let idx = 1; idx < NR_KMALLOC_INDEX; idx++) {
-        if (!this.kmallocCaches[type * NR_KMALLOC_INDEX + idx]) this.kmallocCaches[type * NR_KMALLOC_INDEX + idx] = this.kmallocCaches[idx]!;
-      }
-    }
+    this.types.fillFallbacks(this.kmallocCaches, NR_KMALLOC_INDEX);
   }
 
   private newCache(name: string, size: number, flags: number, align: number, ctor: ((p: number) => void) | undefined, release?: (ptr: number) => void): SlubCache {
@@ -346,27 +338,11 @@ export class SlubAllocator implements SlabAllocator {
     return s;
   }
 
-  /** slab_unmergeable() */
-  private unmergeable(s: SlubCache): boolean {
-    return (s.flags & SLAB_NEVER_MERGE) !== 0 || s.ctor !== undefined || s.kmalloc || s.refcount < 0;
-  }
-
-  /** find_mergeable(): the oldest compatible cache. */
+  /** find_mergeable() (6.12): slub_debug= decides the debug flags by name alone; no alignment test beyond the size's. */
   private findMergeable(name: string, size: number, flags: number, align: number, ctor: unknown): SlubCache | undefined {
-    flags = slabDebugFlags(this.debugSpec, flags, name);
-    if (!this.options.merge || ctor !== undefined || flags & SLAB_NEVER_MERGE) return undefined;
-    size = alignUp(size, WORD);
-    const a = calculateAlignment(flags, align, size, this.options.cacheLineSize);
-    size = alignUp(size, a);
-    for (const s of this.list) {
-      if (this.unmergeable(s)) continue;
-      if (size > s.size) continue;
-      if ((flags & SLAB_MERGE_SAME) !== (s.flags & SLAB_MERGE_SAME)) continue;
-      if ((s.size & ~(a - 1)) !== s.size) continue;
-      if (s.size - size >= WORD) continue;
-      return s;
-    }
-    return undefined;
+    return findMergeable(this.list, size, flags, align, ctor, {
+      merge: this.options.merge, cacheLine: this.options.cacheLineSize, checkAlign: false, debugFlags: (f) => slabDebugFlags(this.debugSpec, f, name),
+    });
   }
 
   createCache(name: string, size: number, opts: CacheOptions = {}): KmemCache {
@@ -1105,14 +1081,7 @@ export class SlubAllocator implements SlabAllocator {
 
   destroyCache(cache: KmemCache): void {
     const s = this.lookup(cache);
-    if (s.kmalloc) throw this.checks.err('ECACHE_BUSY', `kmem_cache_destroy(${s.name}): the kmalloc caches live as long as the kernel`, { cache: s.name });
-    if (s.refcount > 1) {
-      s.refcount--;
-      return;
-    }
-    if (s.liveObjects > 0) {
-      throw this.checks.err('ECACHE_BUSY', `kmem_cache_destroy(${s.name}): slab cache still has ${s.liveObjects} objects`, { cache: s.name, objects: s.liveObjects });
-    }
+    if (!kmemCacheRelease(this.checks, s)) return;
     if (s.checks && s.keepsBytes) this.validateCache(s);
     this.shrinker.untrack(s);
     // __kmem_cache_shutdown(): flush, then free_partial() on every node (every slab is empty now)
@@ -1134,10 +1103,7 @@ export class SlubAllocator implements SlabAllocator {
 
   /** kmalloc_type() */
   private kmallocType(gfp: number): KmallocType {
-    if ((gfp & this.notNormalBits) === 0) return KmallocType.NORMAL;
-    if (this.dmaZone && gfp & __GFP_DMA) return KmallocType.DMA;
-    if (!this.options.memcg || gfp & __GFP_RECLAIMABLE) return KmallocType.RECLAIM;
-    return KmallocType.CGROUP;
+    return this.types.typeOf(gfp);
   }
 
   /** The cache kmalloc(size, gfp) uses (kmalloc_slab()), for 1 ≤ size ≤ 8192. */
@@ -1472,9 +1438,7 @@ export class SlubAllocator implements SlabAllocator {
   }
 
   slabinfo(): SlabInfo[] {
-    const out: SlabInfo[] = [];
-    for (let i = this.list.length - 1; i >= 0; i--) out.push(this.slabinfoOf(this.list[i]!));
-    return out;
+    return slabinfoRows(this.list, (s) => this.slabinfoOf(s));
   }
 
   stats(): SlabStats {
