@@ -9,6 +9,8 @@ import {
   KMALLOC_SIZE_INDEX, kmallocIndex, kmallocName, kmallocSizeIndexTable, KmallocTypes, kmemCacheRelease, krealloc,
   type MergeableCache, SLAB_MERGE_SAME, SLAB_NEVER_MERGE, SlabCallChecks, slabinfoRows, slabUnmergeable, zeroOrNullPtr,
 } from './slab_common.js';
+import type { MemoryModel } from './memory-model.js';
+import { PageFrameTable, PG_slab } from './page.js';
 import type { Topology } from './topology.js';
 
 /** __kmalloc_index() (include/linux/slab.h) written out plainly: the oracle for the table lookup. */
@@ -98,7 +100,14 @@ describe('SlabCallChecks', () => {
     nrCpus: 4,
     nodes: [{ nid: 0, cpus: [0, 1], presentPages: 100 }, { nid: 1, cpus: [2, 3], presentPages: 0 }],
   } as unknown as Topology;
-  const c = new SlabCallChecks('test', topology);
+  // four pages; pfn 1 is slab 7's, pfn 2 slab 8's
+  const pages = new PageFrameTable(4);
+  pages.flags[1] = PG_slab;
+  pages.private[1] = 7;
+  pages.flags[2] = PG_slab;
+  pages.private[2] = 8;
+  const memory = { pages, pfnToPage: (pfn: number) => (pfn >= 0 && pfn < 4 ? pfn : -1) } as unknown as MemoryModel;
+  const c = new SlabCallChecks('test', topology, memory);
 
   const code = (f: () => unknown): string | undefined => {
     try {
@@ -144,6 +153,40 @@ describe('SlabCallChecks', () => {
     expect(code(() => c.checkKmallocSize('kmalloc', KMALLOC_MAX_SIZE))).toBeUndefined();
   });
 
+  it('virt_to_slab(), kmem_cache_free() and list_lru_add() pointer checks', () => {
+    const a = { id: 1, name: 'a', objectSize: 8, size: 8, align: 8, flags: 0 };
+    const b = { ...a, id: 2, name: 'b' };
+    const sCache: number[] = [];
+    sCache[7] = 1;
+    sCache[8] = 2;
+    expect(c.virtToSlab(4096 + 64, 'kfree')).toBe(7);
+    expect(c.virtToSlab(3 * 4096, 'kfree')).toBe(-1);
+    expect(code(() => c.virtToSlab(4 * 4096, 'kfree'))).toBe('EBAD_POINTER');
+    expect(c.freeSlab(sCache, [undefined, a, b], a, 4096 + 8)).toBe(7);
+    expect(code(() => c.freeSlab(sCache, [undefined, a, b], a, ZERO_SIZE_PTR))).toBe('EBAD_POINTER');
+    expect(() => c.freeSlab(sCache, [undefined, a, b], a, 2 * 4096)).toThrowError(/belongs to cache 'b'/);
+    expect(() => c.freeSlab(sCache, [undefined, a, b], a, 3 * 4096)).toThrowError(/not a slab object/);
+    expect(c.slabOfCache(sCache, b, 2 * 4096, 'list_lru_add')).toBe(8);
+    expect(() => c.slabOfCache(sCache, a, 2 * 4096, 'list_lru_add')).toThrowError(/list_lru_add\(a, 0x2000\): not an object of this cache/);
+  });
+
+  it('obj_to_index() checks: whole index in range, allocated, double free', () => {
+    const a = { id: 1, name: 'a', objectSize: 8, size: 8, align: 8, flags: 0 };
+    const live = [0, 1, 0];
+    expect(c.objectIndex(a, 0, 'kfree', true, 1, 3, live, 0)).toBe(1);
+    expect(code(() => c.objectIndex(a, 0, 'kfree', true, 1.5, 3, live, 0))).toBe('EBAD_POINTER');
+    expect(code(() => c.objectIndex(a, 0, 'kfree', true, 3, 3, live, 0))).toBe('EBAD_POINTER');
+    expect(code(() => c.objectIndex(a, 0, 'kfree', true, 0, 3, live, 0))).toBe('EDOUBLE_FREE');
+    expect(code(() => c.objectIndex(a, 0, 'ksize', false, 0, 3, live, 0))).toBe('EBAD_POINTER');
+  });
+
+  it('CONFIG_DEBUG_VM: slabs by cache, ECORRUPT for a destroyed cache’s slab', () => {
+    const a = { id: 1, name: 'a', objectSize: 8, size: 8, align: 8, flags: 0 };
+    expect([...c.slabsByCache([1, 0, 1], 3, [undefined, a])]).toEqual([[1, [0, 2]]]);
+    expect(code(() => c.slabsByCache([2], 1, [undefined, a]))).toBe('ECORRUPT');
+    expect(() => c.corrupt('x')).toThrowError('ECORRUPT: [test] test check: x');
+  });
+
   it('readObject / writeObject over the kept bytes', () => {
     const mem = new Uint8Array(16);
     const at = (addr: number, length: number) => (addr >= 100 && addr + length <= 116 ? { mem, off: addr - 100 } : null);
@@ -155,7 +198,7 @@ describe('SlabCallChecks', () => {
 });
 
 describe('krealloc()', () => {
-  const checks = new SlabCallChecks('test', { nrCpus: 1, nodes: [{ nid: 0, cpus: [0], presentPages: 1 }] } as unknown as Topology);
+  const checks = new SlabCallChecks('test', { nrCpus: 1, nodes: [{ nid: 0, cpus: [0], presentPages: 1 }] } as unknown as Topology, {} as MemoryModel);
   const fake = () => {
     const freed: (number | null)[] = [];
     let next = 0x1000;
@@ -250,7 +293,7 @@ describe('find_mergeable(), slab_unmergeable(), kmem_cache_destroy()', () => {
   });
 
   it('kmem_cache_destroy(): an alias drops a reference; kmalloc caches and caches with objects are busy', () => {
-    const checks = new SlabCallChecks('test', { nrCpus: 1, nodes: [{ nid: 0, cpus: [0], presentPages: 1 }] } as unknown as Topology);
+    const checks = new SlabCallChecks('test', { nrCpus: 1, nodes: [{ nid: 0, cpus: [0], presentPages: 1 }] } as unknown as Topology, {} as MemoryModel);
     const a = cache(8, { refcount: 2 });
     expect(kmemCacheRelease(checks, a)).toBe(false);
     expect(a.refcount).toBe(1);

@@ -11,7 +11,7 @@ import { MmsimError } from './errors.js';
 import { __GFP_ACCOUNT, __GFP_DMA, __GFP_RECLAIMABLE } from './gfp.js';
 import type { ListLru, SlabShrinker } from './list_lru.js';
 import type { MemoryModel } from './memory-model.js';
-import { PageOwner, PG_tail } from './page.js';
+import { PageOwner, PG_slab, PG_tail } from './page.js';
 import { PAGE_SIZE } from './size.js';
 import {
   type CacheOptions, type KmemCache, type SlabInfo, SLAB_ACCOUNT, SLAB_CACHE_DMA, SLAB_CACHE_DMA32, SLAB_FAILSLAB, SLAB_HWCACHE_ALIGN,
@@ -285,7 +285,7 @@ export class SlabCallChecks {
   /** CPU slots: one past the highest CPU any node lists (at least nr_cpus and 1). */
   readonly nrCpuSlots: number;
 
-  constructor(readonly plugin: string, private readonly topology: Topology) {
+  constructor(readonly plugin: string, private readonly topology: Topology, private readonly memory: MemoryModel) {
     this.nrNodes = Math.max(1, ...topology.nodes.map((n) => n.nid + 1));
     this.nrCpuSlots = Math.max(topology.nrCpus, 1, ...topology.nodes.flatMap((n) => n.cpus.map((c) => c + 1)));
   }
@@ -293,6 +293,74 @@ export class SlabCallChecks {
   /** An MmsimError of this plugin. */
   err(code: SlabErrorCode, msg: string, details?: Record<string, unknown>): MmsimError {
     return new MmsimError(code, msg, details ? { plugin: this.plugin, details } : { plugin: this.plugin });
+  }
+
+  /** CONFIG_DEBUG_VM: an ECORRUPT naming the allocator's check (`<plugin> check: …`). */
+  corrupt(msg: string): never {
+    throw new MmsimError('ECORRUPT', `${this.plugin} check: ${msg}`, { plugin: this.plugin });
+  }
+
+  /** virt_to_slab(): the slab index in page->private of the slab page holding `addr`, -1 for any other page; EBAD_POINTER where no memory is. */
+  virtToSlab(addr: number, op: string): number {
+    const page = this.memory.pfnToPage(Math.floor(addr / PAGE_SIZE));
+    if (page < 0) throw this.err('EBAD_POINTER', `${op}(${hexPtr(addr)}): no memory at this address`, { ptr: addr });
+    const t = this.memory.pages;
+    return t.flags[page]! & PG_slab ? t.private[page]! : -1;
+  }
+
+  /** The slab of `s` holding `ptr` (`sCache`: each slab's cache id); EBAD_POINTER when it is no object of that cache. */
+  slabOfCache(sCache: ArrayLike<number>, s: KmemCache, ptr: number, op: string): number {
+    const slab = this.virtToSlab(ptr, op);
+    if (slab < 0 || sCache[slab] !== s.id) throw this.err('EBAD_POINTER', `${op}(${s.name}, ${hexPtr(ptr)}): not an object of this cache`, { ptr, cache: s.name });
+    return slab;
+  }
+
+  /**
+   * kmem_cache_free()'s pointer checks: a pointer above ZERO_SIZE_PTR, on
+   * a slab of `s` (else EBAD_POINTER naming the cache it belongs to, from
+   * `byId`). Returns the slab.
+   */
+  freeSlab(sCache: ArrayLike<number>, byId: readonly (KmemCache | undefined)[], s: KmemCache, ptr: number): number {
+    if (typeof ptr !== 'number' || !(ptr > ZERO_SIZE_PTR)) {
+      throw this.err('EBAD_POINTER', `kmem_cache_free(${s.name}, ${String(ptr)}): not an object`, { ptr, cache: s.name });
+    }
+    const slab = this.virtToSlab(ptr, 'kmem_cache_free');
+    if (slab < 0 || sCache[slab] !== s.id) {
+      const owner = slab >= 0 ? byId[sCache[slab]!]?.name : undefined;
+      throw this.err('EBAD_POINTER', `kmem_cache_free(${s.name}, ${hexPtr(ptr)}): ${owner ? `object belongs to cache '${owner}'` : 'not a slab object'}`, { ptr, cache: s.name, owner });
+    }
+    return slab;
+  }
+
+  /**
+   * obj_to_index() with the checks the kernel leaves to debugging: `idx`
+   * (the offset from the slab's first object over the object size) must be
+   * a whole index below `nr`, and the object allocated (`live[liveBase +
+   * idx]`): EBAD_POINTER, or EDOUBLE_FREE when `freeing` a free one.
+   */
+  objectIndex(s: KmemCache, ptr: number, op: string, freeing: boolean, idx: number, nr: number, live: ArrayLike<number>, liveBase: number): number {
+    if ((idx | 0) !== idx || idx < 0 || idx >= nr) {
+      throw this.err('EBAD_POINTER', `${op}(${hexPtr(ptr)}): not the start of an object of cache '${s.name}' (object size ${s.size})`, { ptr, cache: s.name });
+    }
+    if (live[liveBase + idx] === 0) {
+      if (freeing) throw this.err('EDOUBLE_FREE', `${op}(${hexPtr(ptr)}): object of cache '${s.name}' is already free`, { ptr, cache: s.name });
+      throw this.err('EBAD_POINTER', `${op}(${hexPtr(ptr)}): object of cache '${s.name}' is not allocated`, { ptr, cache: s.name });
+    }
+    return idx;
+  }
+
+  /** CONFIG_DEBUG_VM: the slabs of the slab table (`sCache`: cache id per slab, 0 unused) by cache id; ECORRUPT for a slab of a destroyed cache. */
+  slabsByCache(sCache: ArrayLike<number>, slabTop: number, byId: readonly (KmemCache | undefined)[]): Map<number, number[]> {
+    const slabsOf = new Map<number, number[]>();
+    for (let slab = 0; slab < slabTop; slab++) {
+      const id = sCache[slab]!;
+      if (id === 0) continue;
+      if (!byId[id]) this.corrupt(`slab ${slab} belongs to destroyed cache ${id}`);
+      let l = slabsOf.get(id);
+      if (!l) slabsOf.set(id, (l = []));
+      l.push(slab);
+    }
+    return slabsOf;
   }
 
   /** The allocating / freeing CPU (default 0); EINVAL for a CPU that does not exist. */

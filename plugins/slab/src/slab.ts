@@ -240,7 +240,7 @@ export class SlabAllocatorImpl implements SlabAllocator {
   ) {
     this.t = memory.pages;
     this.ev = events.enabled;
-    this.checks = new SlabCallChecks('slab', topology);
+    this.checks = new SlabCallChecks('slab', topology, memory);
     this.nrNodes = this.checks.nrNodes;
     this.nrCpuSlots = this.checks.nrCpuSlots;
     this.large = new LargeKmallocs(this.checks, memory);
@@ -473,9 +473,7 @@ export class SlabAllocatorImpl implements SlabAllocator {
 
   /** The slab holding `addr`, or -1 when its page is no slab page; EBAD_POINTER when no memory is there. */
   private slabOf(addr: number, op: string): number {
-    const page = this.memory.pfnToPage(Math.floor(addr / PAGE_SIZE));
-    if (page < 0) throw this.checks.err('EBAD_POINTER', `${op}(${hexPtr(addr)}): no memory at this address`, { ptr: addr });
-    return this.t.flags[page]! & PG_slab ? this.t.private[page]! : NONE;
+    return this.checks.virtToSlab(addr, op);
   }
 
   /** slab_get_obj() */
@@ -869,15 +867,7 @@ export class SlabAllocatorImpl implements SlabAllocator {
    * not allocated.
    */
   private objectIndex(s: SlabCache, slab: number, ptr: number, op: string, freeing: boolean): number {
-    const idx = (ptr - s.objOffset - this.sMem[slab]!) / s.size;
-    if ((idx | 0) !== idx || idx < 0 || idx >= s.num) {
-      throw this.checks.err('EBAD_POINTER', `${op}(${hexPtr(ptr)}): not the start of an object of cache '${s.name}' (object size ${s.size})`, { ptr, cache: s.name });
-    }
-    if (s.live[this.sBase[slab]! + idx] === 0) {
-      if (freeing) throw this.checks.err('EDOUBLE_FREE', `${op}(${hexPtr(ptr)}): object of cache '${s.name}' is already free`, { ptr, cache: s.name });
-      throw this.checks.err('EBAD_POINTER', `${op}(${hexPtr(ptr)}): object of cache '${s.name}' is not allocated`, { ptr, cache: s.name });
-    }
-    return idx;
+    return this.checks.objectIndex(s, ptr, op, freeing, (ptr - s.objOffset - this.sMem[slab]!) / s.size, s.num, s.live, this.sBase[slab]!);
   }
 
   /** __cache_free() of a checked object. */
@@ -893,14 +883,7 @@ export class SlabAllocatorImpl implements SlabAllocator {
   cacheFree(cache: KmemCache, ptr: number, opts?: SlabFreeOptions): void {
     const s = this.lookup(cache);
     const cpu = opts === undefined ? 0 : this.checks.cpuOf(opts.cpu);
-    if (typeof ptr !== 'number' || !(ptr > ZERO_SIZE_PTR)) {
-      throw this.checks.err('EBAD_POINTER', `kmem_cache_free(${s.name}, ${String(ptr)}): not an object`, { ptr, cache: s.name });
-    }
-    const slab = this.slabOf(ptr, 'kmem_cache_free');
-    if (slab < 0 || this.sCache[slab] !== s.id) {
-      const owner = slab >= 0 ? this.cacheById[this.sCache[slab]!]?.name : undefined;
-      throw this.checks.err('EBAD_POINTER', `kmem_cache_free(${s.name}, ${hexPtr(ptr)}): ${owner ? `object belongs to cache '${owner}'` : 'not a slab object'}`, { ptr, cache: s.name, owner });
-    }
+    const slab = this.checks.freeSlab(this.sCache, this.cacheById, s, ptr);
     const idx = this.objectIndex(s, slab, ptr, 'kmem_cache_free', true);
     if (this.clock.now() >= this.nextReapAt) this.runDueReaps();
     this.freeObject(s, slab, idx, cpu);
@@ -1357,8 +1340,7 @@ export class SlabAllocatorImpl implements SlabAllocator {
   lruAdd(cache: KmemCache, ptr: number): boolean {
     const s = this.lookup(cache);
     const lru = this.checks.lruOf(this.shrinker, s, 'list_lru_add');
-    const slab = this.slabOf(ptr, 'list_lru_add');
-    if (slab < 0 || this.sCache[slab] !== s.id) throw this.checks.err('EBAD_POINTER', `list_lru_add(${s.name}, ${hexPtr(ptr)}): not an object of this cache`, { ptr, cache: s.name });
+    const slab = this.checks.slabOfCache(this.sCache, s, ptr, 'list_lru_add');
     this.objectIndex(s, slab, ptr, 'list_lru_add', false);
     return lru.add(ptr, this.sNid[slab]!);
   }
@@ -1422,21 +1404,11 @@ export class SlabAllocatorImpl implements SlabAllocator {
 
   /** Lists, counters, freelists, array contents, page marks and page counts agree. */
   check(): void {
-    const bad = (m: string): never => {
-      throw new MmsimError('ECORRUPT', `slab check: ${m}`, { plugin: 'slab' });
-    };
+    const bad = (m: string): never => this.checks.corrupt(m);
     const t = this.t;
     let reclaimable = 0;
     let unreclaimable = 0;
-    const slabsOf = new Map<number, number[]>();
-    for (let slab = 0; slab < this.slabTop; slab++) {
-      const id = this.sCache[slab]!;
-      if (id === 0) continue;
-      if (!this.cacheById[id]) bad(`slab ${slab} belongs to destroyed cache ${id}`);
-      let l = slabsOf.get(id);
-      if (!l) slabsOf.set(id, (l = []));
-      l.push(slab);
-    }
+    const slabsOf = this.checks.slabsByCache(this.sCache, this.slabTop, this.cacheById);
     for (const s of this.list) {
       const slabs = slabsOf.get(s.id) ?? [];
       // objects held in arrays: allocated at slab level, free for the user

@@ -128,7 +128,7 @@ export class SlobAllocator implements SlabAllocator {
   ) {
     this.t = memory.pages;
     this.ev = events.enabled;
-    this.checks = new SlabCallChecks('slob', topology);
+    this.checks = new SlabCallChecks('slob', topology, memory);
     this.nrNodes = this.checks.nrNodes;
     this.shrinker = new SlabShrinker('slob-reclaimable', (c, p) => this.cacheFree(c, p));
   }

@@ -271,7 +271,7 @@ export class SlubAllocator implements SlabAllocator {
   ) {
     this.t = memory.pages;
     this.ev = events.enabled;
-    this.checks = new SlabCallChecks('slub', topology);
+    this.checks = new SlabCallChecks('slub', topology, memory);
     this.nrNodes = this.checks.nrNodes;
     this.nrCpuSlots = this.checks.nrCpuSlots;
     this.large = new LargeKmallocs(this.checks, memory);
@@ -907,21 +907,12 @@ export class SlubAllocator implements SlabAllocator {
    */
   private objectIndex(s: SlubCache, slab: number, ptr: number, op: string, freeing: boolean): number {
     const idx = (ptr - this.sAddr[slab]! - s.redLeftPad) / s.size;
-    if ((idx | 0) !== idx || idx < 0 || idx >= this.sObjects[slab]!) {
-      throw this.checks.err('EBAD_POINTER', `${op}(${hexPtr(ptr)}): not the start of an object of cache '${s.name}' (object size ${s.size})`, { ptr, cache: s.name });
-    }
-    if (s.live[this.sObjBase[slab]! + idx] === 0) {
-      if (freeing) throw this.checks.err('EDOUBLE_FREE', `${op}(${hexPtr(ptr)}): object of cache '${s.name}' is already free`, { ptr, cache: s.name });
-      throw this.checks.err('EBAD_POINTER', `${op}(${hexPtr(ptr)}): object of cache '${s.name}' is not allocated`, { ptr, cache: s.name });
-    }
-    return idx;
+    return this.checks.objectIndex(s, ptr, op, freeing, idx, this.sObjects[slab]!, s.live, this.sObjBase[slab]!);
   }
 
   /** The slab holding ptr (page->private of its page), or -1 when its page is no slab page. */
   private slabOf(ptr: number, op: string): number {
-    const page = this.memory.pfnToPage(Math.floor(ptr / PAGE_SIZE));
-    if (page < 0) throw this.checks.err('EBAD_POINTER', `${op}(${hexPtr(ptr)}): no memory at this address`, { ptr });
-    return this.t.flags[page]! & PG_slab ? this.t.private[page]! : NONE;
+    return this.checks.virtToSlab(ptr, op);
   }
 
   /** do_slab_free(): to the CPU freelist when the object's slab is this CPU's slab, else __slab_free(). */
@@ -1011,14 +1002,7 @@ export class SlubAllocator implements SlabAllocator {
   cacheFree(cache: KmemCache, ptr: number, opts?: FreeOptions): void {
     const s = this.lookup(cache);
     const cpu = opts === undefined ? 0 : this.checks.cpuOf(opts.cpu);
-    if (typeof ptr !== 'number' || !(ptr > ZERO_SIZE_PTR)) {
-      throw this.checks.err('EBAD_POINTER', `kmem_cache_free(${s.name}, ${String(ptr)}): not an object`, { ptr, cache: s.name });
-    }
-    const slab = this.slabOf(ptr, 'kmem_cache_free');
-    if (slab < 0 || this.sCache[slab] !== s.id) {
-      const owner = slab >= 0 ? this.cacheById[this.sCache[slab]!]?.name : undefined;
-      throw this.checks.err('EBAD_POINTER', `kmem_cache_free(${s.name}, ${hexPtr(ptr)}): ${owner ? `object belongs to cache '${owner}'` : 'not a slab object'}`, { ptr, cache: s.name, owner });
-    }
+    const slab = this.checks.freeSlab(this.sCache, this.cacheById, s, ptr);
     const idx = this.objectIndex(s, slab, ptr, 'kmem_cache_free', true);
     if (s.debug) this.freeDebugProcessing(s, slab, idx, cpu);
     if (s.reclaimable) this.shrinker.forget(s.id, ptr);
@@ -1374,8 +1358,7 @@ export class SlubAllocator implements SlabAllocator {
   lruAdd(cache: KmemCache, ptr: number): boolean {
     const s = this.lookup(cache);
     const lru = this.checks.lruOf(this.shrinker, s, 'list_lru_add');
-    const slab = this.slabOf(ptr, 'list_lru_add');
-    if (slab < 0 || this.sCache[slab] !== s.id) throw this.checks.err('EBAD_POINTER', `list_lru_add(${s.name}, ${hexPtr(ptr)}): not an object of this cache`, { ptr, cache: s.name });
+    const slab = this.checks.slabOfCache(this.sCache, s, ptr, 'list_lru_add');
     this.objectIndex(s, slab, ptr, 'list_lru_add', false);
     return lru.add(ptr, this.nidOf(ptr));
   }
@@ -1449,19 +1432,9 @@ export class SlubAllocator implements SlabAllocator {
 
   /** validate_slab_cache() for every cache, plus the page-table and page-count cross-checks. */
   check(): void {
-    const bad = (msg: string): never => {
-      throw new MmsimError('ECORRUPT', `slub check: ${msg}`, { plugin: 'slub' });
-    };
+    const bad = (msg: string): never => this.checks.corrupt(msg);
     const t = this.t;
-    const slabsOf = new Map<number, number[]>();
-    for (let slab = 0; slab < this.slabTop; slab++) {
-      const id = this.sCache[slab]!;
-      if (id === 0) continue;
-      if (!this.cacheById[id]) bad(`slab ${slab} belongs to destroyed cache ${id}`);
-      let l = slabsOf.get(id);
-      if (!l) slabsOf.set(id, (l = []));
-      l.push(slab);
-    }
+    const slabsOf = this.checks.slabsByCache(this.sCache, this.slabTop, this.cacheById);
     let reclaimable = 0;
     let unreclaimable = 0;
     for (const s of this.list) {
