@@ -188,12 +188,19 @@ describe('SlabCallChecks', () => {
   });
 
   it('readObject / writeObject over the kept bytes', () => {
+    // slab 7 (pfn 1) keeps 16 bytes from 4096 + 32; slab 8 keeps none
     const mem = new Uint8Array(16);
-    const at = (addr: number, length: number) => (addr >= 100 && addr + length <= 116 ? { mem, off: addr - 100 } : null);
-    expect(c.writeObject(at, 104, 2, [0x1ff, 7])).toBe(true);
-    expect(Array.from(c.readObject(at, 104, 2, 2)!)).toEqual([0xff, 7]);
-    expect(c.writeObject(at, 200, 0, [1])).toBe(false);
-    expect(code(() => c.readObject(at, 104, 0.5, 1))).toBe('EINVAL');
+    const bytes = (slab: number) => (slab === 7 ? { mem, start: 4096 + 32 } : undefined);
+    expect(c.writeObject(bytes, 4096 + 36, 2, [0x1ff, 7])).toBe(true);
+    expect(Array.from(c.readObject(bytes, 4096 + 36, 2, 2)!)).toEqual([0xff, 7]);
+    expect(mem[6]).toBe(0xff);
+    expect(c.writeObject(bytes, 2 * 4096, 0, [1])).toBe(false);
+    expect(c.readObject(bytes, 3 * 4096, 0, 1)).toBeNull();
+    expect(code(() => c.readObject(bytes, 4096 + 32, 0.5, 1))).toBe('EINVAL');
+    expect(code(() => c.readObject(bytes, 4096 + 32, 0, -1))).toBe('EINVAL');
+    expect(() => c.readObject(bytes, 4096 + 32, 10, 7)).toThrowError(/runs past the end of its slab \(6 bytes left\)/);
+    expect(code(() => c.writeObject(bytes, 8 * 4096, 0, [1]))).toBe('EBAD_POINTER');
+    expect(code(() => c.writeObject(bytes, Number.NaN, 0, [1]))).toBe('EBAD_POINTER');
   });
 });
 

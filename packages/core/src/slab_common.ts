@@ -437,31 +437,47 @@ export class SlabCallChecks {
     return lru;
   }
 
-  /** debugBytesAt()'s argument checks: a finite address and a non-negative integer length. */
-  checkBytesArgs(addr: number, length: number, op: string): void {
+  /**
+   * Where `length` bytes at `addr` lie in the bytes a debug slab keeps, or
+   * null when their slab keeps none (or they are on no slab page).
+   * EBAD_POINTER where there is no memory, EINVAL for a bad length or a
+   * range past the slab's end.
+   */
+  debugBytesAt(slabBytes: SlabBytes, addr: number, length: number, op: string): { mem: Uint8Array; off: number } | null {
     if (typeof addr !== 'number' || !Number.isFinite(addr)) throw this.err('EBAD_POINTER', `${op}(${String(addr)}): not an address`, { ptr: addr });
     if (!Number.isInteger(length) || length < 0) throw this.err('EINVAL', `${op}: length ${length} is not a non-negative integer`, { length });
+    const page = this.memory.pfnToPage(Math.floor(addr / PAGE_SIZE));
+    if (page < 0 || addr < 0) throw this.err('EBAD_POINTER', `${op}(${hexPtr(addr)}): no memory at this address`, { ptr: addr });
+    const t = this.memory.pages;
+    if (!(t.flags[page]! & PG_slab)) return null;
+    const b = slabBytes(t.private[page]!);
+    if (!b) return null;
+    const off = addr - b.start;
+    if (off + length > b.mem.length) {
+      throw this.err('EINVAL', `${op}(${hexPtr(addr)}, ${length} bytes): runs past the end of its slab (${b.mem.length - off} bytes left)`, { ptr: addr, length });
+    }
+    return { mem: b.mem, off };
   }
 
-  /** writeObject() over the allocator's kept bytes (`bytesAt`: where `addr` lies in a debug slab's bytes, or null). */
-  writeObject(bytesAt: SlabBytesAt, ptr: number, offset: number, data: ArrayLike<number>): boolean {
+  /** writeObject() over the bytes the allocator's debug slabs keep. */
+  writeObject(slabBytes: SlabBytes, ptr: number, offset: number, data: ArrayLike<number>): boolean {
     if (!Number.isInteger(offset)) throw this.err('EINVAL', `writeObject: offset ${offset} is not an integer`, { offset });
-    const at = bytesAt(ptr + offset, data.length, 'writeObject');
+    const at = this.debugBytesAt(slabBytes, ptr + offset, data.length, 'writeObject');
     if (!at) return false;
     for (let i = 0; i < data.length; i++) at.mem[at.off + i] = data[i]! & 0xff;
     return true;
   }
 
-  /** readObject() over the allocator's kept bytes. */
-  readObject(bytesAt: SlabBytesAt, ptr: number, offset: number, length: number): Uint8Array | null {
+  /** readObject() over the bytes the allocator's debug slabs keep. */
+  readObject(slabBytes: SlabBytes, ptr: number, offset: number, length: number): Uint8Array | null {
     if (!Number.isInteger(offset)) throw this.err('EINVAL', `readObject: offset ${offset} is not an integer`, { offset });
-    const at = bytesAt(ptr + offset, length, 'readObject');
+    const at = this.debugBytesAt(slabBytes, ptr + offset, length, 'readObject');
     return at ? at.mem.slice(at.off, at.off + length) : null;
   }
 }
 
-/** Where an address lies in the bytes a debug slab keeps, or null when none are kept there. */
-export type SlabBytesAt = (addr: number, length: number, op: string) => { mem: Uint8Array; off: number } | null;
+/** The bytes a slab keeps (debug caches) and the address of the first, or undefined when it keeps none. */
+export type SlabBytes = (slab: number) => { mem: Uint8Array; start: number } | undefined;
 
 /** True for NULL and ZERO_SIZE_PTR (ZERO_OR_NULL_PTR()): kfree() and ksize() ignore them. */
 export function zeroOrNullPtr(ptr: number | null | undefined): boolean {

@@ -24,7 +24,7 @@ import {
   __GFP_HARDWALL, __GFP_HIGH, __GFP_HIGHMEM, __GFP_IO, __GFP_MEMALLOC, __GFP_NOFAIL, __GFP_NOMEMALLOC, __GFP_NORETRY,
   __GFP_NOWARN, __GFP_RECLAIM, __GFP_RECLAIMABLE, __GFP_RETRY_MAYFAIL, __GFP_THISNODE, __GFP_ZERO, inject, injectable,
   calculateAlignment, hexPtr, KMALLOC_INFO, KMALLOC_MAX_CACHE_SIZE, KMALLOC_SHIFT_HIGH, krealloc, LargeKmallocs,
-  SlabCallChecks, zeroOrNullPtr, findMergeable, KmallocTypes, kmemCacheRelease, slabinfoRows,
+  SlabCallChecks, type SlabBytes, zeroOrNullPtr, findMergeable, KmallocTypes, kmemCacheRelease, slabinfoRows,
 } from '@mmsim/core';
 import { SLAB_OPTIONS, type SlabOptions } from './options.js';
 import {
@@ -1290,27 +1290,18 @@ export class SlabAllocatorImpl implements SlabAllocator {
     return { cpu: d.userCpu[idx]!, when: d.userWhen[idx]!, freed: d.userFreed[idx] === 1 };
   }
 
-  private debugBytesAt(addr: number, length: number, op: string): { mem: Uint8Array; off: number } | null {
-    this.checks.checkBytesArgs(addr, length, op);
-    const page = this.memory.pfnToPage(Math.floor(addr / PAGE_SIZE));
-    if (page < 0 || addr < 0) throw this.checks.err('EBAD_POINTER', `${op}(${hexPtr(addr)}): no memory at this address`, { ptr: addr });
-    if (!(this.t.flags[page]! & PG_slab)) return null;
-    const slab = this.t.private[page]!;
+  /** A debug slab's bytes start at its first page. */
+  private readonly slabBytes: SlabBytes = (slab) => {
     const mem = this.sDebug[slab]?.mem;
-    if (!mem) return null;
-    const off = addr - this.sPfn[slab]! * PAGE_SIZE;
-    if (off + length > mem.length) throw this.checks.err('EINVAL', `${op}(${hexPtr(addr)}, ${length} bytes): runs past the end of its slab`, { ptr: addr, length });
-    return { mem, off };
-  }
-
-  private readonly bytesAt = (addr: number, length: number, op: string) => this.debugBytesAt(addr, length, op);
+    return mem ? { mem, start: this.sPfn[slab]! * PAGE_SIZE } : undefined;
+  };
 
   writeObject(ptr: number, offset: number, data: ArrayLike<number>): boolean {
-    return this.checks.writeObject(this.bytesAt, ptr, offset, data);
+    return this.checks.writeObject(this.slabBytes, ptr, offset, data);
   }
 
   readObject(ptr: number, offset: number, length: number): Uint8Array | null {
-    return this.checks.readObject(this.bytesAt, ptr, offset, length);
+    return this.checks.readObject(this.slabBytes, ptr, offset, length);
   }
 
   /** Allocated objects: red zones active; free ones (on slabs or in array caches): red zones inactive, poison intact. */

@@ -23,7 +23,7 @@ import {
   __GFP_HIGHMEM, __GFP_IO, __GFP_MEMALLOC, __GFP_NOFAIL, __GFP_NOMEMALLOC, __GFP_NORETRY, __GFP_NOWARN, __GFP_RECLAIM,
   __GFP_RECLAIMABLE, __GFP_RETRY_MAYFAIL, __GFP_THISNODE, __GFP_ZERO, gfpZone, inject, injectable,
   alignUp, calculateAlignment, ffs, hexPtr, KMALLOC_INFO, KMALLOC_SHIFT_HIGH, KMALLOC_SIZE_INDEX,
-  krealloc, LargeKmallocs, SlabCallChecks, zeroOrNullPtr, findMergeable, KmallocTypes, kmemCacheRelease, slabinfoRows,
+  krealloc, LargeKmallocs, SlabCallChecks, type SlabBytes, zeroOrNullPtr, findMergeable, KmallocTypes, kmemCacheRelease, slabinfoRows,
 } from '@mmsim/core';
 import { SLUB_OPTIONS, type SlubOptions } from './options.js';
 import { checkObject, type CheckSite, describeCorruption, freeptrOutside, initObject, setupSlabDebug, slabPadCheck } from './slub_debug.js';
@@ -1306,29 +1306,18 @@ export class SlubAllocator implements SlabAllocator {
   // ---- debugging: bytes, validation, list_lru ------------------------------------
 
   /** The slab and byte offset of `addr` in a byte-keeping debug cache, or null; EBAD_POINTER when no memory is there. */
-  private debugBytesAt(addr: number, length: number, op: string): { mem: Uint8Array; off: number } | null {
-    this.checks.checkBytesArgs(addr, length, op);
-    const page = this.memory.pfnToPage(Math.floor(addr / PAGE_SIZE));
-    if (page < 0 || addr < 0) throw this.checks.err('EBAD_POINTER', `${op}(${hexPtr(addr)}): no memory at this address`, { ptr: addr });
-    if (!(this.t.flags[page]! & PG_slab)) return null;
-    const slab = this.t.private[page]!;
+  /** A debug slab's bytes start at the slab's address. */
+  private readonly slabBytes: SlabBytes = (slab) => {
     const d = this.sDebug[slab];
-    if (!d?.mem) return null;
-    const off = addr - this.sAddr[slab]!;
-    if (off + length > d.mem.length) {
-      throw this.checks.err('EINVAL', `${op}(${hexPtr(addr)}, ${length} bytes): runs past the end of its slab (${d.mem.length - off} bytes left)`, { ptr: addr, length });
-    }
-    return { mem: d.mem, off };
-  }
-
-  private readonly bytesAt = (addr: number, length: number, op: string) => this.debugBytesAt(addr, length, op);
+    return d?.mem ? { mem: d.mem, start: this.sAddr[slab]! } : undefined;
+  };
 
   writeObject(ptr: number, offset: number, data: ArrayLike<number>): boolean {
-    return this.checks.writeObject(this.bytesAt, ptr, offset, data);
+    return this.checks.writeObject(this.slabBytes, ptr, offset, data);
   }
 
   readObject(ptr: number, offset: number, length: number): Uint8Array | null {
-    return this.checks.readObject(this.bytesAt, ptr, offset, length);
+    return this.checks.readObject(this.slabBytes, ptr, offset, length);
   }
 
   validateCache(cache: KmemCache): void {
