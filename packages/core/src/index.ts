@@ -31,6 +31,7 @@ export * from './watermark.js';
 export * from './pcp.js';
 export * from './vmstat.js';
 export * from './slab-allocator.js';
+export * from './slab_common.js';
 export * from './list_lru.js';
 export * from './vmalloc.js';
 export * from './percpu.js';

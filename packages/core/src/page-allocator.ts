@@ -8,6 +8,8 @@ import type { Zone } from './topology.js';
 export const MAX_PAGE_ORDER = 10;
 /** NR_PAGE_ORDERS */
 export const NR_PAGE_ORDERS = MAX_PAGE_ORDER + 1;
+/** MAX_ORDER_NR_PAGES: pages in a block of the highest order; mem_map ends and ZONE_MOVABLE starts are aligned to it. */
+export const MAX_ORDER_NR_PAGES = 1 << MAX_PAGE_ORDER;
 
 /** Watermark indices (enum zone_watermarks). */
 export const WMARK_MIN = 0;

@@ -8,9 +8,8 @@
 import { type ZoneConfig, ZoneType } from './gfp.js';
 import { DEFAULT_KERNEL } from './kversion.js';
 import type { CoreSpec, MachineLayout, PfnRange, ZoneSpec } from './machine.js';
+import { MAX_ORDER_NR_PAGES } from './page-allocator.js';
 
-/** MAX_ORDER_NR_PAGES: ZONE_MOVABLE starts are aligned to it. */
-const MAX_ORDER_NR_PAGES = 1024;
 /** MAX_DMA_PFN, MAX_DMA32_PFN on x86. */
 const MAX_DMA_PFN = 4096;
 const MAX_DMA32_PFN = 0x100000;

@@ -6,6 +6,7 @@
  * them to its zones.
  * @module
  */
+import { kernelAtLeast } from './kversion.js';
 
 /** SWAP_CLUSTER_MAX: the floor of a highmem/movable zone's min watermark. */
 const SWAP_CLUSTER_MAX = 32;
@@ -18,11 +19,14 @@ const SWAP_CLUSTER_MAX = 32;
  */
 export type WatermarkFormula = 'scale-factor' | 'classic';
 
-/** True when kernel version `v` ('6.12', '5.4', ...) is at least `want`. */
+/**
+ * True when kernel version `v` ('6.12', '5.4', ...) is at least `want`: the
+ * same comparison as {@link kernelAtLeast}, kept under this name for the
+ * callers that import it.
+ * @deprecated Use {@link kernelAtLeast}.
+ */
 export function kernelVersionAtLeast(v: string, want: string): boolean {
-  const [a = 0, b = 0] = v.split('.').map(Number);
-  const [c = 0, d = 0] = want.split('.').map(Number);
-  return a !== c ? a > c : b >= d;
+  return kernelAtLeast(v, want);
 }
 
 /** int_sqrt(): the exact floor of the square root. */
@@ -45,7 +49,7 @@ export function multFrac(x: number, n: number, d: number): number {
  * ("increase default min_free_kbytes bound"), 64 MiB before.
  */
 export function minFreeKbytesMax(kernel = '6.12'): number {
-  return kernelVersionAtLeast(kernel, '5.7') ? 262144 : 65536;
+  return kernelAtLeast(kernel, '5.7') ? 262144 : 65536;
 }
 
 /**

@@ -9,12 +9,8 @@
  * @module
  */
 import {
-  type MemoryModel, MmsimError, PageFrameTable, PageOwner, PAGE_SIZE, type PfnRange, PG_nopage, PG_reserved,
-  STRUCT_PAGE_SIZE, TOPOLOGY, type Topology, type Zone, inject, injectable,
+  initUnavailableRange, MAX_ORDER_NR_PAGES, MemMapModel, MmsimError, PageFrameTable, TOPOLOGY, type Topology, inject, injectable,
 } from '@mmsim/core';
-
-/** MAX_ORDER_NR_PAGES */
-const MAX_ORDER_NR_PAGES = 1024;
 
 /** One node's mem_map. */
 export interface NodeMemMap {
@@ -30,20 +26,18 @@ export interface NodeMemMap {
 }
 
 @injectable()
-export class DiscontigMem implements MemoryModel {
+export class DiscontigMem extends MemMapModel {
   readonly name = 'discontigmem';
-  readonly supportsHotplug = false;
   readonly pages: PageFrameTable;
   readonly minPfn: number;
   readonly maxPfn: number;
   /** node_mem_map per node, by ascending pfn. */
   readonly maps: readonly NodeMemMap[];
-  private readonly present: PfnRange[];
-  private readonly presentPages: number;
   /** Last node hit (pfn_to_nid lookups cluster). */
   private last = 0;
 
   constructor(@inject(TOPOLOGY) topology: Topology) {
+    super(topology);
     const maps: NodeMemMap[] = [];
     let slots = 0;
     const nodes = [...topology.nodes].filter((n) => n.ranges.length).sort((a, b) => a.startPfn - b.startPfn);
@@ -60,21 +54,11 @@ export class DiscontigMem implements MemoryModel {
     this.maps = maps;
     this.minPfn = maps[0]!.startPfn;
     this.maxPfn = maps[maps.length - 1]!.endPfn;
-    this.present = topology.nodes.flatMap((n) => n.ranges).sort((a, b) => a.start - b.start).map((r) => ({ ...r }));
-    this.presentPages = this.present.reduce((s, r) => s + r.end - r.start, 0);
     this.pages = new PageFrameTable(slots);
     // struct pages of the holes inside each map (and of its alignment padding): reserved
-    const t = this.pages;
     for (const m of maps) {
-      let prev = m.mapStart;
-      for (const r of [...this.present.filter((x) => x.start < m.mapEnd && x.end > m.mapStart), { start: m.mapEnd, end: m.mapEnd }]) {
-        for (let pfn = prev; pfn < Math.max(r.start, m.mapStart); pfn++) {
-          const slot = m.base + pfn - m.mapStart;
-          t.flags[slot] = PG_reserved | PG_nopage;
-          t.ownerKind[slot] = PageOwner.RESERVED;
-        }
-        prev = Math.max(prev, r.end);
-      }
+      const present = this.present.filter((x) => x.start < m.mapEnd && x.end > m.mapStart);
+      initUnavailableRange(this.pages, m.mapStart, m.mapEnd, present, (pfn) => m.base + pfn - m.mapStart);
     }
   }
 
@@ -108,25 +92,5 @@ export class DiscontigMem implements MemoryModel {
       }
     }
     return -1;
-  }
-  presentRanges(): readonly PfnRange[] {
-    return this.present;
-  }
-  /** Σ node_mem_map sizes: each node's aligned span × sizeof(struct page). */
-  memmapBytes(): number {
-    return this.pages.size * STRUCT_PAGE_SIZE;
-  }
-  memmapHoleBytes(): number {
-    return (this.pages.size - this.presentPages) * STRUCT_PAGE_SIZE;
-  }
-  /** calc_memmap_size() without SPARSEMEM: spanned pages' struct pages. */
-  memmapPages(zone: Zone): number {
-    return Math.ceil((zone.spannedPages * STRUCT_PAGE_SIZE) / PAGE_SIZE);
-  }
-  onlineSection(): void {
-    throw new MmsimError('EHOTPLUG', 'DISCONTIGMEM has no memory sections: memory hotplug needs SPARSEMEM', { plugin: this.name });
-  }
-  offlineSection(): void {
-    throw new MmsimError('EHOTPLUG', 'DISCONTIGMEM has no memory sections: memory hotplug needs SPARSEMEM', { plugin: this.name });
   }
 }

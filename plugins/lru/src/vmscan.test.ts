@@ -1,31 +1,15 @@
 import { existsSync } from 'node:fs';
 import {
-  createSimulator, definePlugin, runDefaultWorkload, DEF_PRIORITY, GFP_DMA, GFP_HIGHUSER_MOVABLE, GFP_KERNEL, __GFP_MEMALLOC, isMmsimError, LruList,
+  createSimulator, runDefaultWorkload, DEF_PRIORITY, GFP_DMA, GFP_HIGHUSER_MOVABLE, GFP_KERNEL, __GFP_MEMALLOC, isMmsimError, LruList,
   MEMORY_MODEL, PG_active, PG_lru, PG_mlocked, PG_referenced, PG_swapbacked, PG_unevictable, PG_workingset,
-  RECLAIM_POLICY, SLAB_ALLOCATOR, scanControl, type ScanControl, type SimulatorConfig, type Simulator,
-  type SlabAllocator,
+  RECLAIM_POLICY, scanControl, type ScanControl, type SimulatorConfig, type Simulator,
 } from '@mmsim/core';
+import { stubSlabPlugin } from '@mmsim/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 import lruPlugin, { LruReclaim, ScanBalance } from './index.js';
 
 /** A do-nothing slab allocator, so these tests do not depend on the slub plugin. */
-const stubSlab = definePlugin({
-  name: 'stub-slab',
-  provides: SLAB_ALLOCATOR,
-  apiVersion: '1',
-  register(c) {
-    const none = (): never => {
-      throw new Error('stub slab');
-    };
-    const slab: SlabAllocator = {
-      name: 'stub-slab',
-      createCache: (name, size, opts) => ({ id: 1, name, objectSize: size, size, align: opts?.align ?? 8, flags: opts?.flags ?? 0 }), destroyCache: none, cacheAlloc: () => null, cacheFree: none,
-      shrinkCache: () => 0, kmalloc: () => null, kzalloc: () => null, kfree: () => undefined, ksize: none,
-      krealloc: () => null, caches: () => [], slabinfo: () => [], stats: () => ({ reclaimablePages: 0, unreclaimablePages: 0 }),
-    };
-    c.register(SLAB_ALLOCATOR, { useValue: slab });
-  },
-});
+const stubSlab = stubSlabPlugin;
 
 const MACHINE = { memory: '1G', cpus: 2 };
 const I_ANON = LruList.INACTIVE_ANON;

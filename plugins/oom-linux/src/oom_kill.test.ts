@@ -1,28 +1,13 @@
 import { existsSync } from 'node:fs';
 import {
-  createSimulator, definePlugin, OOM_SCORER, type OomControl, SLAB_ALLOCATOR, type Simulator, type SlabAllocator,
-  type Task,
+  createSimulator, OOM_SCORER, type OomControl, type Simulator, type Task,
 } from '@mmsim/core';
+import { stubSlabPlugin } from '@mmsim/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 import oomPlugin, { LinuxOomScorer } from './index.js';
 
 /** A do-nothing slab allocator, so these tests do not depend on the slub plugin. */
-const stubSlab = definePlugin({
-  name: 'stub-slab',
-  provides: SLAB_ALLOCATOR,
-  apiVersion: '1',
-  register(c) {
-    const none = (): never => {
-      throw new Error('stub slab');
-    };
-    const slab: SlabAllocator = {
-      name: 'stub-slab', createCache: none, destroyCache: none, cacheAlloc: () => null, cacheFree: none,
-      shrinkCache: () => 0, kmalloc: () => null, kzalloc: () => null, kfree: () => undefined, ksize: none,
-      krealloc: () => null, caches: () => [], slabinfo: () => [], stats: () => ({ reclaimablePages: 0, unreclaimablePages: 0 }),
-    };
-    c.register(SLAB_ALLOCATOR, { useValue: slab });
-  },
-});
+const stubSlab = stubSlabPlugin;
 
 /** The default slab plugin is written separately; the default-composition test waits for it. */
 const HAVE_SLUB = existsSync(new URL('../../slub/src/index.ts', import.meta.url));

@@ -23,13 +23,14 @@ import {
   type Topology, type TraceEventName, ZERO_SIZE_PTR, __GFP_ACCOUNT, __GFP_COMP, __GFP_DMA, __GFP_DMA32, __GFP_FS,
   __GFP_HARDWALL, __GFP_HIGH, __GFP_HIGHMEM, __GFP_IO, __GFP_MEMALLOC, __GFP_NOFAIL, __GFP_NOMEMALLOC, __GFP_NORETRY,
   __GFP_NOWARN, __GFP_RECLAIM, __GFP_RECLAIMABLE, __GFP_RETRY_MAYFAIL, __GFP_THISNODE, __GFP_ZERO, inject, injectable,
+  calculateAlignment, hexPtr, KMALLOC_INFO, KMALLOC_MAX_CACHE_SIZE, KMALLOC_SHIFT_HIGH, krealloc, LargeKmallocs,
+  SlabCallChecks, type SlabBytes, zeroOrNullPtr, findMergeable, KmallocTypes, kmemCacheRelease, slabinfoRows,
 } from '@mmsim/core';
 import { SLAB_OPTIONS, type SlabOptions } from './options.js';
 import {
-  alignUp, BATCHREFILL_LIMIT, cpucacheTunables, forcedDebugFlags, KMALLOC_FLAGS, KMALLOC_INFO, KMALLOC_MAX_CACHE_SIZE,
-  KMALLOC_MAX_SIZE, KMALLOC_SHIFT_HIGH, KMALLOC_SHIFT_LOW, kmallocIndex, kmallocName, KmallocType, kmemCacheLayout,
-  NR_KMALLOC_TYPES, calculateAlignment, SIZE_INDEX, SLAB_FLAGS_PERMITTED, CACHE_CREATE_MASK, SLAB_MAX_ORDER_HI,
-  SLAB_MAX_ORDER_LO, SLAB_MERGE_SAME, SLAB_NEVER_MERGE, type SlabLayout, type SlabMgmt,
+  BATCHREFILL_LIMIT, cpucacheTunables, forcedDebugFlags, KMALLOC_FLAGS, KMALLOC_KINDS, KMALLOC_SHIFT_LOW, kmallocIndex,
+  KmallocType, kmemCacheLayout, NR_KMALLOC_TYPES, SIZE_INDEX, SLAB_FLAGS_PERMITTED, CACHE_CREATE_MASK, SLAB_MAX_ORDER_HI,
+  SLAB_MAX_ORDER_LO, type SlabLayout, type SlabMgmt,
 } from './slab_common.js';
 
 /** GFP_CONSTRAINT_MASK and GFP_RECLAIM_MASK: what cache_grow_begin() keeps of the caller's gfp. */
@@ -190,10 +191,13 @@ export class SlabAllocatorImpl implements SlabAllocator {
   private readonly ev: Record<TraceEventName, boolean>;
   private readonly nrNodes: number;
   private readonly nrCpuSlots: number;
+  /** Argument checks and errors (slab_common). */
+  private readonly checks: SlabCallChecks;
   private readonly cpuNode: Int32Array;
   private readonly cpusOfNode: number[];
   private readonly useAlien: boolean;
-  private readonly dmaZone: boolean;
+  /** kmalloc_caches[] rows and kmalloc_type() (slab_common). */
+  private readonly types: KmallocTypes;
   private readonly notNormalBits: number;
 
   private readonly cacheById: (SlabCache | undefined)[] = [undefined];
@@ -219,9 +223,8 @@ export class SlabAllocatorImpl implements SlabAllocator {
 
   private reclaimableSlabPages = 0;
   private unreclaimableSlabPages = 0;
-  private readonly largeLive = new Map<number, number>();
-  private readonly largeFreed = new Set<number>();
-  private largePages = 0;
+  /** kmalloc() > 8 KiB, counted as unreclaimable slab. */
+  private readonly large: LargeKmallocs;
   /** Per CPU: when its reap timer fires next, and which node's alien cache it reaps (slab_reap_node). */
   private readonly reapAt: Float64Array;
   private readonly reapNode: Int32Array;
@@ -237,14 +240,16 @@ export class SlabAllocatorImpl implements SlabAllocator {
   ) {
     this.t = memory.pages;
     this.ev = events.enabled;
-    this.nrNodes = Math.max(1, ...topology.nodes.map((n) => n.nid + 1));
-    this.nrCpuSlots = Math.max(topology.nrCpus, 1, ...topology.nodes.flatMap((n) => n.cpus.map((c) => c + 1)));
+    this.checks = new SlabCallChecks('slab', topology, memory);
+    this.nrNodes = this.checks.nrNodes;
+    this.nrCpuSlots = this.checks.nrCpuSlots;
+    this.large = new LargeKmallocs(this.checks, memory);
     this.cpuNode = new Int32Array(this.nrCpuSlots);
     for (let c = 0; c < this.nrCpuSlots; c++) this.cpuNode[c] = topology.cpuToNode(c);
     this.cpusOfNode = Array.from({ length: this.nrNodes }, (_, nid) => topology.nodes.find((n) => n.nid === nid)?.cpus.length ?? 0);
     this.useAlien = this.nrNodes > 1 && !options.noAlienCache;
-    this.dmaZone = topology.zoneConfig.dma;
-    this.notNormalBits = __GFP_RECLAIMABLE | (this.dmaZone ? __GFP_DMA : 0) | (options.memcg ? __GFP_ACCOUNT : 0);
+    this.types = new KmallocTypes(KMALLOC_KINDS, topology.zoneConfig.dma, options.memcg);
+    this.notNormalBits = this.types.notNormalBits;
     // fragmentation resistance on small machines: higher orders only above 32 MiB
     this.slabMaxOrder = Math.min(options.maxOrder ?? (topology.totalManagedPages > (32 << 20) / PAGE_SIZE ? SLAB_MAX_ORDER_HI : SLAB_MAX_ORDER_LO), pages.maxOrder);
     this.debugSpec = typeof options.debug === 'string' ? parseSlabDebug(options.debug) : undefined;
@@ -260,32 +265,10 @@ export class SlabAllocatorImpl implements SlabAllocator {
     this.createKmallocCaches();
   }
 
-  // ---- errors and arguments ------------------------------------------------------
+  // ---- arguments -----------------------------------------------------------------
 
-  private err(code: 'EDOUBLE_FREE' | 'EBAD_POINTER' | 'ECACHE_BUSY' | 'ECACHE_UNKNOWN' | 'EBAD_SIZE' | 'EINVAL', msg: string, details?: Record<string, unknown>): MmsimError {
-    return new MmsimError(code, msg, details ? { plugin: 'slab', details } : { plugin: 'slab' });
-  }
-  private hex(ptr: number): string {
-    return Number.isFinite(ptr) ? `0x${ptr.toString(16)}` : String(ptr);
-  }
-  private cpuOf(cpu: number | undefined): number {
-    if (cpu === undefined) return 0;
-    if (!Number.isInteger(cpu) || cpu < 0 || cpu >= this.nrCpuSlots) {
-      throw this.err('EINVAL', `cpu ${cpu} does not exist (CPUs 0..${this.nrCpuSlots - 1})`, { cpu });
-    }
-    return cpu;
-  }
-  private nodeOf(nid: number | undefined): number {
-    if (nid === undefined || nid === -1) return NONE;
-    if (!Number.isInteger(nid) || nid < 0 || nid >= this.nrNodes) {
-      throw this.err('EINVAL', `node ${nid} does not exist (nodes 0..${this.nrNodes - 1})`, { nid });
-    }
-    return this.topology.nodes.some((n) => n.nid === nid && n.presentPages > 0) ? nid : NONE;
-  }
   private lookup(cache: KmemCache): SlabCache {
-    const s = cache !== null && typeof cache === 'object' ? this.cacheById[cache.id] : undefined;
-    if (s === undefined || s !== cache) throw this.err('ECACHE_UNKNOWN', `'${cache?.name}' is not a live cache of this allocator`, { cache: cache?.name });
-    return s;
+    return this.checks.lookup(this.cacheById, cache);
   }
   /** next_node_in() over the nodes with memory. */
   private nextNodeIn(nid: number): number {
@@ -305,31 +288,22 @@ export class SlabAllocatorImpl implements SlabAllocator {
   /** kmem_cache_init() + create_kmalloc_caches(): kmalloc-128 first (it holds kmem_cache_node), then each type's 32 .. 8k with 96 and 192 after 64 and 128. */
   private createKmallocCaches(): void {
     const make = (type: KmallocType, idx: number) => {
-      let flags = KMALLOC_FLAGS;
-      if (type === KmallocType.RECLAIM) flags |= SLAB_RECLAIM_ACCOUNT;
-      else if (type === KmallocType.CGROUP) flags |= SLAB_ACCOUNT;
-      else if (type === KmallocType.DMA) flags |= SLAB_CACHE_DMA;
+      const flags = KMALLOC_FLAGS | this.types.flags(type);
       const size = KMALLOC_INFO[idx]![0];
       // create_boot_cache(): power-of-two sizes are naturally aligned
       const align = calculateAlignment(flags, (size & (size - 1)) === 0 ? Math.max(8, size) : 8, size, this.options.cacheLineSize);
-      this.kmallocCaches[type * NR_INDEX + idx] = this.newCache(kmallocName(type, idx), size, flags, align, undefined, undefined, true);
+      this.kmallocCaches[type * NR_INDEX + idx] = this.newCache(this.types.name(type, idx), size, flags, align, undefined, undefined, true);
     };
     make(KmallocType.NORMAL, 7);
     for (let type = 0; type < NR_KMALLOC_TYPES; type++) {
-      const built = type === KmallocType.NORMAL || type === KmallocType.RECLAIM || (type === KmallocType.DMA && this.dmaZone) ||
-        (type === KmallocType.CGROUP && this.options.memcg);
-      if (!built) continue;
+      if (!this.types.built(type)) continue;
       for (let i = KMALLOC_SHIFT_LOW; i <= KMALLOC_SHIFT_HIGH; i++) {
         if (!this.kmallocCaches[type * NR_INDEX + i]) make(type, i);
         if (i === 6 && !this.kmallocCaches[type * NR_INDEX + 1]) make(type, 1);
         if (i === 7 && !this.kmallocCaches[type * NR_INDEX + 2]) make(type, 2);
       }
     }
-    for (let type = 0; type < NR_KMALLOC_TYPES; type++) {
-      for (let idx = 1; idx < NR_INDEX; idx++) {
-        if (!this.kmallocCaches[type * NR_INDEX + idx]) this.kmallocCaches[type * NR_INDEX + idx] = this.kmallocCaches[idx];
-      }
-    }
+    this.types.fillFallbacks(this.kmallocCaches, NR_INDEX);
   }
 
   /** The debug flags this cache gets from the `debug` option. */
@@ -342,7 +316,7 @@ export class SlabAllocatorImpl implements SlabAllocator {
   private newCache(name: string, size: number, flags: number, align: number, ctor: ((p: number) => void) | undefined, release: ((p: number) => void) | undefined, kmalloc: boolean): SlabCache {
     flags = this.debugFlags(name, size, flags);
     const l = kmemCacheLayout(size, align, flags, ctor !== undefined, this.slabMaxOrder, this.freelistCacheLookup, this.options.cacheLineSize);
-    if (!l) throw this.err('EBAD_SIZE', `kmem_cache_create(${name}): objects of ${size} bytes fit no slab (-E2BIG)`, { name, size });
+    if (!l) throw this.checks.err('EBAD_SIZE', `kmem_cache_create(${name}): objects of ${size} bytes fit no slab (-E2BIG)`, { name, size });
     let allocflags = __GFP_COMP;
     if (l.flags & SLAB_CACHE_DMA) allocflags |= __GFP_DMA;
     if (l.flags & SLAB_CACHE_DMA32) allocflags |= __GFP_DMA32;
@@ -395,47 +369,17 @@ export class SlabAllocatorImpl implements SlabAllocator {
     }
   }
 
-  /** slab_unmergeable() */
-  private unmergeable(s: SlabCache): boolean {
-    return (s.flags & SLAB_NEVER_MERGE) !== 0 || s.ctor !== undefined || s.kmalloc || s.refcount < 0;
-  }
-
-  /** find_mergeable() (6.1): the oldest cache that can hold these objects at this alignment. */
+  /** find_mergeable() (6.1): the debug flags depend on the rounded size (FORCED_DEBUG); the alias must be aligned as asked. */
   private findMergeable(name: string, size: number, flags: number, align: number, ctor: unknown): SlabCache | undefined {
-    if (!this.options.merge || ctor !== undefined) return undefined;
-    size = alignUp(size, 8);
-    align = calculateAlignment(flags, align, size, this.options.cacheLineSize);
-    size = alignUp(size, align);
-    flags = this.debugFlags(name, size, flags);
-    if (flags & SLAB_NEVER_MERGE) return undefined;
-    for (const s of this.list) {
-      if (this.unmergeable(s)) continue;
-      if (size > s.size) continue;
-      if ((flags & SLAB_MERGE_SAME) !== (s.flags & SLAB_MERGE_SAME)) continue;
-      if ((s.size & ~(align - 1)) !== s.size) continue;
-      if (s.size - size >= 8) continue;
-      if (align > s.align || s.align % align) continue;
-      return s;
-    }
-    return undefined;
+    return findMergeable(this.list, size, flags, align, ctor, {
+      merge: this.options.merge, cacheLine: this.options.cacheLineSize, checkAlign: true, debugFlags: (f, sz) => this.debugFlags(name, sz, f),
+    });
   }
 
   createCache(name: string, size: number, opts: CacheOptions = {}): KmemCache {
-    if (typeof name !== 'string' || name.length === 0) throw this.err('EBAD_SIZE', 'kmem_cache_create(): a cache needs a name', { name });
-    if (!Number.isInteger(size) || size <= 0 || size > KMALLOC_MAX_SIZE) {
-      throw this.err('EBAD_SIZE', `kmem_cache_create(${name}): object size ${size} is outside 1..${KMALLOC_MAX_SIZE}`, { name, size });
-    }
-    const align = opts.align ?? 0;
-    if (!(align === 0 || (Number.isInteger(align) && align > 0 && (align & (align - 1)) === 0)) || align > PAGE_SIZE) {
-      throw this.err('EBAD_SIZE', `kmem_cache_create(${name}): alignment ${align} is not a power of two up to ${PAGE_SIZE}`, { name, align });
-    }
-    const flags = opts.flags ?? 0;
-    if (!Number.isInteger(flags) || flags < 0 || flags & ~SLAB_FLAGS_PERMITTED) {
-      throw this.err('EINVAL', `kmem_cache_create(${name}): flags 0x${flags.toString(16)} include bits a cache may not ask for (-EINVAL)`, { name, flags });
-    }
-    if (flags & SLAB_CACHE_DMA && flags & SLAB_CACHE_DMA32) throw this.err('EINVAL', `kmem_cache_create(${name}): SLAB_CACHE_DMA and SLAB_CACHE_DMA32 together`, { name, flags });
-    if (opts.ctor !== undefined && typeof opts.ctor !== 'function') throw this.err('EINVAL', `kmem_cache_create(${name}): ctor must be a function`, { name });
-    if (opts.release !== undefined && typeof opts.release !== 'function') throw this.err('EINVAL', `kmem_cache_create(${name}): release must be a function`, { name });
+    const { align, flags } = this.checks.cacheCreateArgs(name, size, opts, SLAB_FLAGS_PERMITTED);
+    this.checks.checkDmaFlags(name, flags);
+    this.checks.checkCallbacks(name, opts);
     const alias = opts.release === undefined ? this.findMergeable(name, size, flags, align, opts.ctor) : undefined;
     if (alias) {
       // __kmem_cache_alias()
@@ -456,8 +400,8 @@ export class SlabAllocatorImpl implements SlabAllocator {
    */
   tune(name: string, limit: number, batchcount: number, shared: number): void {
     const s = this.list.find((c) => c.name === name);
-    if (!s) throw this.err('EINVAL', `slabinfo write: no cache '${name}'`, { name });
-    if (!Number.isInteger(limit) || !Number.isInteger(batchcount) || !Number.isInteger(shared)) throw this.err('EINVAL', 'slabinfo write: tunables must be integers', { limit, batchcount, shared });
+    if (!s) throw this.checks.err('EINVAL', `slabinfo write: no cache '${name}'`, { name });
+    if (!Number.isInteger(limit) || !Number.isInteger(batchcount) || !Number.isInteger(shared)) throw this.checks.err('EINVAL', 'slabinfo write: tunables must be integers', { limit, batchcount, shared });
     if (limit < 1 || batchcount < 1 || batchcount > limit || shared < 0) return;
     this.tuneCpucache(s, limit, batchcount, shared);
   }
@@ -529,9 +473,7 @@ export class SlabAllocatorImpl implements SlabAllocator {
 
   /** The slab holding `addr`, or -1 when its page is no slab page; EBAD_POINTER when no memory is there. */
   private slabOf(addr: number, op: string): number {
-    const page = this.memory.pfnToPage(Math.floor(addr / PAGE_SIZE));
-    if (page < 0) throw this.err('EBAD_POINTER', `${op}(${this.hex(addr)}): no memory at this address`, { ptr: addr });
-    return this.t.flags[page]! & PG_slab ? this.t.private[page]! : NONE;
+    return this.checks.virtToSlab(addr, op);
   }
 
   /** slab_get_obj() */
@@ -812,8 +754,8 @@ export class SlabAllocatorImpl implements SlabAllocator {
     let cpu = 0;
     let node = NONE;
     if (opts !== undefined) {
-      cpu = this.cpuOf(opts.cpu);
-      node = this.nodeOf(opts.nid);
+      cpu = this.checks.cpuOf(opts.cpu);
+      node = this.checks.nodeOf(opts.nid);
     }
     // the per-CPU reap timers run between operations, never inside one
     if (this.clock.now() >= this.nextReapAt) this.runDueReaps();
@@ -925,15 +867,7 @@ export class SlabAllocatorImpl implements SlabAllocator {
    * not allocated.
    */
   private objectIndex(s: SlabCache, slab: number, ptr: number, op: string, freeing: boolean): number {
-    const idx = (ptr - s.objOffset - this.sMem[slab]!) / s.size;
-    if ((idx | 0) !== idx || idx < 0 || idx >= s.num) {
-      throw this.err('EBAD_POINTER', `${op}(${this.hex(ptr)}): not the start of an object of cache '${s.name}' (object size ${s.size})`, { ptr, cache: s.name });
-    }
-    if (s.live[this.sBase[slab]! + idx] === 0) {
-      if (freeing) throw this.err('EDOUBLE_FREE', `${op}(${this.hex(ptr)}): object of cache '${s.name}' is already free`, { ptr, cache: s.name });
-      throw this.err('EBAD_POINTER', `${op}(${this.hex(ptr)}): object of cache '${s.name}' is not allocated`, { ptr, cache: s.name });
-    }
-    return idx;
+    return this.checks.objectIndex(s, ptr, op, freeing, (ptr - s.objOffset - this.sMem[slab]!) / s.size, s.num, s.live, this.sBase[slab]!);
   }
 
   /** __cache_free() of a checked object. */
@@ -948,15 +882,8 @@ export class SlabAllocatorImpl implements SlabAllocator {
 
   cacheFree(cache: KmemCache, ptr: number, opts?: SlabFreeOptions): void {
     const s = this.lookup(cache);
-    const cpu = opts === undefined ? 0 : this.cpuOf(opts.cpu);
-    if (typeof ptr !== 'number' || !(ptr > ZERO_SIZE_PTR)) {
-      throw this.err('EBAD_POINTER', `kmem_cache_free(${s.name}, ${String(ptr)}): not an object`, { ptr, cache: s.name });
-    }
-    const slab = this.slabOf(ptr, 'kmem_cache_free');
-    if (slab < 0 || this.sCache[slab] !== s.id) {
-      const owner = slab >= 0 ? this.cacheById[this.sCache[slab]!]?.name : undefined;
-      throw this.err('EBAD_POINTER', `kmem_cache_free(${s.name}, ${this.hex(ptr)}): ${owner ? `object belongs to cache '${owner}'` : 'not a slab object'}`, { ptr, cache: s.name, owner });
-    }
+    const cpu = opts === undefined ? 0 : this.checks.cpuOf(opts.cpu);
+    const slab = this.checks.freeSlab(this.sCache, this.cacheById, s, ptr);
     const idx = this.objectIndex(s, slab, ptr, 'kmem_cache_free', true);
     if (this.clock.now() >= this.nextReapAt) this.runDueReaps();
     this.freeObject(s, slab, idx, cpu);
@@ -1027,15 +954,7 @@ export class SlabAllocatorImpl implements SlabAllocator {
 
   destroyCache(cache: KmemCache): void {
     const s = this.lookup(cache);
-    if (s.kmalloc) throw this.err('ECACHE_BUSY', `kmem_cache_destroy(${s.name}): the kmalloc caches live as long as the kernel`, { cache: s.name });
-    if (s.refcount > 1) {
-      s.refcount--;
-      return;
-    }
-    // __kmem_cache_shutdown() fails while slabs are full or partial: "Slab cache still has objects"
-    if (s.liveObjects > 0) {
-      throw this.err('ECACHE_BUSY', `kmem_cache_destroy(${s.name}): slab cache still has ${s.liveObjects} objects`, { cache: s.name, objects: s.liveObjects });
-    }
+    if (!kmemCacheRelease(this.checks, s)) return;
     this.shrinkCache(s);
     this.shrinker.untrack(s);
     s.refcount = 0;
@@ -1051,7 +970,7 @@ export class SlabAllocatorImpl implements SlabAllocator {
    * worth of free slabs.
    */
   cacheReap(cpu = 0): void {
-    cpu = this.cpuOf(cpu);
+    cpu = this.checks.cpuOf(cpu);
     const node = this.cpuNode[cpu]!;
     const now = this.clock.now();
     // schedule_delayed_work_on(): the next run, set first
@@ -1097,10 +1016,7 @@ export class SlabAllocatorImpl implements SlabAllocator {
 
   /** kmalloc_type() */
   private kmallocType(gfp: number): KmallocType {
-    if ((gfp & this.notNormalBits) === 0) return KmallocType.NORMAL;
-    if (this.dmaZone && gfp & __GFP_DMA) return KmallocType.DMA;
-    if (!this.options.memcg || gfp & __GFP_RECLAIMABLE) return KmallocType.RECLAIM;
-    return KmallocType.CGROUP;
+    return this.types.typeOf(gfp);
   }
 
   /** The cache kmalloc(size, gfp) uses (kmalloc_slab()), for 1 ≤ size ≤ 8192. */
@@ -1116,15 +1032,13 @@ export class SlabAllocatorImpl implements SlabAllocator {
   }
 
   kmalloc(size: number, gfp: number, opts?: SlabAllocOptions): number | null {
-    if (typeof size !== 'number' || !Number.isInteger(size) || size < 0 || size > KMALLOC_MAX_SIZE) {
-      throw this.err('EBAD_SIZE', `kmalloc(${size}): size must be an integer in 0..${KMALLOC_MAX_SIZE}`, { size });
-    }
+    this.checks.checkKmallocSize('kmalloc', size);
     if (size === 0) return ZERO_SIZE_PTR;
     let cpu = 0;
     let node = NONE;
     if (opts !== undefined) {
-      cpu = this.cpuOf(opts.cpu);
-      node = this.nodeOf(opts.nid);
+      cpu = this.checks.cpuOf(opts.cpu);
+      node = this.checks.nodeOf(opts.nid);
     }
     if (this.clock.now() >= this.nextReapAt) this.runDueReaps();
     const ptr = this.kmallocInternal(size, gfp, node, cpu);
@@ -1142,19 +1056,7 @@ export class SlabAllocatorImpl implements SlabAllocator {
   private kmallocLarge(size: number, gfp: number, node: number, cpu: number): number {
     const order = getOrder(size);
     const pfn = this.pages.allocPages((gfp & ~(__GFP_DMA32 | __GFP_HIGHMEM)) | __GFP_COMP, order, node < 0 ? { cpu } : { nid: node, cpu });
-    if (pfn === null) return NONE;
-    const n = 1 << order;
-    for (let i = 0; i < n; i++) {
-      const page = this.memory.pfnToPage(pfn + i);
-      this.t.ownerKind[page] = PageOwner.KMALLOC_LARGE;
-      this.t.owner[page] = 0;
-      if (i === 0) this.t.private[page] = order;
-      else this.t.flags[page] = (this.t.flags[page]! | PG_tail) >>> 0;
-    }
-    this.largeLive.set(pfn, order);
-    this.largeFreed.delete(pfn);
-    this.largePages += n;
-    return pfn * PAGE_SIZE;
+    return pfn === null ? NONE : this.large.add(pfn, order);
   }
 
   kzalloc(size: number, gfp: number, opts?: SlabAllocOptions): number | null {
@@ -1175,67 +1077,39 @@ export class SlabAllocatorImpl implements SlabAllocator {
   kfree(ptr: number | null, opts?: SlabFreeOptions): void {
     if (this.ev.kfree) this.events.emit('kfree', { call_site: 0, ptr: ptr ?? 0 });
     if (ptr === null || ptr === undefined || (ptr >= 0 && ptr <= ZERO_SIZE_PTR)) return;
-    const cpu = opts === undefined ? 0 : this.cpuOf(opts.cpu);
-    if (typeof ptr !== 'number') throw this.err('EBAD_POINTER', `kfree(${String(ptr)}): not a pointer`, { ptr });
+    const cpu = opts === undefined ? 0 : this.checks.cpuOf(opts.cpu);
+    if (typeof ptr !== 'number') throw this.checks.err('EBAD_POINTER', `kfree(${String(ptr)}): not a pointer`, { ptr });
     if (this.clock.now() >= this.nextReapAt) this.runDueReaps();
     this.kfreeInternal(ptr, cpu);
   }
 
-  private largeOrder(ptr: number, op: string, freeing: boolean): number {
-    const pfn = ptr / PAGE_SIZE;
-    const order = Number.isInteger(pfn) ? this.largeLive.get(pfn) : undefined;
-    if (order !== undefined) return order;
-    if (freeing && Number.isInteger(pfn) && this.largeFreed.has(pfn)) throw this.err('EDOUBLE_FREE', `${op}(${this.hex(ptr)}): this large kmalloc was already freed`, { ptr });
-    throw this.err('EBAD_POINTER', `${op}(${this.hex(ptr)}): neither a slab object nor a large kmalloc`, { ptr });
-  }
-
   /** free_large_kmalloc() */
   private freeLarge(ptr: number): void {
-    const order = this.largeOrder(ptr, 'kfree', true);
-    const pfn = ptr / PAGE_SIZE;
-    const n = 1 << order;
-    for (let i = 0; i < n; i++) {
-      const page = this.memory.pfnToPage(pfn + i);
-      this.t.ownerKind[page] = i === 0 ? PageOwner.KERNEL : PageOwner.NONE;
-      if (i > 0) this.t.flags[page] = this.t.flags[page]! & ~PG_tail;
-    }
-    this.largeLive.delete(pfn);
-    this.largeFreed.add(pfn);
-    this.largePages -= n;
+    const { pfn, order } = this.large.remove(ptr);
     this.pages.freePages(pfn, order);
   }
 
   /** __ksize(): object_size for slab objects (slab_ksize under SLAB), the folio size for large kmallocs. */
   private ksizeOf(ptr: number, op: string, freeing: boolean): number {
-    if (typeof ptr !== 'number') throw this.err('EBAD_POINTER', `${op}(${String(ptr)}): not a pointer`, { ptr });
+    if (typeof ptr !== 'number') throw this.checks.err('EBAD_POINTER', `${op}(${String(ptr)}): not a pointer`, { ptr });
     const slab = this.slabOf(ptr, op);
     if (slab >= 0) {
       const s = this.cacheById[this.sCache[slab]!]!;
       this.objectIndex(s, slab, ptr, op, freeing);
       return s.objectSize;
     }
-    return PAGE_SIZE << this.largeOrder(ptr, op, freeing);
+    return PAGE_SIZE << this.large.orderOf(ptr, op, freeing);
   }
 
   ksize(ptr: number): number {
-    if (ptr === null || ptr === undefined || (ptr >= 0 && ptr <= ZERO_SIZE_PTR)) return 0;
+    if (zeroOrNullPtr(ptr)) return 0;
     return this.ksizeOf(ptr, 'ksize', false);
   }
 
+  /** krealloc(): the old object is freed only when there was one. */
   krealloc(ptr: number | null, size: number, gfp: number, opts?: SlabAllocOptions): number | null {
-    if (typeof size !== 'number' || !Number.isInteger(size) || size < 0 || size > KMALLOC_MAX_SIZE) {
-      throw this.err('EBAD_SIZE', `krealloc(${size}): size must be an integer in 0..${KMALLOC_MAX_SIZE}`, { size });
-    }
-    const isNull = ptr === null || ptr === undefined || (ptr >= 0 && ptr <= ZERO_SIZE_PTR);
-    const ks = isNull ? 0 : this.ksizeOf(ptr!, 'krealloc', true);
-    if (size === 0) {
-      this.kfree(ptr, opts);
-      return ZERO_SIZE_PTR;
-    }
-    if (ks >= size) return ptr;
-    const ret = this.kmalloc(size, gfp, opts);
-    if (ret !== null && !isNull) this.kfree(ptr, opts);
-    return ret;
+    return krealloc({ ksizeOf: (p, op) => this.ksizeOf(p, op, true), kmalloc: (n, g, o) => this.kmalloc(n, g, o), kfree: (p, o) => this.kfree(p, o) },
+      this.checks, ptr, size, gfp, opts, false);
   }
 
   // ---- debugging (CONFIG_DEBUG_SLAB) ------------------------------------------------------
@@ -1318,10 +1192,10 @@ export class SlabAllocatorImpl implements SlabAllocator {
   /** The EOBJ_CORRUPT error for what a check found (slab_error: "memory outside object was overwritten", "Slab corruption"). */
   private corrupt(where: string, s: SlabCache, object: number, found: SlabCorruption[]): MmsimError {
     const first = found[0]!;
-    const lines = found.map((c) => `${c.what} of object ${this.hex(c.object)} overwritten at offset ${c.offset} (@offset=${c.slabOffset}, ${c.length} bytes): ` +
+    const lines = found.map((c) => `${c.what} of object ${hexPtr(c.object)} overwritten at offset ${c.offset} (@offset=${c.slabOffset}, ${c.length} bytes): ` +
       `first byte 0x${c.found.toString(16)} instead of 0x${c.expected.toString(16)}`);
     const why = first.what === 'Poison' ? 'Slab corruption' : 'memory outside object was overwritten';
-    return new MmsimError('EOBJ_CORRUPT', `slab error in cache '${s.name}': ${why}, found on ${where} of object ${this.hex(object)} (offset ${first.offset}); ` +
+    return new MmsimError('EOBJ_CORRUPT', `slab error in cache '${s.name}': ${why}, found on ${where} of object ${hexPtr(object)} (offset ${first.offset}); ` +
       `bytes restored:\n${lines.join('\n')}`, { plugin: 'slab', details: { cache: s.name, ptr: object, offset: first.offset, what: first.what, corruptions: found } });
   }
 
@@ -1416,32 +1290,18 @@ export class SlabAllocatorImpl implements SlabAllocator {
     return { cpu: d.userCpu[idx]!, when: d.userWhen[idx]!, freed: d.userFreed[idx] === 1 };
   }
 
-  private debugBytesAt(addr: number, length: number, op: string): { mem: Uint8Array; off: number } | null {
-    if (typeof addr !== 'number' || !Number.isFinite(addr)) throw this.err('EBAD_POINTER', `${op}(${String(addr)}): not an address`, { ptr: addr });
-    if (!Number.isInteger(length) || length < 0) throw this.err('EINVAL', `${op}: length ${length} is not a non-negative integer`, { length });
-    const page = this.memory.pfnToPage(Math.floor(addr / PAGE_SIZE));
-    if (page < 0 || addr < 0) throw this.err('EBAD_POINTER', `${op}(${this.hex(addr)}): no memory at this address`, { ptr: addr });
-    if (!(this.t.flags[page]! & PG_slab)) return null;
-    const slab = this.t.private[page]!;
+  /** A debug slab's bytes start at its first page. */
+  private readonly slabBytes: SlabBytes = (slab) => {
     const mem = this.sDebug[slab]?.mem;
-    if (!mem) return null;
-    const off = addr - this.sPfn[slab]! * PAGE_SIZE;
-    if (off + length > mem.length) throw this.err('EINVAL', `${op}(${this.hex(addr)}, ${length} bytes): runs past the end of its slab`, { ptr: addr, length });
-    return { mem, off };
-  }
+    return mem ? { mem, start: this.sPfn[slab]! * PAGE_SIZE } : undefined;
+  };
 
   writeObject(ptr: number, offset: number, data: ArrayLike<number>): boolean {
-    if (!Number.isInteger(offset)) throw this.err('EINVAL', `writeObject: offset ${offset} is not an integer`, { offset });
-    const at = this.debugBytesAt(ptr + offset, data.length, 'writeObject');
-    if (!at) return false;
-    for (let i = 0; i < data.length; i++) at.mem[at.off + i] = data[i]! & 0xff;
-    return true;
+    return this.checks.writeObject(this.slabBytes, ptr, offset, data);
   }
 
   readObject(ptr: number, offset: number, length: number): Uint8Array | null {
-    if (!Number.isInteger(offset)) throw this.err('EINVAL', `readObject: offset ${offset} is not an integer`, { offset });
-    const at = this.debugBytesAt(ptr + offset, length, 'readObject');
-    return at ? at.mem.slice(at.off, at.off + length) : null;
+    return this.checks.readObject(this.slabBytes, ptr, offset, length);
   }
 
   /** Allocated objects: red zones active; free ones (on slabs or in array caches): red zones inactive, poison intact. */
@@ -1470,19 +1330,14 @@ export class SlabAllocatorImpl implements SlabAllocator {
 
   lruAdd(cache: KmemCache, ptr: number): boolean {
     const s = this.lookup(cache);
-    const lru = this.shrinker.lru(s);
-    if (!lru) throw this.err('EINVAL', `list_lru_add(${s.name}): not a SLAB_RECLAIM_ACCOUNT cache`, { cache: s.name });
-    const slab = this.slabOf(ptr, 'list_lru_add');
-    if (slab < 0 || this.sCache[slab] !== s.id) throw this.err('EBAD_POINTER', `list_lru_add(${s.name}, ${this.hex(ptr)}): not an object of this cache`, { ptr, cache: s.name });
+    const lru = this.checks.lruOf(this.shrinker, s, 'list_lru_add');
+    const slab = this.checks.slabOfCache(this.sCache, s, ptr, 'list_lru_add');
     this.objectIndex(s, slab, ptr, 'list_lru_add', false);
     return lru.add(ptr, this.sNid[slab]!);
   }
 
   lruDel(cache: KmemCache, ptr: number): boolean {
-    const s = this.lookup(cache);
-    const lru = this.shrinker.lru(s);
-    if (!lru) throw this.err('EINVAL', `list_lru_del(${s.name}): not a SLAB_RECLAIM_ACCOUNT cache`, { cache: s.name });
-    return lru.del(ptr);
+    return this.checks.lruOf(this.shrinker, this.lookup(cache), 'list_lru_del').del(ptr);
   }
 
   // ---- reports -----------------------------------------------------------------------------
@@ -1508,13 +1363,11 @@ export class SlabAllocatorImpl implements SlabAllocator {
   }
 
   slabinfo(): SlabInfo[] {
-    const out: SlabInfo[] = [];
-    for (let i = this.list.length - 1; i >= 0; i--) out.push(this.slabinfoOf(this.list[i]!));
-    return out;
+    return slabinfoRows(this.list, (s) => this.slabinfoOf(s));
   }
 
   stats(): SlabStats {
-    return { reclaimablePages: this.reclaimableSlabPages, unreclaimablePages: this.unreclaimableSlabPages + this.largePages };
+    return { reclaimablePages: this.reclaimableSlabPages, unreclaimablePages: this.unreclaimableSlabPages + this.large.pages };
   }
 
   /** Where a cache's free objects are: per CPU array, shared arrays, alien caches (for inspection). */
@@ -1542,27 +1395,17 @@ export class SlabAllocatorImpl implements SlabAllocator {
 
   /** Lists, counters, freelists, array contents, page marks and page counts agree. */
   check(): void {
-    const bad = (m: string): never => {
-      throw new MmsimError('ECORRUPT', `slab check: ${m}`, { plugin: 'slab' });
-    };
+    const bad = (m: string): never => this.checks.corrupt(m);
     const t = this.t;
     let reclaimable = 0;
     let unreclaimable = 0;
-    const slabsOf = new Map<number, number[]>();
-    for (let slab = 0; slab < this.slabTop; slab++) {
-      const id = this.sCache[slab]!;
-      if (id === 0) continue;
-      if (!this.cacheById[id]) bad(`slab ${slab} belongs to destroyed cache ${id}`);
-      let l = slabsOf.get(id);
-      if (!l) slabsOf.set(id, (l = []));
-      l.push(slab);
-    }
+    const slabsOf = this.checks.slabsByCache(this.sCache, this.slabTop, this.cacheById);
     for (const s of this.list) {
       const slabs = slabsOf.get(s.id) ?? [];
       // objects held in arrays: allocated at slab level, free for the user
       const inArrays = new Map<number, number>();
       const note = (objp: number, where: string) => {
-        if (inArrays.has(objp)) bad(`cache '${s.name}': object ${this.hex(objp)} is in two arrays (${where})`);
+        if (inArrays.has(objp)) bad(`cache '${s.name}': object ${hexPtr(objp)} is in two arrays (${where})`);
         inArrays.set(objp, 1);
       };
       s.cpuCache.forEach((ac, cpu) => {
@@ -1650,12 +1493,6 @@ export class SlabAllocatorImpl implements SlabAllocator {
     if (reclaimable !== this.reclaimableSlabPages || unreclaimable !== this.unreclaimableSlabPages) {
       bad(`slab pages ${reclaimable}/${unreclaimable}, counters say ${this.reclaimableSlabPages}/${this.unreclaimableSlabPages}`);
     }
-    let large = 0;
-    for (const [pfn, order] of this.largeLive) {
-      const page = this.memory.pfnToPage(pfn);
-      if (t.ownerKind[page] !== PageOwner.KMALLOC_LARGE || t.private[page] !== order) bad(`large kmalloc at pfn ${pfn} is not marked`);
-      large += 1 << order;
-    }
-    if (large !== this.largePages) bad(`large kmallocs hold ${large} pages, counter says ${this.largePages}`);
+    this.large.check(bad);
   }
 }

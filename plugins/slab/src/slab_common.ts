@@ -1,27 +1,25 @@
 /**
  * The sizing rules of SLAB (Linux 6.1, x86_64, CONFIG_NUMA) as pure
  * functions: kmalloc size classes (KMALLOC_SHIFT_LOW is 5 under SLAB, so
- * the smallest cache is kmalloc-32), calculate_alignment(), cache_estimate()
+ * the smallest cache is kmalloc-32; the tables are slab_common's, in
+ * @mmsim/core), cache_estimate()
  * and calculate_slab_order(), the on-slab / off-slab / object-freelist
  * choice of __kmem_cache_create(), and enable_cpucache()'s tunables.
  * @module
  */
 import {
-  getOrder, PAGE_SIZE, SLAB_ACCOUNT, SLAB_CACHE_DMA, SLAB_CACHE_DMA32, SLAB_CONSISTENCY_CHECKS, SLAB_DEBUG_OBJECTS, SLAB_FAILSLAB,
-  SLAB_HWCACHE_ALIGN, SLAB_KMALLOC, SLAB_MEM_SPREAD, SLAB_NO_MERGE, SLAB_NOLEAKTRACE, SLAB_PANIC, SLAB_POISON,
-  SLAB_RECLAIM_ACCOUNT, SLAB_RED_ZONE, SLAB_STORE_USER, SLAB_TRACE, SLAB_TYPESAFE_BY_RCU,
+  alignUp, fls, getOrder, type KmallocKind, kmallocIndex as kmallocSizeIndex, kmallocName as kmallocKindName,
+  kmallocSizeIndexTable, KMALLOC_MAX_CACHE_SIZE, PAGE_SIZE, SLAB_ACCOUNT, SLAB_CACHE_DMA, SLAB_CACHE_DMA32, SLAB_CONSISTENCY_CHECKS, SLAB_DEBUG_OBJECTS, SLAB_HWCACHE_ALIGN,
+  SLAB_KMALLOC, SLAB_MEM_SPREAD, SLAB_NO_MERGE, SLAB_NOLEAKTRACE, SLAB_PANIC, SLAB_POISON, SLAB_RECLAIM_ACCOUNT, SLAB_RED_ZONE,
+  SLAB_STORE_USER, SLAB_TRACE, SLAB_TYPESAFE_BY_RCU,
 } from '@mmsim/core';
 
 /** BYTES_PER_WORD, REDZONE_ALIGN on x86_64. */
 export const BYTES_PER_WORD = 8;
 export const REDZONE_ALIGN = 8;
-/** KMALLOC_SHIFT_LOW / HIGH under SLAB: kmalloc-32 .. kmalloc-8k; larger requests go to the page allocator. */
+/** KMALLOC_SHIFT_LOW under SLAB: kmalloc-32 .. kmalloc-8k (KMALLOC_SHIFT_HIGH, core's); larger requests go to the page allocator. */
 export const KMALLOC_SHIFT_LOW = 5;
-export const KMALLOC_SHIFT_HIGH = 13;
 export const KMALLOC_MIN_SIZE = 1 << KMALLOC_SHIFT_LOW;
-export const KMALLOC_MAX_CACHE_SIZE = 1 << KMALLOC_SHIFT_HIGH;
-/** KMALLOC_SHIFT_MAX = MAX_ORDER + PAGE_SHIFT - 1 (MAX_ORDER 11 in 6.1): 4 MiB. */
-export const KMALLOC_MAX_SIZE = 1 << 22;
 /** KMALLOC_MAX_ORDER: the highest order calculate_slab_order() tries. */
 export const KMALLOC_MAX_ORDER = 10;
 /** SLAB_OBJ_MIN_SIZE: with KMALLOC_MIN_SIZE 32, 16 — small enough for a byte-sized freelist index. */
@@ -43,14 +41,10 @@ export const SLAB_FLAGS_PERMITTED = SLAB_HWCACHE_ALIGN | SLAB_CACHE_DMA | SLAB_C
 export const CACHE_CREATE_MASK = SLAB_HWCACHE_ALIGN | SLAB_CACHE_DMA | SLAB_CACHE_DMA32 | SLAB_PANIC |
   SLAB_TYPESAFE_BY_RCU | SLAB_DEBUG_OBJECTS | SLAB_RED_ZONE | SLAB_POISON | SLAB_STORE_USER | SLAB_MEM_SPREAD |
   SLAB_NOLEAKTRACE | SLAB_RECLAIM_ACCOUNT | SLAB_ACCOUNT | SLAB_NO_MERGE | SLAB_KMALLOC;
-/** SLAB_NEVER_MERGE / SLAB_MERGE_SAME (slab_common.c, 6.1). */
-export const SLAB_NEVER_MERGE = SLAB_RED_ZONE | SLAB_POISON | SLAB_STORE_USER | SLAB_TRACE | SLAB_TYPESAFE_BY_RCU |
-  SLAB_NOLEAKTRACE | SLAB_FAILSLAB | SLAB_NO_MERGE;
-export const SLAB_MERGE_SAME = SLAB_RECLAIM_ACCOUNT | SLAB_CACHE_DMA | SLAB_CACHE_DMA32 | SLAB_ACCOUNT;
 /** ARCH_KMALLOC_FLAGS: SLAB's kmalloc caches are hardware-cache aligned. */
 export const ARCH_KMALLOC_FLAGS = SLAB_HWCACHE_ALIGN;
 
-/** enum kmalloc_cache_type of 6.1 (NORMAL, CGROUP with CONFIG_MEMCG_KMEM, RECLAIM, DMA). */
+/** enum kmalloc_cache_type of 6.1 (NORMAL, CGROUP with CONFIG_MEMCG_KMEM, RECLAIM, DMA): CGROUP comes second. */
 export enum KmallocType {
   NORMAL = 0,
   CGROUP = 1,
@@ -58,46 +52,18 @@ export enum KmallocType {
   DMA = 3,
 }
 export const NR_KMALLOC_TYPES = 4;
-export const KMALLOC_TYPE_PREFIX = ['kmalloc-', 'kmalloc-cg-', 'kmalloc-rcl-', 'dma-kmalloc-'] as const;
-/** kmalloc_info[]: index → [size, name suffix]. */
-export const KMALLOC_INFO: readonly (readonly [number, string])[] = [
-  [0, '0'], [96, '96'], [192, '192'], [8, '8'], [16, '16'], [32, '32'], [64, '64'], [128, '128'],
-  [256, '256'], [512, '512'], [1024, '1k'], [2048, '2k'], [4096, '4k'], [8192, '8k'],
-];
+/** The kind of each KmallocType (core's KmallocTypes and cache names). */
+export const KMALLOC_KINDS: readonly KmallocKind[] = ['normal', 'cgroup', 'reclaim', 'dma'];
 /** size_index[] after setup_kmalloc_cache_index_table(): sizes below KMALLOC_MIN_SIZE use kmalloc-32. */
-export const SIZE_INDEX = Uint8Array.from([
-  5, 5, 5, 5, 6, 6, 6, 6, // 8 .. 64
-  1, 1, 1, 1, // 72 .. 96
-  7, 7, 7, 7, // 104 .. 128
-  2, 2, 2, 2, 2, 2, 2, 2, // 136 .. 192
-]);
+export const SIZE_INDEX = kmallocSizeIndexTable(KMALLOC_SHIFT_LOW);
 
-/** fls() */
-export function fls(x: number): number {
-  return x === 0 ? 0 : 32 - Math.clz32(x);
-}
-/** ALIGN() for a power of two */
-export function alignUp(x: number, a: number): number {
-  return Math.ceil(x / a) * a;
-}
-/** kmalloc_slab()'s index for 1 ≤ size ≤ KMALLOC_MAX_CACHE_SIZE. */
+/** kmalloc_slab()'s index for 1 ≤ size ≤ KMALLOC_MAX_CACHE_SIZE, with SLAB's size_index[]. */
 export function kmallocIndex(size: number): number {
-  return size <= 192 ? SIZE_INDEX[(size - 1) >> 3]! : fls(size - 1);
+  return kmallocSizeIndex(size, SIZE_INDEX);
 }
 /** The cache name of a kmalloc type and index, e.g. 'dma-kmalloc-1k'. */
 export function kmallocName(type: KmallocType, index: number): string {
-  return `${KMALLOC_TYPE_PREFIX[type]}${KMALLOC_INFO[index]![1]}`;
-}
-
-/** calculate_alignment() (slab_common.c) */
-export function calculateAlignment(flags: number, align: number, size: number, cacheLine = 64): number {
-  if (flags & SLAB_HWCACHE_ALIGN) {
-    let ralign = cacheLine;
-    while (size <= ralign / 2) ralign /= 2;
-    align = Math.max(align, ralign);
-  }
-  align = Math.max(align, 8);
-  return alignUp(align, BYTES_PER_WORD);
+  return kmallocKindName(KMALLOC_KINDS[type]!, index);
 }
 
 /** Where a slab's freelist (its array of free object indices) lives. */

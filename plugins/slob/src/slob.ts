@@ -30,6 +30,7 @@ import {
   SLAB_RED_ZONE, SLAB_STORE_USER, SLAB_TRACE, SLAB_TYPESAFE_BY_RCU, type SlabAllocOptions, type SlabAllocator,
   type SlabFreeOptions, type SlabInfo, SlabShrinker, type SlabStats, TOPOLOGY, type Topology, type TraceEventName,
   ZERO_SIZE_PTR, __GFP_COMP, __GFP_DMA, __GFP_DMA32, __GFP_ZERO, inject, injectable,
+  calculateAlignment, hexPtr, krealloc, SlabCallChecks, slabinfoRows, zeroOrNullPtr,
 } from '@mmsim/core';
 import { SLOB_OPTIONS, type SlobOptions } from './options.js';
 
@@ -44,8 +45,6 @@ export const SLOB_BREAK2 = 1024;
 const MINALIGN = 8;
 /** sizeof(struct slob_rcu): the footer of SLAB_TYPESAFE_BY_RCU objects (rcu_head + int, padded). */
 const SLOB_RCU_SIZE = 24;
-/** KMALLOC_MAX_SIZE (1 << (MAX_ORDER + PAGE_SHIFT - 1)), 4 MiB. */
-const KMALLOC_MAX_SIZE = 1 << 22;
 /** The zone classes of the partial lists (one when lists are shared, as in the kernel). */
 const NR_SIZE_LISTS = 3;
 const NR_ZONE_CLASSES = 3;
@@ -89,7 +88,8 @@ export class SlobAllocator implements SlabAllocator {
   private readonly t: PageFrameTable;
   private readonly ev: Record<TraceEventName, boolean>;
   private readonly nrNodes: number;
-  private readonly nrCpuSlots: number;
+  /** Argument checks and errors (slab_common). */
+  private readonly checks: SlabCallChecks;
 
   private readonly cacheById: (SlobCache | undefined)[] = [undefined];
   private readonly list: SlobCache[] = [];
@@ -128,37 +128,15 @@ export class SlobAllocator implements SlabAllocator {
   ) {
     this.t = memory.pages;
     this.ev = events.enabled;
-    this.nrNodes = Math.max(1, ...topology.nodes.map((n) => n.nid + 1));
-    this.nrCpuSlots = Math.max(topology.nrCpus, 1, ...topology.nodes.flatMap((n) => n.cpus.map((c) => c + 1)));
+    this.checks = new SlabCallChecks('slob', topology, memory);
+    this.nrNodes = this.checks.nrNodes;
     this.shrinker = new SlabShrinker('slob-reclaimable', (c, p) => this.cacheFree(c, p));
   }
 
-  // ---- errors and arguments -------------------------------------------------
+  // ---- arguments -------------------------------------------------------------
 
-  private err(code: 'EDOUBLE_FREE' | 'EBAD_POINTER' | 'ECACHE_BUSY' | 'ECACHE_UNKNOWN' | 'EBAD_SIZE' | 'EINVAL', msg: string, details?: Record<string, unknown>): MmsimError {
-    return new MmsimError(code, msg, details ? { plugin: 'slob', details } : { plugin: 'slob' });
-  }
-  private hex(ptr: number): string {
-    return Number.isFinite(ptr) ? `0x${ptr.toString(16)}` : String(ptr);
-  }
-  private cpuOf(cpu: number | undefined): number {
-    if (cpu === undefined) return 0;
-    if (!Number.isInteger(cpu) || cpu < 0 || cpu >= this.nrCpuSlots) {
-      throw this.err('EINVAL', `cpu ${cpu} does not exist (CPUs 0..${this.nrCpuSlots - 1})`, { cpu });
-    }
-    return cpu;
-  }
-  private nodeOf(nid: number | undefined): number {
-    if (nid === undefined || nid === -1) return NONE;
-    if (!Number.isInteger(nid) || nid < 0 || nid >= this.nrNodes) {
-      throw this.err('EINVAL', `node ${nid} does not exist (nodes 0..${this.nrNodes - 1})`, { nid });
-    }
-    return this.topology.nodes.some((n) => n.nid === nid && n.presentPages > 0) ? nid : NONE;
-  }
   private lookup(cache: KmemCache): SlobCache {
-    const s = cache !== null && typeof cache === 'object' ? this.cacheById[cache.id] : undefined;
-    if (s === undefined || s !== cache) throw this.err('ECACHE_UNKNOWN', `'${cache?.name}' is not a live cache of this allocator`, { cache: cache?.name });
-    return s;
+    return this.checks.lookup(this.cacheById, cache);
   }
 
   // ---- the page lists ---------------------------------------------------------
@@ -495,31 +473,13 @@ export class SlobAllocator implements SlabAllocator {
   // ---- kmem_cache_* ------------------------------------------------------------
 
   createCache(name: string, size: number, opts: CacheOptions = {}): KmemCache {
-    if (typeof name !== 'string' || name.length === 0) throw this.err('EBAD_SIZE', 'kmem_cache_create(): a cache needs a name', { name });
-    if (!Number.isInteger(size) || size <= 0 || size > KMALLOC_MAX_SIZE) {
-      throw this.err('EBAD_SIZE', `kmem_cache_create(${name}): object size ${size} is outside 1..${KMALLOC_MAX_SIZE}`, { name, size });
-    }
-    const align = opts.align ?? 0;
-    if (!(align === 0 || (Number.isInteger(align) && align > 0 && (align & (align - 1)) === 0)) || align > PAGE_SIZE) {
-      throw this.err('EBAD_SIZE', `kmem_cache_create(${name}): alignment ${align} is not a power of two up to ${PAGE_SIZE}`, { name, align });
-    }
-    let flags = opts.flags ?? 0;
-    if (!Number.isInteger(flags) || flags < 0 || flags & ~SLAB_FLAGS_PERMITTED) {
-      throw this.err('EINVAL', `kmem_cache_create(${name}): flags 0x${flags.toString(16)} include bits a cache may not ask for (-EINVAL)`, { name, flags });
-    }
-    if (flags & SLAB_KMALLOC) throw this.err('EINVAL', `kmem_cache_create(${name}): SLAB_KMALLOC is reserved`, { name, flags });
-    if (opts.ctor !== undefined && typeof opts.ctor !== 'function') throw this.err('EINVAL', `kmem_cache_create(${name}): ctor must be a function`, { name });
-    if (opts.release !== undefined && typeof opts.release !== 'function') throw this.err('EINVAL', `kmem_cache_create(${name}): release must be a function`, { name });
+    const args = this.checks.cacheCreateArgs(name, size, opts, SLAB_FLAGS_PERMITTED);
+    // no SLAB_CACHE_DMA / SLAB_CACHE_DMA32 check under SLOB
+    if (args.flags & SLAB_KMALLOC) throw this.checks.err('EINVAL', `kmem_cache_create(${name}): SLAB_KMALLOC is reserved`, { name, flags: args.flags });
+    this.checks.checkCallbacks(name, opts);
     // CACHE_CREATE_MASK: SLOB silently drops the debug flags
-    flags &= CACHE_CREATE_MASK;
-    // calculate_alignment() (slab_common.c)
-    let a = align;
-    if (flags & SLAB_HWCACHE_ALIGN) {
-      let ralign = 64;
-      while (size <= ralign / 2) ralign /= 2;
-      a = Math.max(a, ralign);
-    }
-    a = Math.ceil(Math.max(a, 8) / 8) * 8;
+    const flags = args.flags & CACHE_CREATE_MASK;
+    const a = calculateAlignment(flags, args.align, size);
     // __kmem_cache_create(): the RCU footer, then whole units
     let objSize = size;
     if (flags & SLAB_TYPESAFE_BY_RCU) objSize += SLOB_RCU_SIZE;
@@ -535,7 +495,7 @@ export class SlobAllocator implements SlabAllocator {
     const s = this.lookup(cache);
     // the kernel's SLOB has "no way to check for remaining objects"; the simulator counts them
     if (s.liveObjects > 0) {
-      throw this.err('ECACHE_BUSY', `kmem_cache_destroy(${s.name}): slab cache still has ${s.liveObjects} objects`, { cache: s.name, objects: s.liveObjects });
+      throw this.checks.err('ECACHE_BUSY', `kmem_cache_destroy(${s.name}): slab cache still has ${s.liveObjects} objects`, { cache: s.name, objects: s.liveObjects });
     }
     this.shrinker.untrack(s);
     this.cacheById[s.id] = undefined;
@@ -549,8 +509,8 @@ export class SlobAllocator implements SlabAllocator {
   /** slob_alloc_node() */
   cacheAlloc(cache: KmemCache, gfp: number, opts?: SlabAllocOptions): number | null {
     const s = this.lookup(cache);
-    const cpu = opts === undefined ? 0 : this.cpuOf(opts.cpu);
-    const node = opts === undefined ? NONE : this.nodeOf(opts.nid);
+    const cpu = opts === undefined ? 0 : this.checks.cpuOf(opts.cpu);
+    const node = opts === undefined ? NONE : this.checks.nodeOf(opts.nid);
     let ptr: number;
     if (s.size < PAGE_SIZE) {
       ptr = this.slobAlloc(s.size, gfp, s.align, node, 0, cpu);
@@ -580,13 +540,13 @@ export class SlobAllocator implements SlabAllocator {
       const u = (ptr - this.pPfn[slot]! * PAGE_SIZE) / SLOB_UNIT;
       if (this.pList[slot] !== NONE) {
         for (let cur = this.pFree[slot]!; cur < SLOB_UNITS_PER_PAGE; cur = SlobAllocator.next(mem, cur)) {
-          if (u >= cur && u < cur + SlobAllocator.units(mem, cur)) return this.err('EDOUBLE_FREE', `${op}(${this.hex(ptr)}): this block is already free`, { ptr });
+          if (u >= cur && u < cur + SlobAllocator.units(mem, cur)) return this.checks.err('EDOUBLE_FREE', `${op}(${hexPtr(ptr)}): this block is already free`, { ptr });
         }
       }
     } else if (ptr % PAGE_SIZE === 0 && this.largeFreed.has(ptr / PAGE_SIZE)) {
-      return this.err('EDOUBLE_FREE', `${op}(${this.hex(ptr)}): this allocation was already freed`, { ptr });
+      return this.checks.err('EDOUBLE_FREE', `${op}(${hexPtr(ptr)}): this allocation was already freed`, { ptr });
     }
-    return this.err('EBAD_POINTER', `${op}(${this.hex(ptr)}): ${what}`, { ptr });
+    return this.checks.err('EBAD_POINTER', `${op}(${hexPtr(ptr)}): ${what}`, { ptr });
   }
 
   private ownerName(id: number): string {
@@ -595,14 +555,14 @@ export class SlobAllocator implements SlabAllocator {
 
   cacheFree(cache: KmemCache, ptr: number, opts?: SlabFreeOptions): void {
     const s = this.lookup(cache);
-    if (opts !== undefined) this.cpuOf(opts.cpu);
+    if (opts !== undefined) this.checks.cpuOf(opts.cpu);
     if (typeof ptr !== 'number' || !(ptr > ZERO_SIZE_PTR) || !Number.isInteger(ptr)) {
-      throw this.err('EBAD_POINTER', `kmem_cache_free(${s.name}, ${String(ptr)}): not an object`, { ptr, cache: s.name });
+      throw this.checks.err('EBAD_POINTER', `kmem_cache_free(${s.name}, ${String(ptr)}): not an object`, { ptr, cache: s.name });
     }
     if (s.size < PAGE_SIZE) {
       const owner = this.live.get(ptr);
       if (owner === undefined) throw this.notLive(`kmem_cache_free(${s.name})`, ptr, 'not an object of this cache');
-      if (owner !== s.id) throw this.err('EBAD_POINTER', `kmem_cache_free(${s.name}, ${this.hex(ptr)}): the block belongs to ${this.ownerName(owner)}`, { ptr, cache: s.name });
+      if (owner !== s.id) throw this.checks.err('EBAD_POINTER', `kmem_cache_free(${s.name}, ${hexPtr(ptr)}): the block belongs to ${this.ownerName(owner)}`, { ptr, cache: s.name });
       this.live.delete(ptr);
       if (s.flags & SLAB_RECLAIM_ACCOUNT) this.shrinker.forget(s.id, ptr);
       this.slobFree(ptr, s.size);
@@ -610,7 +570,7 @@ export class SlobAllocator implements SlabAllocator {
       const pfn = ptr / PAGE_SIZE;
       const l = Number.isInteger(pfn) ? this.large.get(pfn) : undefined;
       if (!l) throw this.notLive(`kmem_cache_free(${s.name})`, ptr, 'not an object of this cache');
-      if (l[1] !== s.id) throw this.err('EBAD_POINTER', `kmem_cache_free(${s.name}, ${this.hex(ptr)}): the pages belong to ${this.ownerName(l[1])}`, { ptr, cache: s.name });
+      if (l[1] !== s.id) throw this.checks.err('EBAD_POINTER', `kmem_cache_free(${s.name}, ${hexPtr(ptr)}): the pages belong to ${this.ownerName(l[1])}`, { ptr, cache: s.name });
       if (s.flags & SLAB_RECLAIM_ACCOUNT) this.shrinker.forget(s.id, ptr);
       this.freeLarge(pfn);
     }
@@ -628,11 +588,9 @@ export class SlobAllocator implements SlabAllocator {
 
   /** __do_kmalloc_node() */
   kmalloc(size: number, gfp: number, opts?: SlabAllocOptions): number | null {
-    if (typeof size !== 'number' || !Number.isInteger(size) || size < 0 || size > KMALLOC_MAX_SIZE) {
-      throw this.err('EBAD_SIZE', `kmalloc(${size}): size must be an integer in 0..${KMALLOC_MAX_SIZE}`, { size });
-    }
-    const cpu = opts === undefined ? 0 : this.cpuOf(opts.cpu);
-    const node = opts === undefined ? NONE : this.nodeOf(opts.nid);
+    this.checks.checkKmallocSize('kmalloc', size);
+    const cpu = opts === undefined ? 0 : this.checks.cpuOf(opts.cpu);
+    const node = opts === undefined ? NONE : this.checks.nodeOf(opts.nid);
     let ret: number;
     let bytesAlloc: number;
     if (size < PAGE_SIZE - MINALIGN) {
@@ -675,10 +633,10 @@ export class SlobAllocator implements SlabAllocator {
   kfree(ptr: number | null, opts?: SlabFreeOptions): void {
     if (this.ev.kfree) this.events.emit('kfree', { call_site: 0, ptr: ptr ?? 0 });
     if (ptr === null || ptr === undefined || (ptr >= 0 && ptr <= ZERO_SIZE_PTR)) return;
-    if (opts !== undefined) this.cpuOf(opts.cpu);
-    if (typeof ptr !== 'number' || !Number.isInteger(ptr)) throw this.err('EBAD_POINTER', `kfree(${String(ptr)}): not a pointer`, { ptr });
+    if (opts !== undefined) this.checks.cpuOf(opts.cpu);
+    if (typeof ptr !== 'number' || !Number.isInteger(ptr)) throw this.checks.err('EBAD_POINTER', `kfree(${String(ptr)}): not a pointer`, { ptr });
     const page = this.memory.pfnToPage(Math.floor(ptr / PAGE_SIZE));
-    if (page < 0) throw this.err('EBAD_POINTER', `kfree(${this.hex(ptr)}): no memory at this address`, { ptr });
+    if (page < 0) throw this.checks.err('EBAD_POINTER', `kfree(${hexPtr(ptr)}): no memory at this address`, { ptr });
     const owner = this.live.get(ptr);
     if (owner === 0) {
       const size = this.header(ptr);
@@ -686,19 +644,19 @@ export class SlobAllocator implements SlabAllocator {
       this.slobFree(ptr - MINALIGN, size + MINALIGN);
       return;
     }
-    if (owner !== undefined) throw this.err('EBAD_POINTER', `kfree(${this.hex(ptr)}): the block belongs to ${this.ownerName(owner)}; use kmem_cache_free`, { ptr });
+    if (owner !== undefined) throw this.checks.err('EBAD_POINTER', `kfree(${hexPtr(ptr)}): the block belongs to ${this.ownerName(owner)}; use kmem_cache_free`, { ptr });
     const l = ptr % PAGE_SIZE === 0 ? this.large.get(ptr / PAGE_SIZE) : undefined;
     if (l && l[1] === 0) {
       this.freeLarge(ptr / PAGE_SIZE);
       return;
     }
-    if (l) throw this.err('EBAD_POINTER', `kfree(${this.hex(ptr)}): the pages belong to ${this.ownerName(l[1])}; use kmem_cache_free`, { ptr });
+    if (l) throw this.checks.err('EBAD_POINTER', `kfree(${hexPtr(ptr)}): the pages belong to ${this.ownerName(l[1])}; use kmem_cache_free`, { ptr });
     throw this.notLive('kfree', ptr, 'neither a kmalloc block nor a large kmalloc');
   }
 
   /** __ksize(): SLOB_UNITS(*m) * SLOB_UNIT for a block, the folio size for pages. */
   private ksizeOf(ptr: number, op: string): number {
-    if (typeof ptr !== 'number') throw this.err('EBAD_POINTER', `${op}(${String(ptr)}): not a pointer`, { ptr });
+    if (typeof ptr !== 'number') throw this.checks.err('EBAD_POINTER', `${op}(${String(ptr)}): not a pointer`, { ptr });
     const owner = this.live.get(ptr);
     if (owner === 0) return slobUnits(this.header(ptr)) * SLOB_UNIT;
     if (owner !== undefined) return this.cacheById[owner]!.size;
@@ -708,24 +666,14 @@ export class SlobAllocator implements SlabAllocator {
   }
 
   ksize(ptr: number): number {
-    if (ptr === null || ptr === undefined || (ptr >= 0 && ptr <= ZERO_SIZE_PTR)) return 0;
+    if (zeroOrNullPtr(ptr)) return 0;
     return this.ksizeOf(ptr, 'ksize');
   }
 
+  /** krealloc(): the old object is freed only when there was one. */
   krealloc(ptr: number | null, size: number, gfp: number, opts?: SlabAllocOptions): number | null {
-    if (typeof size !== 'number' || !Number.isInteger(size) || size < 0 || size > KMALLOC_MAX_SIZE) {
-      throw this.err('EBAD_SIZE', `krealloc(${size}): size must be an integer in 0..${KMALLOC_MAX_SIZE}`, { size });
-    }
-    const isNull = ptr === null || ptr === undefined || (ptr >= 0 && ptr <= ZERO_SIZE_PTR);
-    const ks = isNull ? 0 : this.ksizeOf(ptr!, 'krealloc');
-    if (size === 0) {
-      this.kfree(ptr, opts);
-      return ZERO_SIZE_PTR;
-    }
-    if (ks >= size) return ptr;
-    const ret = this.kmalloc(size, gfp, opts);
-    if (ret !== null && !isNull) this.kfree(ptr, opts);
-    return ret;
+    return krealloc({ ksizeOf: (p, op) => this.ksizeOf(p, op), kmalloc: (n, g, o) => this.kmalloc(n, g, o), kfree: (p, o) => this.kfree(p, o) },
+      this.checks, ptr, size, gfp, opts, false);
   }
 
   // ---- reports ---------------------------------------------------------------
@@ -737,17 +685,14 @@ export class SlobAllocator implements SlabAllocator {
    * objects count one slab each).
    */
   slabinfo(): SlabInfo[] {
-    const out: SlabInfo[] = [];
-    for (let i = this.list.length - 1; i >= 0; i--) {
-      const s = this.list[i]!;
+    return slabinfoRows(this.list, (s) => {
       const whole = s.size >= PAGE_SIZE;
-      out.push({
+      return {
         name: s.name, activeObjs: s.liveObjects, numObjs: s.liveObjects, objSize: s.size,
         objPerSlab: whole ? 1 : Math.floor(PAGE_SIZE / s.size), pagesPerSlab: whole ? 1 << getOrder(s.size) : 1,
         limit: 0, batchCount: 0, shared: 0, activeSlabs: whole ? s.liveObjects : 0, numSlabs: whole ? s.liveObjects : 0, sharedAvail: 0,
-      });
-    }
-    return out;
+      };
+    });
   }
 
   /** slob_new_pages() counts every page as NR_SLAB_UNRECLAIMABLE_B, whatever the cache. */
@@ -776,16 +721,16 @@ export class SlobAllocator implements SlabAllocator {
 
   writeObject(ptr: number, offset: number, data: ArrayLike<number>): boolean {
     if (typeof ptr !== 'number' || !Number.isFinite(ptr) || !Number.isInteger(offset) || data === null || typeof data !== 'object') {
-      throw this.err('EINVAL', `writeObject(${String(ptr)}, ${offset}): bad arguments`, { ptr, offset });
+      throw this.checks.err('EINVAL', `writeObject(${String(ptr)}, ${offset}): bad arguments`, { ptr, offset });
     }
     const page = this.memory.pfnToPage(Math.floor((ptr + offset) / PAGE_SIZE));
-    if (page < 0 || ptr + offset < 0) throw this.err('EBAD_POINTER', `writeObject(${this.hex(ptr + offset)}): no memory at this address`, { ptr });
+    if (page < 0 || ptr + offset < 0) throw this.checks.err('EBAD_POINTER', `writeObject(${hexPtr(ptr + offset)}): no memory at this address`, { ptr });
     return false;
   }
 
   readObject(ptr: number, offset: number, length: number): Uint8Array | null {
     this.writeObject(ptr, offset, []);
-    if (!Number.isInteger(length) || length < 0) throw this.err('EINVAL', `readObject: length ${length}`, { length });
+    if (!Number.isInteger(length) || length < 0) throw this.checks.err('EINVAL', `readObject: length ${length}`, { length });
     return null;
   }
 
@@ -795,18 +740,14 @@ export class SlobAllocator implements SlabAllocator {
 
   lruAdd(cache: KmemCache, ptr: number): boolean {
     const s = this.lookup(cache);
-    const lru = this.shrinker.lru(s);
-    if (!lru) throw this.err('EINVAL', `list_lru_add(${s.name}): not a SLAB_RECLAIM_ACCOUNT cache`, { cache: s.name });
+    const lru = this.checks.lruOf(this.shrinker, s, 'list_lru_add');
     const live = s.size < PAGE_SIZE ? this.live.get(ptr) === s.id : this.large.get(ptr / PAGE_SIZE)?.[1] === s.id;
-    if (!live) throw this.err('EBAD_POINTER', `list_lru_add(${s.name}, ${this.hex(ptr)}): not a live object of this cache`, { ptr, cache: s.name });
+    if (!live) throw this.checks.err('EBAD_POINTER', `list_lru_add(${s.name}, ${hexPtr(ptr)}): not a live object of this cache`, { ptr, cache: s.name });
     return lru.add(ptr, this.nodeOfPfn(Math.floor(ptr / PAGE_SIZE)));
   }
 
   lruDel(cache: KmemCache, ptr: number): boolean {
-    const s = this.lookup(cache);
-    const lru = this.shrinker.lru(s);
-    if (!lru) throw this.err('EINVAL', `list_lru_del(${s.name}): not a SLAB_RECLAIM_ACCOUNT cache`, { cache: s.name });
-    return lru.del(ptr);
+    return this.checks.lruOf(this.shrinker, this.lookup(cache), 'list_lru_del').del(ptr);
   }
 
   // ---- CONFIG_DEBUG_VM ----------------------------------------------------------
@@ -820,9 +761,9 @@ export class SlobAllocator implements SlabAllocator {
     const blocks = new Map<number, [number, number][]>();
     for (const [addr, owner] of this.live) {
       const start = owner === 0 ? addr - MINALIGN : addr;
-      const units = owner === 0 ? slobUnits(this.header(addr) + MINALIGN) : slobUnits(this.cacheById[owner]?.size ?? bad(`live block ${this.hex(addr)} of a destroyed cache`));
+      const units = owner === 0 ? slobUnits(this.header(addr) + MINALIGN) : slobUnits(this.cacheById[owner]?.size ?? bad(`live block ${hexPtr(addr)} of a destroyed cache`));
       const slot = this.slotOf(this.memory.pfnToPage(Math.floor(start / PAGE_SIZE)));
-      if (slot < 0) bad(`live block ${this.hex(addr)} is not on a slob page`);
+      if (slot < 0) bad(`live block ${hexPtr(addr)} is not on a slob page`);
       usedUnits.set(slot, (usedUnits.get(slot) ?? 0) + units);
       let l = blocks.get(slot);
       if (!l) blocks.set(slot, (l = []));

@@ -2,9 +2,9 @@
 // The oracle below is a second, deliberately plain transcription of the kernel's
 // rule (mm/slub.c, 6.12: calculate_order, calc_slab_order, get_order, fls), written
 // without the plugin's helpers; spot values were worked out by hand.
-import { createSimulator, GFP_KERNEL, type Simulator } from '@mmsim/core';
+import { calculateAlignment, createSimulator, GFP_KERNEL, type Simulator } from '@mmsim/core';
 import { afterAll, describe, expect, it } from 'vitest';
-import { calculateAlignment, calculateSizes, slubMinObjects } from './slab_common.js';
+import { calculateSizes, slubMinObjects } from './slab_common.js';
 import type { SlubAllocator, SlubCache } from './index.js';
 
 const PAGE = 4096;

@@ -1,8 +1,11 @@
-import { SLAB_HWCACHE_ALIGN, SLAB_KMALLOC, SLAB_POISON, SLAB_RED_ZONE, SLAB_STORE_USER, SLAB_TYPESAFE_BY_RCU } from '@mmsim/core';
+import {
+  calculateAlignment, KMALLOC_INFO, kmallocIndex, SLAB_HWCACHE_ALIGN, SLAB_KMALLOC, SLAB_POISON, SLAB_RED_ZONE, SLAB_STORE_USER,
+  SLAB_TYPESAFE_BY_RCU,
+} from '@mmsim/core';
 import { describe, expect, it } from 'vitest';
 import {
-  calcSlabOrder, calculateAlignment, calculateOrder, calculateSizes, KMALLOC_INFO, kmallocIndex, kmallocName,
-  kmallocSizeClass, KmallocType, orderObjects, slubMinObjects, type SlubTunables,
+  calcSlabOrder, calculateOrder, calculateSizes, kmallocName, kmallocSizeClass, KmallocType, orderObjects, slubMinObjects,
+  type SlubTunables,
 } from './slab_common.js';
 
 const tun = (cpus: number, extra: Partial<SlubTunables> = {}): SlubTunables => ({

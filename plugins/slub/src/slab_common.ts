@@ -1,25 +1,21 @@
 /**
- * The sizing rules SLUB and slab_common use, as pure functions: kmalloc
- * size classes (kmalloc_size_index, fls), calculate_alignment(),
+ * The sizing rules of SLUB, as pure functions: its kmalloc cache types,
  * calculate_sizes() with free pointer placement, calculate_order() /
  * calc_slab_order(), min_partial and cpu_partial. Linux 6.12, x86_64
  * (8-byte words, 4 KiB pages, CONFIG_SLUB_DEBUG and CONFIG_STACKDEPOT on,
- * no KASAN).
+ * no KASAN). The kmalloc size tables, calculate_alignment() and the merge
+ * flags are slab_common's, in @mmsim/core.
  * @module
  */
 import {
-  getOrder, PAGE_SIZE, SLAB_ACCOUNT, SLAB_CACHE_DMA, SLAB_CACHE_DMA32, SLAB_CONSISTENCY_CHECKS, SLAB_DEBUG_FLAGS,
-  SLAB_DEBUG_OBJECTS, SLAB_FAILSLAB, SLAB_HWCACHE_ALIGN, SLAB_KMALLOC, SLAB_MEM_SPREAD, SLAB_NO_MERGE, SLAB_NOLEAKTRACE,
-  SLAB_PANIC, SLAB_POISON, SLAB_RECLAIM_ACCOUNT, SLAB_RED_ZONE, SLAB_STORE_USER, SLAB_TRACE, SLAB_TYPESAFE_BY_RCU,
+  alignDown, alignUp, getOrder, ilog2, type KmallocKind, kmallocIndex, KMALLOC_INFO, PAGE_SIZE, SLAB_ACCOUNT, SLAB_CACHE_DMA,
+  SLAB_CACHE_DMA32, SLAB_CONSISTENCY_CHECKS, SLAB_DEBUG_FLAGS, SLAB_DEBUG_OBJECTS, SLAB_FAILSLAB, SLAB_HWCACHE_ALIGN, SLAB_KMALLOC,
+  SLAB_MEM_SPREAD, SLAB_NO_MERGE, SLAB_NOLEAKTRACE, SLAB_PANIC, SLAB_POISON, SLAB_RECLAIM_ACCOUNT, SLAB_RED_ZONE, SLAB_STORE_USER,
+  SLAB_TRACE, SLAB_TYPESAFE_BY_RCU, fls, kmallocName as kmallocKindName,
 } from '@mmsim/core';
 
 /** sizeof(void *) on x86_64. */
 export const WORD = 8;
-/** SLAB_NEVER_MERGE (slab_common.c) */
-export const SLAB_NEVER_MERGE = SLAB_RED_ZONE | SLAB_POISON | SLAB_STORE_USER | SLAB_TRACE | SLAB_TYPESAFE_BY_RCU |
-  SLAB_NOLEAKTRACE | SLAB_FAILSLAB | SLAB_NO_MERGE;
-/** SLAB_MERGE_SAME (slab_common.c): caches only merge when these agree. */
-export const SLAB_MERGE_SAME = SLAB_RECLAIM_ACCOUNT | SLAB_CACHE_DMA | SLAB_CACHE_DMA32 | SLAB_ACCOUNT;
 /** The flags kmem_cache_create() accepts (SLAB_FLAGS_PERMITTED); others are refused. */
 export const SLAB_FLAGS_PERMITTED = SLAB_CONSISTENCY_CHECKS | SLAB_RED_ZONE | SLAB_POISON | SLAB_KMALLOC |
   SLAB_HWCACHE_ALIGN | SLAB_CACHE_DMA | SLAB_CACHE_DMA32 | SLAB_STORE_USER | SLAB_RECLAIM_ACCOUNT | SLAB_PANIC |
@@ -37,17 +33,14 @@ export const PAGE_ALLOC_COSTLY_ORDER = 3;
 export const TRACK_SIZE = 32;
 /** ARCH_KMALLOC_MINALIGN = arch_slab_minalign() = __alignof__(unsigned long long) on x86_64. */
 export const ARCH_KMALLOC_MINALIGN = 8;
-/** KMALLOC_SHIFT_LOW / KMALLOC_SHIFT_HIGH (SLUB: PAGE_SHIFT + 1). */
+/** KMALLOC_SHIFT_LOW (SLUB: 3, kmalloc-8 is the smallest cache); KMALLOC_SHIFT_HIGH and the size tables are core's (slab_common). */
 export const KMALLOC_SHIFT_LOW = 3;
-export const KMALLOC_SHIFT_HIGH = 13;
-/** KMALLOC_MAX_SIZE = 1 << (MAX_PAGE_ORDER + PAGE_SHIFT): the largest kmalloc() (4 MiB). */
-export const KMALLOC_MAX_SIZE = 1 << 22;
 /** SHRINK_PROMOTE_MAX: kmem_cache_shrink() sorts slabs with up to this many free objects. */
 export const SHRINK_PROMOTE_MAX = 32;
 /** MAX_PARTIAL_TO_SCAN: count_partial_free_approx() scans at most this many slabs. */
 export const MAX_PARTIAL_TO_SCAN = 10000;
 
-/** enum kmalloc_cache_type, as many as this simulator builds (no RANDOM_KMALLOC_CACHES, no SLAB_OBJ_EXT). */
+/** enum kmalloc_cache_type of 6.12, as many as this simulator builds (no RANDOM_KMALLOC_CACHES, no SLAB_OBJ_EXT): CGROUP comes last. */
 export enum KmallocType {
   NORMAL = 0,
   RECLAIM = 1,
@@ -55,67 +48,16 @@ export enum KmallocType {
   CGROUP = 3,
 }
 export const NR_KMALLOC_TYPES = 4;
-/** Name prefix per kmalloc type (kmalloc_info[].name[type]). */
-export const KMALLOC_TYPE_PREFIX = ['kmalloc-', 'kmalloc-rcl-', 'dma-kmalloc-', 'kmalloc-cg-'] as const;
-/** kmalloc_info[] up to KMALLOC_SHIFT_HIGH: index → [size, name suffix]. Index 0 is the zero-size slot. */
-export const KMALLOC_INFO: readonly (readonly [number, string])[] = [
-  [0, '0'], [96, '96'], [192, '192'], [8, '8'], [16, '16'], [32, '32'], [64, '64'], [128, '128'],
-  [256, '256'], [512, '512'], [1024, '1k'], [2048, '2k'], [4096, '4k'], [8192, '8k'],
-];
-/** kmalloc_size_index[]: (size - 1) / 8 → kmalloc index, for sizes up to 192. */
-export const KMALLOC_SIZE_INDEX = Uint8Array.from([
-  3, 4, 5, 5, 6, 6, 6, 6, // 8 .. 64
-  1, 1, 1, 1, // 72 .. 96
-  7, 7, 7, 7, // 104 .. 128
-  2, 2, 2, 2, 2, 2, 2, 2, // 136 .. 192
-]);
+/** The kind of each KmallocType (core's KmallocTypes and cache names). */
+export const KMALLOC_KINDS: readonly KmallocKind[] = ['normal', 'reclaim', 'dma', 'cgroup'];
 
-/** fls(): 1-based index of the highest set bit, 0 for 0. */
-export function fls(x: number): number {
-  return x === 0 ? 0 : 32 - Math.clz32(x);
-}
-/** ilog2() for x ≥ 1. */
-export function ilog2(x: number): number {
-  return fls(x) - 1;
-}
-/** ffs(): 1-based index of the lowest set bit, 0 for 0. */
-export function ffs(x: number): number {
-  return x === 0 ? 0 : 32 - Math.clz32(x & -x);
-}
-/** ALIGN(x, a) for a power of two. */
-export function alignUp(x: number, a: number): number {
-  return Math.ceil(x / a) * a;
-}
-/** ALIGN_DOWN(x, a) for a power of two. */
-export function alignDown(x: number, a: number): number {
-  return Math.floor(x / a) * a;
-}
-export function isPowerOfTwo(x: number): boolean {
-  return Number.isInteger(x) && x > 0 && (x & (x - 1)) === 0;
-}
-
-/** kmalloc_slab()'s index: kmalloc_size_index[] up to 192 bytes, fls(size - 1) above (size 1..8192). */
-export function kmallocIndex(size: number): number {
-  return size <= 192 ? KMALLOC_SIZE_INDEX[(size - 1) >> 3]! : fls(size - 1);
-}
 /** The size class kmalloc(size) uses (1..8192). */
 export function kmallocSizeClass(size: number): number {
   return KMALLOC_INFO[kmallocIndex(size)]![0];
 }
 /** The kmalloc cache name of a type and index, e.g. 'dma-kmalloc-1k'. */
 export function kmallocName(type: KmallocType, index: number): string {
-  return `${KMALLOC_TYPE_PREFIX[type]}${KMALLOC_INFO[index]![1]}`;
-}
-
-/** calculate_alignment() (slab_common.c). `cacheLine` is cache_line_size(). */
-export function calculateAlignment(flags: number, align: number, size: number, cacheLine = 64): number {
-  if (flags & SLAB_HWCACHE_ALIGN) {
-    let ralign = cacheLine;
-    while (size <= ralign / 2) ralign /= 2;
-    align = Math.max(align, ralign);
-  }
-  align = Math.max(align, ARCH_KMALLOC_MINALIGN);
-  return alignUp(align, WORD);
+  return kmallocKindName(KMALLOC_KINDS[type]!, index);
 }
 
 /** order_objects() */

@@ -22,14 +22,14 @@ import {
   __GFP_ACCOUNT, __GFP_COMP, __GFP_DIRECT_RECLAIM, __GFP_DMA, __GFP_DMA32, __GFP_FS, __GFP_HARDWALL, __GFP_HIGH,
   __GFP_HIGHMEM, __GFP_IO, __GFP_MEMALLOC, __GFP_NOFAIL, __GFP_NOMEMALLOC, __GFP_NORETRY, __GFP_NOWARN, __GFP_RECLAIM,
   __GFP_RECLAIMABLE, __GFP_RETRY_MAYFAIL, __GFP_THISNODE, __GFP_ZERO, gfpZone, inject, injectable,
+  alignUp, calculateAlignment, ffs, hexPtr, KMALLOC_INFO, KMALLOC_SHIFT_HIGH, KMALLOC_SIZE_INDEX,
+  krealloc, LargeKmallocs, SlabCallChecks, type SlabBytes, zeroOrNullPtr, findMergeable, KmallocTypes, kmemCacheRelease, slabinfoRows,
 } from '@mmsim/core';
 import { SLUB_OPTIONS, type SlubOptions } from './options.js';
 import { checkObject, type CheckSite, describeCorruption, freeptrOutside, initObject, setupSlabDebug, slabPadCheck } from './slub_debug.js';
 import {
-  ARCH_KMALLOC_MINALIGN, type CacheLayout, calculateAlignment, calculateSizes, ffs, isPowerOfTwo, KMALLOC_INFO,
-  KMALLOC_MAX_SIZE, KMALLOC_SHIFT_HIGH, KMALLOC_SHIFT_LOW, KMALLOC_SIZE_INDEX, KmallocType, kmallocName,
-  MAX_PARTIAL_TO_SCAN, NR_KMALLOC_TYPES, SHRINK_PROMOTE_MAX, SLAB_FLAGS_PERMITTED, SLAB_MERGE_SAME,
-  SLAB_NEVER_MERGE, type SlubTunables, slubMinObjects, WORD, alignUp,
+  ARCH_KMALLOC_MINALIGN, type CacheLayout, calculateSizes, KMALLOC_KINDS, KMALLOC_SHIFT_LOW, KmallocType, MAX_PARTIAL_TO_SCAN,
+  NR_KMALLOC_TYPES, SHRINK_PROMOTE_MAX, SLAB_FLAGS_PERMITTED, type SlubTunables, slubMinObjects, WORD,
 } from './slab_common.js';
 
 /** GFP_RECLAIM_MASK | GFP_CONSTRAINT_MASK: what new_slab() keeps of the caller's gfp. */
@@ -209,8 +209,11 @@ export class SlubAllocator implements SlabAllocator {
   private readonly ev: Record<TraceEventName, boolean>;
   private readonly nrNodes: number;
   private readonly nrCpuSlots: number;
+  /** Argument checks and errors (slab_common). */
+  private readonly checks: SlabCallChecks;
   private readonly cpuNode: Int32Array;
-  private readonly dmaZone: boolean;
+  /** kmalloc_caches[] rows and kmalloc_type() (slab_common). */
+  private readonly types: KmallocTypes;
   /** KMALLOC_NOT_NORMAL_BITS */
   private readonly notNormalBits: number;
 
@@ -243,11 +246,8 @@ export class SlubAllocator implements SlabAllocator {
   /** Pages in slabs of SLAB_RECLAIM_ACCOUNT caches / of other caches (NR_SLAB_RECLAIMABLE_B, NR_SLAB_UNRECLAIMABLE_B). */
   private reclaimableSlabPages = 0;
   private unreclaimableSlabPages = 0;
-  /** kmalloc() > 8 KiB: head pfn → order; counted as unreclaimable slab (as ___kmalloc_large_node does). */
-  private readonly largeLive = new Map<number, number>();
-  private largePages = 0;
-  /** Head pfns of large kmallocs already kfree()d (to tell a double free from a stray pointer). */
-  private readonly largeFreed = new Set<number>();
+  /** kmalloc() > 8 KiB, counted as unreclaimable slab (as ___kmalloc_large_node does). */
+  private readonly large: LargeKmallocs;
   /** alloc_single_from_partial()'s object, for the debug path. */
   private pcObject = NONE;
   private nextCacheId = 1;
@@ -271,12 +271,14 @@ export class SlubAllocator implements SlabAllocator {
   ) {
     this.t = memory.pages;
     this.ev = events.enabled;
-    this.nrNodes = Math.max(1, ...topology.nodes.map((n) => n.nid + 1));
-    this.nrCpuSlots = Math.max(topology.nrCpus, 1, ...topology.nodes.flatMap((n) => n.cpus.map((c) => c + 1)));
+    this.checks = new SlabCallChecks('slub', topology, memory);
+    this.nrNodes = this.checks.nrNodes;
+    this.nrCpuSlots = this.checks.nrCpuSlots;
+    this.large = new LargeKmallocs(this.checks, memory);
     this.cpuNode = new Int32Array(this.nrCpuSlots);
     for (let c = 0; c < this.nrCpuSlots; c++) this.cpuNode[c] = topology.cpuToNode(c);
-    this.dmaZone = topology.zoneConfig.dma;
-    this.notNormalBits = __GFP_RECLAIMABLE | (this.dmaZone ? __GFP_DMA : 0) | (options.memcg ? __GFP_ACCOUNT : 0);
+    this.types = new KmallocTypes(KMALLOC_KINDS, topology.zoneConfig.dma, options.memcg);
+    this.notNormalBits = this.types.notNormalBits;
     // slub_max_order is capped at MAX_PAGE_ORDER; slub_min_order above it raises it
     let maxOrder = Math.min(options.maxOrder, pages.maxOrder);
     const minOrder = Math.min(options.minOrder, pages.maxOrder);
@@ -292,43 +294,25 @@ export class SlubAllocator implements SlabAllocator {
     this.createKmallocCaches();
   }
 
-  // ---- errors -----------------------------------------------------------
-
-  private err(code: 'EDOUBLE_FREE' | 'EBAD_POINTER' | 'ECACHE_BUSY' | 'ECACHE_UNKNOWN' | 'EBAD_SIZE' | 'EINVAL', msg: string, details?: Record<string, unknown>): MmsimError {
-    return new MmsimError(code, msg, details ? { plugin: 'slub', details } : { plugin: 'slub' });
-  }
-  private hex(ptr: number): string {
-    return Number.isFinite(ptr) ? `0x${ptr.toString(16)}` : String(ptr);
-  }
-
   // ---- kmem_cache_create ------------------------------------------------
 
   /** create_kmalloc_caches(): per type, kmalloc-96 and kmalloc-192 first, then the powers of two. */
   private createKmallocCaches(): void {
     for (let type = 0; type < NR_KMALLOC_TYPES; type++) {
-      const built = type === KmallocType.NORMAL || type === KmallocType.RECLAIM ||
-        (type === KmallocType.DMA && this.dmaZone) || (type === KmallocType.CGROUP && this.options.memcg);
-      if (!built) continue;
+      if (!this.types.built(type)) continue;
       const order = [1, 2];
       for (let i = KMALLOC_SHIFT_LOW; i <= KMALLOC_SHIFT_HIGH; i++) order.push(i);
       for (const idx of order) {
-        let flags = SLAB_KMALLOC;
-        if (type === KmallocType.RECLAIM) flags |= SLAB_RECLAIM_ACCOUNT;
-        else if (type === KmallocType.CGROUP) flags |= SLAB_ACCOUNT;
-        else if (type === KmallocType.DMA) flags |= SLAB_CACHE_DMA;
+        let flags = SLAB_KMALLOC | this.types.flags(type);
         if (this.options.memcg && type === KmallocType.NORMAL) flags |= SLAB_NO_MERGE;
         const size = KMALLOC_INFO[idx]![0];
         // create_boot_cache(): at least the largest power-of-two divisor of the size
         const align = calculateAlignment(flags, Math.max(ARCH_KMALLOC_MINALIGN, 1 << (ffs(size) - 1)), size, this.options.cacheLineSize);
-        this.kmallocCaches[type * NR_KMALLOC_INDEX + idx] = this.newCache(kmallocName(type, idx), size, flags, align, undefined);
+        this.kmallocCaches[type * NR_KMALLOC_INDEX + idx] = this.newCache(this.types.name(type, idx), size, flags, align, undefined);
       }
     }
     // types this kernel does not build fall back to KMALLOC_NORMAL
-    for (let type = 0; type < NR_KMALLOC_TYPES; type++) {
-      for (let idx = 1; idx < NR_KMALLOC_INDEX; idx++) {
-        if (!this.kmallocCaches[type * NR_KMALLOC_INDEX + idx]) this.kmallocCaches[type * NR_KMALLOC_INDEX + idx] = this.kmallocCaches[idx]!;
-      }
-    }
+    this.types.fillFallbacks(this.kmallocCaches, NR_KMALLOC_INDEX);
   }
 
   private newCache(name: string, size: number, flags: number, align: number, ctor: ((p: number) => void) | undefined, release?: (ptr: number) => void): SlubCache {
@@ -341,7 +325,7 @@ export class SlubAllocator implements SlabAllocator {
       layout = calculateSizes(size, flags, align, ctor !== undefined, this.tunables);
     }
     if (layout.order < 0 || layout.order > this.pages.maxOrder || layout.objects === 0) {
-      throw this.err('EBAD_SIZE', `kmem_cache_create(${name}): objects of ${size} bytes fit no slab order`, { name, size });
+      throw this.checks.err('EBAD_SIZE', `kmem_cache_create(${name}): objects of ${size} bytes fit no slab order`, { name, size });
     }
     let allocflags = __GFP_COMP;
     if (flags & SLAB_CACHE_DMA) allocflags |= __GFP_DMA;
@@ -354,48 +338,18 @@ export class SlubAllocator implements SlabAllocator {
     return s;
   }
 
-  /** slab_unmergeable() */
-  private unmergeable(s: SlubCache): boolean {
-    return (s.flags & SLAB_NEVER_MERGE) !== 0 || s.ctor !== undefined || s.kmalloc || s.refcount < 0;
-  }
-
-  /** find_mergeable(): the oldest compatible cache. */
+  /** find_mergeable() (6.12): slub_debug= decides the debug flags by name alone; no alignment test beyond the size's. */
   private findMergeable(name: string, size: number, flags: number, align: number, ctor: unknown): SlubCache | undefined {
-    flags = slabDebugFlags(this.debugSpec, flags, name);
-    if (!this.options.merge || ctor !== undefined || flags & SLAB_NEVER_MERGE) return undefined;
-    size = alignUp(size, WORD);
-    const a = calculateAlignment(flags, align, size, this.options.cacheLineSize);
-    size = alignUp(size, a);
-    for (const s of this.list) {
-      if (this.unmergeable(s)) continue;
-      if (size > s.size) continue;
-      if ((flags & SLAB_MERGE_SAME) !== (s.flags & SLAB_MERGE_SAME)) continue;
-      if ((s.size & ~(a - 1)) !== s.size) continue;
-      if (s.size - size >= WORD) continue;
-      return s;
-    }
-    return undefined;
+    return findMergeable(this.list, size, flags, align, ctor, {
+      merge: this.options.merge, cacheLine: this.options.cacheLineSize, checkAlign: false, debugFlags: (f) => slabDebugFlags(this.debugSpec, f, name),
+    });
   }
 
   createCache(name: string, size: number, opts: CacheOptions = {}): KmemCache {
-    if (typeof name !== 'string' || name.length === 0) throw this.err('EBAD_SIZE', 'kmem_cache_create(): a cache needs a name', { name });
-    if (!Number.isInteger(size) || size <= 0 || size > KMALLOC_MAX_SIZE) {
-      throw this.err('EBAD_SIZE', `kmem_cache_create(${name}): object size ${size} is outside 1..${KMALLOC_MAX_SIZE}`, { name, size });
-    }
-    const align = opts.align ?? 0;
-    if (!(align === 0 || isPowerOfTwo(align)) || align > PAGE_SIZE) {
-      throw this.err('EBAD_SIZE', `kmem_cache_create(${name}): alignment ${align} is not a power of two up to ${PAGE_SIZE}`, { name, align });
-    }
-    const flags = opts.flags ?? 0;
-    if (!Number.isInteger(flags) || flags < 0 || flags & ~SLAB_FLAGS_PERMITTED) {
-      throw this.err('EINVAL', `kmem_cache_create(${name}): flags 0x${flags.toString(16)} include bits a cache may not ask for (-EINVAL)`, { name, flags });
-    }
-    if (flags & SLAB_CACHE_DMA && flags & SLAB_CACHE_DMA32) {
-      throw this.err('EINVAL', `kmem_cache_create(${name}): SLAB_CACHE_DMA and SLAB_CACHE_DMA32 together`, { name, flags });
-    }
-    if (flags & SLAB_KMALLOC) throw this.err('EINVAL', `kmem_cache_create(${name}): SLAB_KMALLOC is reserved for the kmalloc caches`, { name, flags });
-    if (opts.ctor !== undefined && typeof opts.ctor !== 'function') throw this.err('EINVAL', `kmem_cache_create(${name}): ctor must be a function`, { name });
-    if (opts.release !== undefined && typeof opts.release !== 'function') throw this.err('EINVAL', `kmem_cache_create(${name}): release must be a function`, { name });
+    const { align, flags } = this.checks.cacheCreateArgs(name, size, opts, SLAB_FLAGS_PERMITTED);
+    this.checks.checkDmaFlags(name, flags);
+    if (flags & SLAB_KMALLOC) throw this.checks.err('EINVAL', `kmem_cache_create(${name}): SLAB_KMALLOC is reserved for the kmalloc caches`, { name, flags });
+    this.checks.checkCallbacks(name, opts);
     const alias = opts.release === undefined ? this.findMergeable(name, size, flags, align, opts.ctor) : undefined;
     if (alias) {
       // __kmem_cache_alias()
@@ -408,33 +362,11 @@ export class SlubAllocator implements SlabAllocator {
   }
 
   private lookup(cache: KmemCache): SlubCache {
-    const s = cache !== null && typeof cache === 'object' ? this.cacheById[cache.id] : undefined;
-    if (s === undefined || s !== cache) {
-      throw this.err('ECACHE_UNKNOWN', `'${cache?.name}' is not a live cache of this allocator`, { cache: cache?.name });
-    }
-    return s;
+    return this.checks.lookup(this.cacheById, cache);
   }
 
   caches(): readonly KmemCache[] {
     return [...this.list];
-  }
-
-  // ---- CPU and node arguments ---------------------------------------------
-
-  private cpuOf(cpu: number | undefined): number {
-    if (cpu === undefined) return 0;
-    if (!Number.isInteger(cpu) || cpu < 0 || cpu >= this.nrCpuSlots) {
-      throw this.err('EINVAL', `cpu ${cpu} does not exist (CPUs 0..${this.nrCpuSlots - 1})`, { cpu });
-    }
-    return cpu;
-  }
-  private nodeOf(nid: number | undefined): number {
-    if (nid === undefined || nid === -1) return NONE;
-    if (!Number.isInteger(nid) || nid < 0 || nid >= this.nrNodes) {
-      throw this.err('EINVAL', `node ${nid} does not exist (nodes 0..${this.nrNodes - 1})`, { nid });
-    }
-    // node_isset(node, slab_nodes): a node without memory is ignored
-    return this.topology.nodes.some((n) => n.nid === nid && n.presentPages > 0) ? nid : NONE;
   }
 
   // ---- the slab table -----------------------------------------------------
@@ -835,8 +767,8 @@ export class SlubAllocator implements SlabAllocator {
   /** The EOBJ_CORRUPT error for what a check found (slab_bug + object_err + slab_fix). */
   private corrupt(where: string, s: SlubCache, object: number, found: SlabCorruption[]): MmsimError {
     const first = found[0]!;
-    const lines = found.map((c) => describeCorruption(c, (n) => this.hex(n)));
-    return new MmsimError('EOBJ_CORRUPT', `BUG ${s.name}: ${first.what} overwritten, found on ${where} of object ${this.hex(object)} ` +
+    const lines = found.map((c) => describeCorruption(c, hexPtr));
+    return new MmsimError('EOBJ_CORRUPT', `BUG ${s.name}: ${first.what} overwritten, found on ${where} of object ${hexPtr(object)} ` +
       `(offset ${first.offset}); bytes restored, object not ${where === 'free' ? 'freed' : 'allocated'}:\n${lines.join('\n')}`, {
       plugin: 'slub', details: { cache: s.name, ptr: object, offset: first.offset, what: first.what, corruptions: found, track: this.trackOf(s, object) },
     });
@@ -975,21 +907,12 @@ export class SlubAllocator implements SlabAllocator {
    */
   private objectIndex(s: SlubCache, slab: number, ptr: number, op: string, freeing: boolean): number {
     const idx = (ptr - this.sAddr[slab]! - s.redLeftPad) / s.size;
-    if ((idx | 0) !== idx || idx < 0 || idx >= this.sObjects[slab]!) {
-      throw this.err('EBAD_POINTER', `${op}(${this.hex(ptr)}): not the start of an object of cache '${s.name}' (object size ${s.size})`, { ptr, cache: s.name });
-    }
-    if (s.live[this.sObjBase[slab]! + idx] === 0) {
-      if (freeing) throw this.err('EDOUBLE_FREE', `${op}(${this.hex(ptr)}): object of cache '${s.name}' is already free`, { ptr, cache: s.name });
-      throw this.err('EBAD_POINTER', `${op}(${this.hex(ptr)}): object of cache '${s.name}' is not allocated`, { ptr, cache: s.name });
-    }
-    return idx;
+    return this.checks.objectIndex(s, ptr, op, freeing, idx, this.sObjects[slab]!, s.live, this.sObjBase[slab]!);
   }
 
   /** The slab holding ptr (page->private of its page), or -1 when its page is no slab page. */
   private slabOf(ptr: number, op: string): number {
-    const page = this.memory.pfnToPage(Math.floor(ptr / PAGE_SIZE));
-    if (page < 0) throw this.err('EBAD_POINTER', `${op}(${this.hex(ptr)}): no memory at this address`, { ptr });
-    return this.t.flags[page]! & PG_slab ? this.t.private[page]! : NONE;
+    return this.checks.virtToSlab(ptr, op);
   }
 
   /** do_slab_free(): to the CPU freelist when the object's slab is this CPU's slab, else __slab_free(). */
@@ -1063,8 +986,8 @@ export class SlubAllocator implements SlabAllocator {
     let cpu = 0;
     let node = NONE;
     if (opts !== undefined) {
-      cpu = this.cpuOf(opts.cpu);
-      node = this.nodeOf(opts.nid);
+      cpu = this.checks.cpuOf(opts.cpu);
+      node = this.checks.nodeOf(opts.nid);
     }
     const ptr = this.slabAllocNode(s, gfp, node, cpu);
     if (this.ev.kmem_cache_alloc) {
@@ -1078,15 +1001,8 @@ export class SlubAllocator implements SlabAllocator {
 
   cacheFree(cache: KmemCache, ptr: number, opts?: FreeOptions): void {
     const s = this.lookup(cache);
-    const cpu = opts === undefined ? 0 : this.cpuOf(opts.cpu);
-    if (typeof ptr !== 'number' || !(ptr > ZERO_SIZE_PTR)) {
-      throw this.err('EBAD_POINTER', `kmem_cache_free(${s.name}, ${String(ptr)}): not an object`, { ptr, cache: s.name });
-    }
-    const slab = this.slabOf(ptr, 'kmem_cache_free');
-    if (slab < 0 || this.sCache[slab] !== s.id) {
-      const owner = slab >= 0 ? this.cacheById[this.sCache[slab]!]?.name : undefined;
-      throw this.err('EBAD_POINTER', `kmem_cache_free(${s.name}, ${this.hex(ptr)}): ${owner ? `object belongs to cache '${owner}'` : 'not a slab object'}`, { ptr, cache: s.name, owner });
-    }
+    const cpu = opts === undefined ? 0 : this.checks.cpuOf(opts.cpu);
+    const slab = this.checks.freeSlab(this.sCache, this.cacheById, s, ptr);
     const idx = this.objectIndex(s, slab, ptr, 'kmem_cache_free', true);
     if (s.debug) this.freeDebugProcessing(s, slab, idx, cpu);
     if (s.reclaimable) this.shrinker.forget(s.id, ptr);
@@ -1149,14 +1065,7 @@ export class SlubAllocator implements SlabAllocator {
 
   destroyCache(cache: KmemCache): void {
     const s = this.lookup(cache);
-    if (s.kmalloc) throw this.err('ECACHE_BUSY', `kmem_cache_destroy(${s.name}): the kmalloc caches live as long as the kernel`, { cache: s.name });
-    if (s.refcount > 1) {
-      s.refcount--;
-      return;
-    }
-    if (s.liveObjects > 0) {
-      throw this.err('ECACHE_BUSY', `kmem_cache_destroy(${s.name}): slab cache still has ${s.liveObjects} objects`, { cache: s.name, objects: s.liveObjects });
-    }
+    if (!kmemCacheRelease(this.checks, s)) return;
     if (s.checks && s.keepsBytes) this.validateCache(s);
     this.shrinker.untrack(s);
     // __kmem_cache_shutdown(): flush, then free_partial() on every node (every slab is empty now)
@@ -1178,10 +1087,7 @@ export class SlubAllocator implements SlabAllocator {
 
   /** kmalloc_type() */
   private kmallocType(gfp: number): KmallocType {
-    if ((gfp & this.notNormalBits) === 0) return KmallocType.NORMAL;
-    if (this.dmaZone && gfp & __GFP_DMA) return KmallocType.DMA;
-    if (!this.options.memcg || gfp & __GFP_RECLAIMABLE) return KmallocType.RECLAIM;
-    return KmallocType.CGROUP;
+    return this.types.typeOf(gfp);
   }
 
   /** The cache kmalloc(size, gfp) uses (kmalloc_slab()), for 1 ≤ size ≤ 8192. */
@@ -1223,8 +1129,8 @@ export class SlubAllocator implements SlabAllocator {
     let cpu = 0;
     let node = NONE;
     if (opts !== undefined) {
-      cpu = this.cpuOf(opts.cpu);
-      node = this.nodeOf(opts.nid);
+      cpu = this.checks.cpuOf(opts.cpu);
+      node = this.checks.nodeOf(opts.nid);
     }
     let ptr: number;
     if (s.debug) {
@@ -1265,29 +1171,12 @@ export class SlubAllocator implements SlabAllocator {
   /** kmalloc(0), bad sizes and ___kmalloc_large_node(). */
   private kmallocOther(size: number, gfp: number, opts?: AllocOptions): number | null {
     if (size === 0) return ZERO_SIZE_PTR;
-    if (typeof size !== 'number' || !Number.isInteger(size) || size < 0 || size > KMALLOC_MAX_SIZE) {
-      throw this.err('EBAD_SIZE', `kmalloc(${size}): size must be an integer in 0..${KMALLOC_MAX_SIZE}`, { size });
-    }
-    const cpu = opts === undefined ? 0 : this.cpuOf(opts.cpu);
-    const node = opts === undefined ? NONE : this.nodeOf(opts.nid);
+    this.checks.checkKmallocSize('kmalloc', size);
+    const cpu = opts === undefined ? 0 : this.checks.cpuOf(opts.cpu);
+    const node = opts === undefined ? NONE : this.checks.nodeOf(opts.nid);
     const order = getOrder(size);
     const pfn = this.allocPages((gfp & ~GFP_SLAB_BUG_MASK) | __GFP_COMP, order, node, cpu);
-    let ptr = 0;
-    if (pfn !== null) {
-      const t = this.t;
-      const n = 1 << order;
-      for (let i = 0; i < n; i++) {
-        const page = this.memory.pfnToPage(pfn + i);
-        t.ownerKind[page] = PageOwner.KMALLOC_LARGE;
-        t.owner[page] = 0;
-        if (i === 0) t.private[page] = order;
-        else t.flags[page] = (t.flags[page]! | PG_tail) >>> 0;
-      }
-      this.largeLive.set(pfn, order);
-      this.largeFreed.delete(pfn);
-      this.largePages += n;
-      ptr = pfn * PAGE_SIZE;
-    }
+    const ptr = pfn === null ? 0 : this.large.add(pfn, order);
     if (this.ev.kmalloc) {
       this.events.emit('kmalloc', {
         call_site: 0, ptr, bytes_req: size, bytes_alloc: PAGE_SIZE << order, gfp_flags: gfp, node: opts?.nid ?? -1,
@@ -1335,7 +1224,7 @@ export class SlubAllocator implements SlabAllocator {
       if (this.ev.kfree) this.events.emit('kfree', { call_site: 0, ptr: ptr ?? 0 });
       return;
     }
-    const cpu = opts === undefined ? 0 : this.cpuOf(opts.cpu);
+    const cpu = opts === undefined ? 0 : this.checks.cpuOf(opts.cpu);
     if (!this.ev.kfree && typeof ptr === 'number' && this.freeFast(ptr, cpu)) return;
     this.kfreeChecked(ptr, cpu);
   }
@@ -1363,7 +1252,7 @@ export class SlubAllocator implements SlabAllocator {
 
   /** kfree() of everything but the plain fast case: pointer checks with typed errors, debug and LRU bookkeeping, large kmallocs. */
   private kfreeChecked(ptr: number, cpu: number): void {
-    if (typeof ptr !== 'number') throw this.err('EBAD_POINTER', `kfree(${String(ptr)}): not a pointer`, { ptr });
+    if (typeof ptr !== 'number') throw this.checks.err('EBAD_POINTER', `kfree(${String(ptr)}): not a pointer`, { ptr });
     const slab = this.slabOf(ptr, 'kfree');
     if (slab >= 0) {
       const s = this.cacheById[this.sCache[slab]!]!;
@@ -1377,31 +1266,9 @@ export class SlubAllocator implements SlabAllocator {
     if (this.ev.kfree) this.events.emit('kfree', { call_site: 0, ptr });
   }
 
-  /** The order of the large kmalloc at ptr, or throws. */
-  private largeOrder(ptr: number, op: string, freeing: boolean): number {
-    const pfn = ptr / PAGE_SIZE;
-    const order = Number.isInteger(pfn) ? this.largeLive.get(pfn) : undefined;
-    if (order !== undefined) return order;
-    if (freeing && Number.isInteger(pfn) && this.largeFreed.has(pfn)) {
-      throw this.err('EDOUBLE_FREE', `${op}(${this.hex(ptr)}): this large kmalloc was already freed`, { ptr });
-    }
-    throw this.err('EBAD_POINTER', `${op}(${this.hex(ptr)}): neither a slab object nor a large kmalloc`, { ptr });
-  }
-
   /** free_large_kmalloc() */
   private freeLarge(ptr: number): void {
-    const order = this.largeOrder(ptr, 'kfree', true);
-    const pfn = ptr / PAGE_SIZE;
-    const t = this.t;
-    const n = 1 << order;
-    for (let i = 0; i < n; i++) {
-      const page = this.memory.pfnToPage(pfn + i);
-      t.ownerKind[page] = i === 0 ? PageOwner.KERNEL : PageOwner.NONE;
-      if (i > 0) t.flags[page] = t.flags[page]! & ~PG_tail;
-    }
-    this.largeLive.delete(pfn);
-    this.largeFreed.add(pfn);
-    this.largePages -= n;
+    const { pfn, order } = this.large.remove(ptr);
     this.pages.freePages(pfn, order);
   }
 
@@ -1413,7 +1280,7 @@ export class SlubAllocator implements SlabAllocator {
   }
 
   private ksizeOf(ptr: number, op: string, freeing: boolean): number {
-    if (typeof ptr !== 'number') throw this.err('EBAD_POINTER', `${op}(${String(ptr)}): not a pointer`, { ptr });
+    if (typeof ptr !== 'number') throw this.checks.err('EBAD_POINTER', `${op}(${String(ptr)}): not a pointer`, { ptr });
     const slab = this.slabOf(ptr, op);
     if (slab >= 0) {
       const s = this.cacheById[this.sCache[slab]!]!;
@@ -1422,61 +1289,35 @@ export class SlubAllocator implements SlabAllocator {
       if (s.debug) this.sDebug[slab]!.origSize[idx] = s.objectSize;
       return this.slabKsize(s);
     }
-    return PAGE_SIZE << this.largeOrder(ptr, op, freeing);
+    return PAGE_SIZE << this.large.orderOf(ptr, op, freeing);
   }
 
   ksize(ptr: number): number {
-    if (ptr === null || ptr === undefined || (ptr >= 0 && ptr <= ZERO_SIZE_PTR)) return 0;
+    if (zeroOrNullPtr(ptr)) return 0;
     return this.ksizeOf(ptr, 'ksize', false);
   }
 
+  /** krealloc() of 6.12: kfree(p) whenever the object moved, so krealloc(NULL) traces a kfree(NULL). */
   krealloc(ptr: number | null, size: number, gfp: number, opts?: AllocOptions): number | null {
-    if (typeof size !== 'number' || !Number.isInteger(size) || size < 0 || size > KMALLOC_MAX_SIZE) {
-      throw this.err('EBAD_SIZE', `krealloc(${size}): size must be an integer in 0..${KMALLOC_MAX_SIZE}`, { size });
-    }
-    const isNull = ptr === null || ptr === undefined || (ptr >= 0 && ptr <= ZERO_SIZE_PTR);
-    const ks = isNull ? 0 : this.ksizeOf(ptr!, 'krealloc', true);
-    if (size === 0) {
-      this.kfree(ptr, opts);
-      return ZERO_SIZE_PTR;
-    }
-    if (ks >= size) return ptr;
-    const ret = this.kmalloc(size, gfp, opts);
-    if (ret !== null && ret !== ptr) this.kfree(ptr, opts);
-    return ret;
+    return krealloc({ ksizeOf: (p, op) => this.ksizeOf(p, op, true), kmalloc: (n, g, o) => this.kmalloc(n, g, o), kfree: (p, o) => this.kfree(p, o) },
+      this.checks, ptr, size, gfp, opts, true);
   }
 
   // ---- debugging: bytes, validation, list_lru ------------------------------------
 
   /** The slab and byte offset of `addr` in a byte-keeping debug cache, or null; EBAD_POINTER when no memory is there. */
-  private debugBytesAt(addr: number, length: number, op: string): { mem: Uint8Array; off: number } | null {
-    if (typeof addr !== 'number' || !Number.isFinite(addr)) throw this.err('EBAD_POINTER', `${op}(${String(addr)}): not an address`, { ptr: addr });
-    if (!Number.isInteger(length) || length < 0) throw this.err('EINVAL', `${op}: length ${length} is not a non-negative integer`, { length });
-    const page = this.memory.pfnToPage(Math.floor(addr / PAGE_SIZE));
-    if (page < 0 || addr < 0) throw this.err('EBAD_POINTER', `${op}(${this.hex(addr)}): no memory at this address`, { ptr: addr });
-    if (!(this.t.flags[page]! & PG_slab)) return null;
-    const slab = this.t.private[page]!;
+  /** A debug slab's bytes start at the slab's address. */
+  private readonly slabBytes: SlabBytes = (slab) => {
     const d = this.sDebug[slab];
-    if (!d?.mem) return null;
-    const off = addr - this.sAddr[slab]!;
-    if (off + length > d.mem.length) {
-      throw this.err('EINVAL', `${op}(${this.hex(addr)}, ${length} bytes): runs past the end of its slab (${d.mem.length - off} bytes left)`, { ptr: addr, length });
-    }
-    return { mem: d.mem, off };
-  }
+    return d?.mem ? { mem: d.mem, start: this.sAddr[slab]! } : undefined;
+  };
 
   writeObject(ptr: number, offset: number, data: ArrayLike<number>): boolean {
-    if (!Number.isInteger(offset)) throw this.err('EINVAL', `writeObject: offset ${offset} is not an integer`, { offset });
-    const at = this.debugBytesAt(ptr + offset, data.length, 'writeObject');
-    if (!at) return false;
-    for (let i = 0; i < data.length; i++) at.mem[at.off + i] = data[i]! & 0xff;
-    return true;
+    return this.checks.writeObject(this.slabBytes, ptr, offset, data);
   }
 
   readObject(ptr: number, offset: number, length: number): Uint8Array | null {
-    if (!Number.isInteger(offset)) throw this.err('EINVAL', `readObject: offset ${offset} is not an integer`, { offset });
-    const at = this.debugBytesAt(ptr + offset, length, 'readObject');
-    return at ? at.mem.slice(at.off, at.off + length) : null;
+    return this.checks.readObject(this.slabBytes, ptr, offset, length);
   }
 
   validateCache(cache: KmemCache): void {
@@ -1505,19 +1346,14 @@ export class SlubAllocator implements SlabAllocator {
 
   lruAdd(cache: KmemCache, ptr: number): boolean {
     const s = this.lookup(cache);
-    const lru = this.shrinker.lru(s);
-    if (!lru) throw this.err('EINVAL', `list_lru_add(${s.name}): not a SLAB_RECLAIM_ACCOUNT cache`, { cache: s.name });
-    const slab = this.slabOf(ptr, 'list_lru_add');
-    if (slab < 0 || this.sCache[slab] !== s.id) throw this.err('EBAD_POINTER', `list_lru_add(${s.name}, ${this.hex(ptr)}): not an object of this cache`, { ptr, cache: s.name });
+    const lru = this.checks.lruOf(this.shrinker, s, 'list_lru_add');
+    const slab = this.checks.slabOfCache(this.sCache, s, ptr, 'list_lru_add');
     this.objectIndex(s, slab, ptr, 'list_lru_add', false);
     return lru.add(ptr, this.nidOf(ptr));
   }
 
   lruDel(cache: KmemCache, ptr: number): boolean {
-    const s = this.lookup(cache);
-    const lru = this.shrinker.lru(s);
-    if (!lru) throw this.err('EINVAL', `list_lru_del(${s.name}): not a SLAB_RECLAIM_ACCOUNT cache`, { cache: s.name });
-    return lru.del(ptr);
+    return this.checks.lruOf(this.shrinker, this.lookup(cache), 'list_lru_del').del(ptr);
   }
 
   // ---- reports ------------------------------------------------------------------
@@ -1574,32 +1410,20 @@ export class SlubAllocator implements SlabAllocator {
   }
 
   slabinfo(): SlabInfo[] {
-    const out: SlabInfo[] = [];
-    for (let i = this.list.length - 1; i >= 0; i--) out.push(this.slabinfoOf(this.list[i]!));
-    return out;
+    return slabinfoRows(this.list, (s) => this.slabinfoOf(s));
   }
 
   stats(): SlabStats {
-    return { reclaimablePages: this.reclaimableSlabPages, unreclaimablePages: this.unreclaimableSlabPages + this.largePages };
+    return { reclaimablePages: this.reclaimableSlabPages, unreclaimablePages: this.unreclaimableSlabPages + this.large.pages };
   }
 
   // ---- CONFIG_DEBUG_VM ------------------------------------------------------------
 
   /** validate_slab_cache() for every cache, plus the page-table and page-count cross-checks. */
   check(): void {
-    const bad = (msg: string): never => {
-      throw new MmsimError('ECORRUPT', `slub check: ${msg}`, { plugin: 'slub' });
-    };
+    const bad = (msg: string): never => this.checks.corrupt(msg);
     const t = this.t;
-    const slabsOf = new Map<number, number[]>();
-    for (let slab = 0; slab < this.slabTop; slab++) {
-      const id = this.sCache[slab]!;
-      if (id === 0) continue;
-      if (!this.cacheById[id]) bad(`slab ${slab} belongs to destroyed cache ${id}`);
-      let l = slabsOf.get(id);
-      if (!l) slabsOf.set(id, (l = []));
-      l.push(slab);
-    }
+    const slabsOf = this.checks.slabsByCache(this.sCache, this.slabTop, this.cacheById);
     let reclaimable = 0;
     let unreclaimable = 0;
     for (const s of this.list) {
@@ -1690,12 +1514,6 @@ export class SlubAllocator implements SlabAllocator {
     if (reclaimable !== this.reclaimableSlabPages || unreclaimable !== this.unreclaimableSlabPages) {
       bad(`slab pages ${reclaimable}/${unreclaimable} (reclaimable/unreclaimable), counters say ${this.reclaimableSlabPages}/${this.unreclaimableSlabPages}`);
     }
-    let large = 0;
-    for (const [pfn, order] of this.largeLive) {
-      const page = this.memory.pfnToPage(pfn);
-      if (t.ownerKind[page] !== PageOwner.KMALLOC_LARGE || t.private[page] !== order) bad(`large kmalloc at pfn ${pfn} is not marked KMALLOC_LARGE/order ${order}`);
-      large += 1 << order;
-    }
-    if (large !== this.largePages) bad(`large kmallocs hold ${large} pages, counter says ${this.largePages}`);
+    this.large.check(bad);
   }
 }

@@ -12,7 +12,7 @@
 import {
   KERNEL, type Kernel, type MemoryModel, type MemorySection, MmsimError, offlinePages, onlinePages, PageFrameTable, PageOwner,
   PAGE_SHIFT, PAGE_SIZE, type PfnRange, PG_nopage, PG_offline, PG_reserved, presentRangesIn, STRUCT_PAGE_SIZE, TOPOLOGY, type Topology,
-  type Zone, type ZoneType, inject, injectable, zoneForPfnRange,
+  type Zone, type ZoneType, inject, injectable, zoneForPfnRange, initUnavailableRange,
 } from '@mmsim/core';
 import { SPARSEMEM_OPTIONS } from './options.js';
 
@@ -124,24 +124,11 @@ export class SparseMem implements MemoryModel {
       this.highestSection = nr;
     }
     this.pages = new PageFrameTable(slot);
-    // init_unavailable_range(): the holes inside present sections have reserved struct pages
-    const t = this.pages;
-    let prev = 0;
-    for (const r of [...ranges, { start: Infinity, end: Infinity }]) {
-      for (let pfn = prev; pfn < r.start; pfn++) {
-        const nr = Math.floor(pfn / this.pagesPerSection);
-        if (nr >= nrSections) break;
-        const base = this.sectionBase[nr]!;
-        if (base < 0) {
-          pfn = (nr + 1) * this.pagesPerSection - 1;
-          continue;
-        }
-        const p = base + this.slotOffset(pfn & this.mask);
-        t.flags[p] = PG_reserved | PG_nopage;
-        t.ownerKind[p] = PageOwner.RESERVED;
-      }
-      prev = r.end;
-    }
+    // init_unavailable_range(): the holes inside present sections have reserved struct pages; absent sections have none
+    initUnavailableRange(this.pages, 0, nrSections * this.pagesPerSection, ranges, (pfn) => {
+      const base = this.sectionBase[Math.floor(pfn / this.pagesPerSection)]!;
+      return base < 0 ? -1 : base + this.slotOffset(pfn & this.mask);
+    }, (pfn) => (Math.floor(pfn / this.pagesPerSection) + 1) * this.pagesPerSection);
   }
 
   /** Entries of mem_section[] needed to cover pfns below `endPfn` (at least the 2^31 pfns the fast path indexes). */
