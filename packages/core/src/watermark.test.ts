@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { kernelAtLeast } from './kversion.js';
 import { zoneBatchsize, zoneHighsize } from './pcp.js';
 import {
-  calculateMinFreeKbytes, calculateNormalThreshold, kernelVersionAtLeast, multFrac, setupPerZoneLowmemReserve, setupPerZoneWmarks,
+  calculateMinFreeKbytes, calculateNormalThreshold, multFrac, setupPerZoneLowmemReserve, setupPerZoneWmarks,
 } from './watermark.js';
 
 const FIXTURE = '/work/shared/fixtures/proc-vm1/zoneinfo';
@@ -25,9 +26,9 @@ describe('min_free_kbytes (calculate_min_free_kbytes)', () => {
   it('mult_frac and version compares behave as the kernel macros', () => {
     expect(multFrac(758708, 10, 10000)).toBe(758);
     expect(multFrac(16777216, 10, 10000)).toBe(16777);
-    expect(kernelVersionAtLeast('6.12', '6.7')).toBe(true);
-    expect(kernelVersionAtLeast('5.4', '5.14')).toBe(false);
-    expect(kernelVersionAtLeast('4.6', '4.6')).toBe(true);
+    expect(kernelAtLeast('6.12', '6.7')).toBe(true);
+    expect(kernelAtLeast('5.4', '5.14')).toBe(false);
+    expect(kernelAtLeast('4.6', '4.6')).toBe(true);
   });
 });
 

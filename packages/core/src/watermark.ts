@@ -19,16 +19,6 @@ const SWAP_CLUSTER_MAX = 32;
  */
 export type WatermarkFormula = 'scale-factor' | 'classic';
 
-/**
- * True when kernel version `v` ('6.12', '5.4', ...) is at least `want`: the
- * same comparison as {@link kernelAtLeast}, kept under this name for the
- * callers that import it.
- * @deprecated Use {@link kernelAtLeast}.
- */
-export function kernelVersionAtLeast(v: string, want: string): boolean {
-  return kernelAtLeast(v, want);
-}
-
 /** int_sqrt(): the exact floor of the square root. */
 function intSqrt(x: number): number {
   let r = Math.floor(Math.sqrt(x));
