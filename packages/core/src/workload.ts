@@ -228,3 +228,99 @@ export function runDefaultWorkload(sim: Simulator, opts: DefaultWorkloadOptions 
   s.liveObjects = objs.length;
   return s;
 }
+
+/** Options of {@link runMobilityWorkload}. */
+export interface MobilityWorkloadOptions {
+  /** Operations (an allocation or a free each). Default 300 000. */
+  ops?: number;
+  /** Seed of the workload's own Random. Default 1. */
+  seed?: number;
+  /** Fraction of managed memory the workload fills at most. Default 0.85. */
+  fill?: number;
+}
+
+/** What {@link runMobilityWorkload} still holds when it ends. */
+export interface MobilityWorkloadState {
+  /** Live unmovable kernel blocks: [first pfn, order]. */
+  kernel: [number, number][];
+  /** Live movable user pages (order 0). */
+  user: number[];
+  /** Frees every user page (the processes exit); the kernel blocks stay. */
+  releaseUser(): void;
+}
+
+/**
+ * The anti-fragmentation workload: unmovable kernel allocations (GFP_KERNEL,
+ * orders 0-2, a fifth of the allocations) interleaved with movable user
+ * pages (GFP_HIGHUSER_MOVABLE, order 0), memory filled up to `fill`, both
+ * freed in random order. What it shows: with mobility grouping the
+ * unmovable blocks gather in a few pageblocks, so once the user pages go
+ * whole pageblocks are free again; without it they pin nearly every one.
+ * Everything is drawn from a Random seeded with `seed`, so one seed runs
+ * the same requests on every allocator variant.
+ */
+export function runMobilityWorkload(sim: Simulator, opts: MobilityWorkloadOptions = {}): MobilityWorkloadState {
+  const { ops = 300_000, seed = 1, fill = 0.85 } = opts;
+  if (!Number.isInteger(ops) || ops < 0) throw new MmsimError('EINVAL', `ops must be a whole number ≥ 0, not ${ops}`, { details: { ops } });
+  if (!(fill > 0 && fill <= 1)) throw new MmsimError('EINVAL', `fill must be a fraction in (0, 1], not ${fill}`, { details: { fill } });
+  const pa = sim.pages;
+  const r = new Random(seed);
+  const target = Math.floor(sim.topology.totalManagedPages * fill);
+  const kernel: [number, number][] = [];
+  const user: number[] = [];
+  let held = 0;
+  const take = <T>(list: T[]): T => {
+    const j = r.below(list.length);
+    const x = list[j]!;
+    list[j] = list[list.length - 1]!;
+    list.pop();
+    return x;
+  };
+  for (let i = 0; i < ops; i++) {
+    if (held < target && r.below(100) < 75) {
+      if (r.below(10) < 2) {
+        const o = r.below(3);
+        const p = pa.allocPages(GFP_KERNEL, o);
+        if (p !== null) {
+          kernel.push([p, o]);
+          held += 1 << o;
+        }
+      } else {
+        const p = pa.allocPages(GFP_HIGHUSER_MOVABLE, 0);
+        if (p !== null) {
+          user.push(p);
+          held++;
+        }
+      }
+    } else if (r.below(10) < 2 && kernel.length) {
+      const [p, o] = take(kernel);
+      pa.freePages(p, o);
+      held -= 1 << o;
+    } else if (user.length) {
+      pa.freePages(take(user), 0);
+      held--;
+    }
+  }
+  return {
+    kernel,
+    user,
+    releaseUser: () => {
+      for (const p of user) pa.freePages(p, 0);
+      user.length = 0;
+    },
+  };
+}
+
+/**
+ * Free blocks of at least `order` in every populated zone, counted in
+ * blocks of `order` (an order-10 block counts two order-9 blocks), after the
+ * per-CPU lists were drained (drain_all_pages): how many huge pages of that
+ * order the machine could hand out now.
+ */
+export function freeBlocksOfOrder(sim: Simulator, order: number): number {
+  const pa = sim.pages;
+  pa.drainAllPages();
+  let n = 0;
+  for (const z of sim.topology.populatedZones) for (let o = order; o <= pa.maxOrder; o++) n += pa.freeBlocks(z, o) << (o - order);
+  return n;
+}

@@ -1,4 +1,4 @@
-import { createSimulator, GFP_HIGHUSER_MOVABLE, GFP_KERNEL, Random } from '@mmsim/core';
+import { createSimulator, freeBlocksOfOrder, runMobilityWorkload } from '@mmsim/core';
 import { describe, expect, it } from 'vitest';
 
 interface Outcome {
@@ -9,60 +9,16 @@ interface Outcome {
   kernelBlocks: number;
 }
 
-/**
- * Unmovable kernel allocations (orders 0-2, 20%) interleaved with movable
- * user pages (80%), up to 85% of memory, freed in random order; at the end
- * the user pages go. Everything is drawn from a seeded xorshift32.
- */
+/** The anti-fragmentation workload (core's runMobilityWorkload) on one variant: free order-9 blocks before and after the user pages go. */
 async function mixedWorkload(mobilityGrouping: boolean, ops: number, seed = 1): Promise<Outcome> {
   const sim = await createSimulator({ machine: { memory: '512M', cpus: 1 }, seed, plugins: { pageAllocator: { use: 'buddy', options: { mobilityGrouping } } } });
-  const r = new Random(seed);
-  const target = Math.floor(sim.topology.totalManagedPages * 0.85);
-  const kernel: [number, number][] = [];
-  const user: number[] = [];
-  let held = 0;
-  for (let i = 0; i < ops; i++) {
-    if (held < target && r.below(100) < 75) {
-      if (r.below(10) < 2) {
-        const o = r.below(3);
-        const p = sim.pages.allocPages(GFP_KERNEL, o);
-        if (p !== null) {
-          kernel.push([p, o]);
-          held += 1 << o;
-        }
-      } else {
-        const p = sim.pages.allocPages(GFP_HIGHUSER_MOVABLE, 0);
-        if (p !== null) {
-          user.push(p);
-          held++;
-        }
-      }
-    } else if (r.below(10) < 2 && kernel.length) {
-      const j = r.below(kernel.length);
-      const [p, o] = kernel[j]!;
-      kernel[j] = kernel[kernel.length - 1]!;
-      kernel.pop();
-      sim.pages.freePages(p, o);
-      held -= 1 << o;
-    } else if (user.length) {
-      const j = r.below(user.length);
-      const p = user[j]!;
-      user[j] = user[user.length - 1]!;
-      user.pop();
-      sim.pages.freePages(p, 0);
-      held--;
-    }
-  }
-  const order9 = () => {
-    sim.pages.drainAllPages();
-    return sim.topology.populatedZones.reduce((s, z) => s + sim.pages.freeBlocks(z, 9) + 2 * sim.pages.freeBlocks(z, 10), 0);
-  };
-  const during = order9();
-  for (const p of user) sim.pages.freePages(p, 0);
-  const after = order9();
+  const w = runMobilityWorkload(sim, { ops, seed });
+  const during = freeBlocksOfOrder(sim, 9);
+  w.releaseUser();
+  const after = freeBlocksOfOrder(sim, 9);
   sim.check();
   sim.dispose();
-  return { during, after, kernelBlocks: kernel.length };
+  return { during, after, kernelBlocks: w.kernel.length };
 }
 
 describe('mobility grouping against fragmentation', () => {
