@@ -187,6 +187,34 @@ describe('snapshot / restore at the midpoint of a workload', () => {
   }
 });
 
+describe('snapshot / restore with simulated time', () => {
+  it('the daemons\' timers resume where they were: a restored run and an unbroken one tick alike', async () => {
+    const config = { machine: { memory: '256M', cpus: 2 }, seed: 4 };
+    const drive = (sim: Simulator, from: number, to: number) => {
+      const held: number[] = [];
+      for (let i = from; i < to; i++) {
+        const p = sim.pages.allocPages(0xcc0, i % 3);
+        if (p !== null && i % 4 !== 0) held.push(p);
+        if (i % 50 === 49) sim.tick(130);
+      }
+      return held;
+    };
+    const a = await createSimulator(config);
+    drive(a, 0, 2000);
+    const b1 = await createSimulator(config);
+    drive(b1, 0, 1000);
+    const snap = JSON.parse(JSON.stringify(b1.snapshot())) as Snapshot;
+    b1.dispose();
+    const b2 = await createSimulator({ ...config, restore: snap });
+    drive(b2, 1000, 2000);
+    expect(b2.kernel.clock.now()).toBe(a.kernel.clock.now());
+    expect(b2.kernel.timers.pending()).toEqual(a.kernel.timers.pending());
+    expect(views(b2)).toEqual(views(a));
+    a.dispose();
+    b2.dispose();
+  });
+});
+
 describe('snapshot refusals', () => {
   const machine = { memory: '32M', cpus: 1 };
   const code = async (fn: () => unknown): Promise<string> => {

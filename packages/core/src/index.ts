@@ -19,6 +19,7 @@ export * from './topology.js';
 export * from './page.js';
 export * from './events.js';
 export * from './clock.js';
+export * from './timer.js';
 export * from './random.js';
 export * from './sysctl.js';
 export * from './tokens.js';

@@ -14,6 +14,7 @@ import type { ReclaimPolicy } from './reclaim.js';
 import type { Shrinker, SlabAllocator } from './slab-allocator.js';
 import type { Sysctl } from './sysctl.js';
 import { TaskTable } from './tasks.js';
+import { DelayedWorkQueue } from './timer.js';
 import { MmsimError } from './errors.js';
 import { PageOwner, PG_lru, PG_reserved } from './page.js';
 import { Percpu } from './percpu.js';
@@ -51,6 +52,8 @@ export class Kernel {
   readonly swap = { total: 0, free: 0 };
   /** The kernel version whose formulas apply (the config's `kernel`, e.g. '6.12'). */
   version = '6.12';
+  /** Periodic work of the simulated daemons (kcompactd, the vmstat worker), run by Simulator.tick(). */
+  readonly timers = new DelayedWorkQueue(() => this.clock);
 
   constructor(
     private readonly container: DependencyContainer,

@@ -40,6 +40,7 @@ import { Vmalloc as VmallocClass } from './vmalloc.js';
 import { Percpu as PercpuClass } from './percpu.js';
 import { ListLru, SlabShrinker } from './list_lru.js';
 import { PageFrameTable } from './page.js';
+import { DelayedWorkQueue } from './timer.js';
 import { TaskTable } from './tasks.js';
 
 /** What snapshot() and restore need to know about a composition. */
@@ -50,7 +51,7 @@ interface SnapshotInfo {
 }
 
 /** Core classes a snapshot may hold that boot does not create (created on first use). */
-const CORE_SNAPSHOT_CLASSES = [VmallocClass, PercpuClass, ListLru, SlabShrinker, PageFrameTable, TaskTable];
+const CORE_SNAPSHOT_CLASSES = [VmallocClass, PercpuClass, ListLru, SlabShrinker, PageFrameTable, TaskTable, DelayedWorkQueue];
 
 /**
  * The roots of the simulated state, in a fixed order. Contributions
@@ -228,6 +229,20 @@ export class Simulator {
   get tasks() {
     this.live();
     return this.kernel.tasks;
+  }
+
+  /**
+   * Lets `ms` milliseconds of simulated time pass: the clock advances and
+   * the daemons' periodic work whose time comes runs at its deadline —
+   * kcompactd's proactive compaction check (every 500 ms while
+   * vm.compaction_proactiveness > 0), the vmstat worker's decay of pcp->high
+   * (every vm.stat_interval seconds, 6.7+). Returns how many jobs ran.
+   * Nothing runs between two allocations unless time is handed over here.
+   */
+  tick(ms: number): number {
+    this.live();
+    if (!(Number.isFinite(ms) && ms >= 0)) throw new MmsimError('EINVAL', `tick(): milliseconds must be a finite number ≥ 0, not ${ms}`, { details: { ms } });
+    return this.kernel.timers.advance(ms * 1e6);
   }
 
   private procEntries(): Map<string, () => string> {

@@ -23,6 +23,8 @@ export interface SysctlValues {
   'vm.oom_kill_allocating_task': number;
   'vm.extfrag_threshold': number;
   'vm.compaction_proactiveness': number;
+  /** Seconds between runs of the vmstat worker (vmstat_update, decay_pcp_high). */
+  'vm.stat_interval': number;
   'vm.min_unmapped_ratio': number;
   'vm.min_slab_ratio': number;
   'vm.admin_reserve_kbytes': number;
@@ -54,6 +56,7 @@ const SPECS: Record<SysctlName, Spec> = {
   'vm.oom_kill_allocating_task': { def: 0, min: 0, max: 1 },
   'vm.extfrag_threshold': { def: 500, min: 0, max: 1000 },
   'vm.compaction_proactiveness': { def: 20, min: 0, max: 100 },
+  'vm.stat_interval': { def: 1, min: 1, max: 2 ** 31 - 1 },
   'vm.min_unmapped_ratio': { def: 1, min: 0, max: 100 },
   'vm.min_slab_ratio': { def: 5, min: 0, max: 100 },
   'vm.admin_reserve_kbytes': { def: 8192, min: 0, max: 2 ** 53 - 1 },

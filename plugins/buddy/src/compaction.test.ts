@@ -3,6 +3,7 @@ import {
 } from '@mmsim/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { BuddyAllocator } from './index.js';
+import { fragmentationScoreNode, fragmentationScoreWmark, fragmentationScoreZone } from './compaction.js';
 
 let sim: Simulator;
 afterEach(() => sim?.dispose());
@@ -131,5 +132,85 @@ describe('compaction', () => {
     expect(ev.compact_daemon_migrate_scanned).toBeGreaterThan(0);
     expect(ev.compact_stall ?? 0).toBe(0); // no direct compaction for a non-blocking request
     sim.check();
+  });
+});
+
+describe('proactive compaction (kcompactd every 500 ms of simulated time)', () => {
+  const node0Score = (pa: BuddyAllocator) => fragmentationScoreNode(pa, 0);
+
+  it('compacts a node whose fragmentation score is above the high mark, down to the low mark, at the 500 ms check', async () => {
+    const { pa, zone, owned, moves } = await fragmented();
+    const zs = pa.zoneState(zone)!;
+    // proactiveness 20: low mark 80, high mark 90
+    expect(fragmentationScoreWmark(true, 20)).toBe(80);
+    expect(fragmentationScoreWmark(false, 20)).toBe(90);
+    expect(node0Score(pa)).toBeGreaterThan(90);
+    expect(fragmentationScoreZone(zs)).toBe(100); // no free block of order 9 at all
+    const wake0 = pa.vmEvents().compact_daemon_wake ?? 0;
+    expect(sim.tick(499)).toBe(0);
+    expect(moves()).toBe(0);
+    expect(sim.kernel.clock.now()).toBe(499e6);
+    expect(sim.tick(1)).toBeGreaterThan(0);
+    expect(moves()).toBeGreaterThan(0);
+    expect(owned.size).toBeGreaterThan(0);
+    expect(fragmentationScoreZone(zs)).toBeLessThanOrEqual(80);
+    expect(node0Score(pa)).toBeLessThanOrEqual(90);
+    const ev = pa.vmEvents();
+    expect(ev.compact_daemon_migrate_scanned).toBeGreaterThan(0);
+    expect(ev.compact_daemon_free_scanned).toBeGreaterThan(0);
+    expect(ev.compact_daemon_wake ?? 0).toBe(wake0); // the proactive pass is not a kcompactd_do_work() wakeup
+    // the next check is 500 ms later: the score is below the high mark, so it does nothing
+    const m = moves();
+    sim.tick(500);
+    expect(moves()).toBe(m);
+    sim.check();
+  });
+
+  it('stops once the zone score is at the low mark (__compact_finished), not at the end of the zone', async () => {
+    // without pcp lists every migrated-from page merges at once, so the score falls as the scanners go
+    // (with them, freed pages wait on the lists and an order -1 run never drains them: it goes on to the end)
+    const { pa, zone, owned } = await fragmented({ pcp: false });
+    const zs = pa.zoneState(zone)!;
+    const traces: string[] = [];
+    sim.events.on('mm_compaction_end', (e) => traces.push(e.status));
+    sim.tick(500);
+    const score = fragmentationScoreZone(zs);
+    expect(score).toBeLessThanOrEqual(80);
+    expect(score).toBeGreaterThan(60);
+    expect(traces).toContain('success');
+    // blockers are left in the upper part of the zone: the scanners did not meet
+    expect([...owned].filter((p) => sim.topology.pfnZone(p) === zone).length).toBeGreaterThan(10);
+    // a higher proactiveness asks for a lower score: 50 → low mark 50
+    sim.sysctl.set('vm.compaction_proactiveness', 50);
+    expect(fragmentationScoreZone(zs)).toBeLessThanOrEqual(50);
+    sim.check();
+  });
+
+  it('does nothing with vm.compaction_proactiveness 0; writing a non-zero value runs a pass at once', async () => {
+    const { pa, moves } = await fragmented();
+    sim.sysctl.set('vm.compaction_proactiveness', 0);
+    expect(moves()).toBe(0);
+    sim.tick(10_000);
+    expect(moves()).toBe(0);
+    expect(node0Score(pa)).toBeGreaterThan(90);
+    sim.sysctl.set('vm.compaction_proactiveness', 20); // compaction_proactiveness_sysctl_handler
+    expect(moves()).toBeGreaterThan(0);
+    expect(node0Score(pa)).toBeLessThanOrEqual(90);
+  });
+
+  it('a pass that cannot lower the score defers the next check by 2^COMPACT_MAX_DEFER_SHIFT periods', async () => {
+    // an unmovable kernel page in every pageblock too: nothing compaction does frees a pageblock
+    const { pa, moves } = await fragmented({}, (p) => (p & 511) === 128);
+    const before = node0Score(pa);
+    sim.tick(500);
+    expect(node0Score(pa)).toBe(before);
+    expect(moves()).toBeGreaterThan(0); // it tried
+    const next = sim.kernel.timers.pending().find((w) => w.name === 'kcompactd0')!;
+    expect(next.due).toBe(500e6 + 64 * 500e6);
+  });
+
+  it('kcompactd off (or compaction off): no proactive work is queued', async () => {
+    await fragmented({ kcompactd: false });
+    expect(sim.kernel.timers.pending().map((w) => w.name)).not.toContain('kcompactd0');
   });
 });

@@ -6,11 +6,13 @@
  * wanted order is free. Direct compaction from the allocation slow path
  * (try_to_compact_pages with deferral and priorities), kcompactd-style
  * background compaction woken by kswapd and allocations (run
- * synchronously), and /proc/sys/vm/compact_memory (compact_nodes).
+ * synchronously), proactive compaction (kcompactd's check every 500 ms of
+ * simulated time, Simulator.tick(), against vm.compaction_proactiveness),
+ * and /proc/sys/vm/compact_memory (compact_nodes).
  *
  * Left out: the fast free-list searches (fast_isolate_freepages,
- * fast_find_migrateblock), compaction capture of freed pages, proactive
- * compaction on a timer, and migration failures other than "not movable".
+ * fast_find_migrateblock), compaction capture of freed pages, and
+ * migration failures other than "not movable".
  * @module
  */
 import { ALLOC_CMA, ALLOC_WMARK_MASK, MigrateType, MIGRATE_TYPES, NO_PAGE, NR_PAGE_ORDERS, type PageFrameTable, PageOwner, PG_buddy, PG_pcp, PG_reserved } from '@mmsim/core';
@@ -80,6 +82,10 @@ export interface CompactControl {
   totalFreeScanned: number;
   /** The CPU whose per-CPU lists take freed pages. */
   cpu: number;
+  /** Proactive compaction: stop once the zone's fragmentation score is at the low mark. */
+  proactiveCompaction: boolean;
+  /** vm.compaction_proactiveness when a proactive run started. */
+  proactiveness: number;
 }
 
 function count(a: BuddyAllocator, name: string, n = 1): void {
@@ -504,6 +510,10 @@ function compactFinished(cc: CompactControl): number {
     if (cc.directCompaction) zs.compactBlockskipFlush = true;
     return cc.wholeZone ? COMPACT_COMPLETE : COMPACT_PARTIAL_SKIPPED;
   }
+  if (cc.proactiveCompaction) {
+    // kswapd never runs concurrently here: it runs synchronously inside the allocation that woke it
+    return fragmentationScoreZone(zs) > fragmentationScoreWmark(true, cc.proactiveness) ? COMPACT_CONTINUE : COMPACT_SUCCESS;
+  }
   if (cc.order === -1) return COMPACT_CONTINUE;
   if (!pbAligned(cc.migratePfn)) return COMPACT_CONTINUE;
   const out = { canSteal: false };
@@ -531,7 +541,8 @@ export function compactControl(zs: ZoneState, order: number, fields: Partial<Com
     zs, order, migratetype: MigrateType.MOVABLE, mode: MIGRATE_SYNC, allocFlags: 0, highestIdx: zs.idx,
     directCompaction: false, wholeZone: false, ignoreSkipHint: false, ignoreBlockSuitable: false, finishPageblock: false,
     migratePfn: 0, freePfn: 0, freepages: Array.from({ length: NR_PAGE_ORDERS }, () => []), nrFreepages: 0,
-    migratepages: [], nrMigratepages: 0, totalMigrateScanned: 0, totalFreeScanned: 0, cpu: 0, ...fields,
+    migratepages: [], nrMigratepages: 0, totalMigrateScanned: 0, totalFreeScanned: 0, cpu: 0,
+    proactiveCompaction: false, proactiveness: 0, ...fields,
   };
 }
 
@@ -676,18 +687,101 @@ export function shouldCompactRetry(a: BuddyAllocator, ac: AllocContext, order: n
   return false;
 }
 
-/** compact_node() for /proc/sys/vm/compact_memory: every populated zone, whole, synchronously. */
-export function compactNode(a: BuddyAllocator, nid: number): void {
+/**
+ * compact_node(): every populated zone of the node, whole: synchronously for
+ * /proc/sys/vm/compact_memory, sync-light and until the fragmentation score
+ * is low enough when proactive (counting compact_daemon_*_scanned).
+ */
+export function compactNode(a: BuddyAllocator, nid: number, proactive = false): void {
   for (const zs of a.zoneStates) {
     if (zs.nid !== nid || !zs.zone.populated) continue; // a zone hotplug emptied
-    const cc = compactControl(zs, -1, { mode: MIGRATE_SYNC, ignoreSkipHint: true, wholeZone: true, migratetype: MigrateType.MOVABLE, highestIdx: a.topology.zoneTypes.length - 1 });
+    const cc = compactControl(zs, -1, {
+      mode: proactive ? MIGRATE_SYNC_LIGHT : MIGRATE_SYNC, ignoreSkipHint: true, wholeZone: true, migratetype: MigrateType.MOVABLE,
+      highestIdx: a.topology.zoneTypes.length - 1, proactiveCompaction: proactive, proactiveness: a.sysctl.get('vm.compaction_proactiveness'),
+    });
     compactZone(a, cc);
+    if (proactive) {
+      count(a, 'compact_daemon_migrate_scanned', cc.totalMigrateScanned);
+      count(a, 'compact_daemon_free_scanned', cc.totalFreeScanned);
+    }
   }
 }
 
 /** compact_nodes() */
 export function compactNodes(a: BuddyAllocator): void {
   for (const n of a.topology.nodes) compactNode(a, n.nid);
+}
+
+// ---- proactive compaction ---------------------------------------------------
+
+/** HPAGE_FRAG_CHECK_INTERVAL_MSEC: kcompactd's proactive check period, in ns. */
+export const HPAGE_FRAG_CHECK_INTERVAL_NS = 500e6;
+/** COMPACTION_HPAGE_ORDER (HPAGE_PMD_ORDER on x86_64). */
+const COMPACTION_HPAGE_ORDER = 9;
+
+/** extfrag_for_order(): the percentage of free memory not in blocks of at least `order`. */
+export function extfragForOrder(zs: ZoneState, order: number): number {
+  let freePages = 0;
+  let suitable = 0;
+  for (let o = 0; o < NR_PAGE_ORDERS; o++) {
+    const b = zs.nrFree[o]!;
+    freePages += b * 2 ** o;
+    if (o >= order) suitable += b * 2 ** (o - order);
+  }
+  if (!freePages) return 0;
+  return Math.floor(((freePages - suitable * 2 ** order) * 100) / freePages);
+}
+
+/** fragmentation_score_zone(): extfrag_for_order() at the huge page order. */
+export function fragmentationScoreZone(zs: ZoneState): number {
+  return extfragForOrder(zs, COMPACTION_HPAGE_ORDER);
+}
+
+/** fragmentation_score_node(): the zones' scores weighted by their share of the node's present pages. */
+export function fragmentationScoreNode(a: BuddyAllocator, nid: number): number {
+  const node = a.topology.nodes.find((n) => n.nid === nid)!;
+  const nodePresent = node.zones.reduce((s, z) => s + z.presentPages, 0);
+  let score = 0;
+  for (const zs of a.zoneStates) {
+    if (zs.nid !== nid || !zs.zone.populated) continue;
+    // fragmentation_score_zone_weighted()
+    score += Math.floor((zs.zone.presentPages * fragmentationScoreZone(zs)) / (nodePresent + 1));
+  }
+  return score;
+}
+
+/** fragmentation_score_wmark(): low = max(100 - proactiveness, 5), high = min(low + 10, 100). */
+export function fragmentationScoreWmark(low: boolean, proactiveness: number): number {
+  const wmarkLow = Math.max(100 - proactiveness, 5);
+  return low ? wmarkLow : Math.min(wmarkLow + 10, 100);
+}
+
+/** should_proactive_compact_node() */
+function shouldProactiveCompactNode(a: BuddyAllocator, nid: number): boolean {
+  const proactiveness = a.sysctl.get('vm.compaction_proactiveness');
+  if (!proactiveness) return false;
+  return fragmentationScoreNode(a, nid) > fragmentationScoreWmark(false, proactiveness);
+}
+
+/**
+ * kcompactd's proactive part, once: compacts the node when its
+ * fragmentation score is above the high mark. Returns how long kcompactd
+ * sleeps before the next check: 500 ms, or 2^6 times that when the score
+ * did not go down.
+ */
+export function kcompactdProactive(a: BuddyAllocator, nid: number): number {
+  if (!shouldProactiveCompactNode(a, nid)) return HPAGE_FRAG_CHECK_INTERVAL_NS;
+  const pg = a.pgdat[nid]!;
+  if (pg.kcompactdRunning) return HPAGE_FRAG_CHECK_INTERVAL_NS;
+  const prev = fragmentationScoreNode(a, nid);
+  pg.kcompactdRunning = true;
+  try {
+    compactNode(a, nid, true);
+  } finally {
+    pg.kcompactdRunning = false;
+  }
+  const score = fragmentationScoreNode(a, nid);
+  return score >= prev ? HPAGE_FRAG_CHECK_INTERVAL_NS * 2 ** COMPACT_MAX_DEFER_SHIFT : HPAGE_FRAG_CHECK_INTERVAL_NS;
 }
 
 /** kcompactd_node_suitable(): a zone up to the requested index where compaction would run. */

@@ -22,7 +22,7 @@ import {
 } from '@mmsim/core';
 import {
   COMPACT_DEFERRED, COMPACT_SKIPPED, DEF_COMPACT_PRIORITY, INIT_COMPACT_PRIORITY,
-  compactNodes, type CompactPriority, directCompact, shouldCompactRetry,
+  compactNodes, type CompactPriority, directCompact, HPAGE_FRAG_CHECK_INTERVAL_NS, kcompactdProactive, shouldCompactRetry,
 } from './compaction.js';
 import { SNAPSHOT_EXCLUDE } from '@mmsim/core';
 import { type FallbackContext, RMQUEUE_NORMAL, resetRmqueueMode, reserveHighatomicPageblock, rmqueue, unreserveHighatomicPageblock } from './fallback.js';
@@ -31,7 +31,7 @@ import { NumaAccounting } from './numa.js';
 import * as isolation from './page_isolation.js';
 import { MAX_RECLAIM_RETRIES, MIGRATE_PCPTYPES, NR_PCP_LISTS, orderToPindex, PAGE_ALLOC_COSTLY_ORDER, PAGEBLOCK_ORDER, PerCpuPages, pindexToOrder, type ZoneShared, ZoneState } from './mmzone.js';
 import { BUDDY_OPTIONS, type BuddyOptions } from './options.js';
-import { drainPagesZone, freeUnrefPageCommit, type PcpContext, pcpAllowedOrder, rmqueuePcplist } from './pcp.js';
+import { decayPcpHigh, drainPagesZone, freeUnrefPageCommit, type PcpContext, pcpAllowedOrder, rmqueuePcplist } from './pcp.js';
 import { directReclaim, NODE_RECLAIM_FULL, NODE_RECLAIM_NOSCAN, NodeState, nodeReclaim, wakeupKswapd, zoneReclaimablePages } from './vmscan.js';
 import { initPerZoneWmarkMin, setupLowmemReserveAll, setupPerZoneWmarksAll, type WatermarkHost, wmarkPages, zonePcpUpdate, zoneWatermarkFast, zoneWatermarkOk, zoneWatermarkOkFree } from './watermark.js';
 
@@ -185,8 +185,23 @@ export class BuddyAllocator implements PageAllocator, WatermarkHost {
         case 'vm.watermark_boost_factor':
           this.pcpCtx.watermarkBoostFactor = value as number;
           break;
+        case 'vm.compaction_proactiveness':
+          // compaction_proactiveness_sysctl_handler(): a write of a non-zero value wakes every kcompactd for a proactive pass
+          if ((value as number) > 0 && options.compaction && options.kcompactd) for (const n of topology.nodes) kcompactdProactive(this, n.nid);
+          break;
       }
     });
+    // the daemons' periodic work, run as simulated time passes (Simulator.tick)
+    if (options.compaction && options.kcompactd) {
+      for (const n of topology.nodes) kernel.timers.queue(`kcompactd${n.nid}`, HPAGE_FRAG_CHECK_INTERVAL_NS, () => kcompactdProactive(this, n.nid));
+    }
+    if (this.pcpCtx.autoTune) {
+      // vmstat_update() → refresh_cpu_vm_stats(true) → decay_pcp_high() for every zone and CPU
+      kernel.timers.queue('vmstat_update', sysctl.get('vm.stat_interval') * 1e9, () => {
+        for (const zs of this.zones) for (const pcp of zs.pcp) if (pcp) decayPcpHigh(zs, pcp);
+        return sysctl.get('vm.stat_interval') * 1e9;
+      });
+    }
   }
 
   /** The allocator state of a populated zone (WatermarkHost). */

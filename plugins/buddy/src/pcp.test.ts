@@ -193,3 +193,44 @@ describe('the option-less fast path', () => {
     pa.freePages(pfn, 5);
   });
 });
+
+describe('decay_pcp_high (the vmstat worker, every vm.stat_interval)', () => {
+  it('lowers pcp->high by an eighth a run, never below high_min or count - batch << 5, and frees what is above it', async () => {
+    const pa = await boot();
+    const z = dma32();
+    const pcp = pa.pcpOf(z, 0)!;
+    // refills raise pcp->high (nr_pcp_alloc); the frees then fill the list up to it
+    const held: number[] = [];
+    for (let i = 0; i < 6000; i++) held.push(pa.allocPages(GFP_KERNEL, 0)!);
+    for (const p of held) pa.freePages(p, 0);
+    let high = pcp.high;
+    expect(high).toBeGreaterThan(pcp.highMin);
+    const batch = pcp.batch;
+    const free0 = z.stats.nrFreePages;
+    let runs = 0;
+    while (pcp.high > pcp.highMin && runs < 100) {
+      const count = pcp.count;
+      const want = Math.max(count - (batch << 5), high - (high >> 3), pcp.highMin);
+      sim.tick(1000);
+      runs++;
+      expect(pcp.high).toBe(want);
+      expect(pcp.count).toBe(Math.min(count, want));
+      high = pcp.high;
+    }
+    expect(runs).toBeGreaterThan(2);
+    expect(runs).toBeLessThan(100);
+    expect(z.stats.nrFreePages).toBeGreaterThanOrEqual(free0); // drained pages went back to the buddy lists
+    // vm.stat_interval 5: the next decay comes 5 s later
+    sim.sysctl.set('vm.stat_interval', 5);
+    const now = sim.kernel.clock.now();
+    sim.tick(1000); // the run already queued for 1 s from the last one
+    const next = sim.kernel.timers.pending().find((w) => w.name === 'vmstat_update')!;
+    expect(next.due).toBe(now + 1e9 + 5e9);
+    sim.check();
+  });
+
+  it('is not there before 6.7 (pcp->high fixed)', async () => {
+    await boot({ kernel: '6.6' });
+    expect(sim.kernel.timers.pending().map((w) => w.name)).not.toContain('vmstat_update');
+  });
+});

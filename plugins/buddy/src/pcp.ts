@@ -9,7 +9,8 @@
  * Since 6.7 pcp->high is auto-tuned between high_min and high_max (grown
  * while allocations refill, shrunk while frees flush or the zone is below
  * its high watermark); before 6.7 it is fixed, before 5.13 only order 0 is
- * kept. The periodic decay_pcp_high() of the vmstat worker is not modelled.
+ * kept. The vmstat worker's decay_pcp_high() runs every vm.stat_interval
+ * of simulated time (Simulator.tick()).
  * @module
  */
 import { PageOwner, PG_pcp } from '@mmsim/core';
@@ -198,6 +199,28 @@ export function freeUnrefPageCommit(zs: ZoneState, pcp: PerCpuPages, page: numbe
     // the zone is back above its high watermark: stop trimming pcp->high
     if (zs.belowHigh && zs.stats.nrFreePages - zs.nrFreeHighatomic - zs.nrFreeCma > zs.wmarkHigh + zs.boost + zs.lowmemReserve[ctx.movableIdx]!) zs.belowHigh = false;
   }
+}
+
+/**
+ * decay_pcp_high() (6.7+, from the vmstat worker): lowers pcp->high by an
+ * eighth, not below high_min nor below count - batch << 5, and frees what
+ * the lists hold above it. Returns the kernel's "todo" count (non-zero:
+ * more decay to come).
+ */
+export function decayPcpHigh(zs: ZoneState, pcp: PerCpuPages): number {
+  const highMin = pcp.highMin;
+  const batch = pcp.batch;
+  let todo = 0;
+  if (pcp.high > highMin) {
+    pcp.high = Math.max(pcp.count - (batch << PCP_BATCH_SCALE_MAX), pcp.high - (pcp.high >> 3), highMin);
+    if (pcp.high > highMin) todo++;
+  }
+  const toDrain = pcp.count - pcp.high;
+  if (toDrain > 0) {
+    freePcppagesBulk(zs, toDrain, pcp, 0);
+    todo++;
+  }
+  return todo;
 }
 
 /** drain_pages_zone(): every page of one CPU's lists back to the buddy lists. */

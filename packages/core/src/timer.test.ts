@@ -1,0 +1,70 @@
+import { describe, expect, it } from 'vitest';
+import { SimClock } from './clock.js';
+import { DelayedWorkQueue } from './timer.js';
+import { createSimulator } from './simulator.js';
+
+describe('DelayedWorkQueue', () => {
+  it('runs each job at its deadline, in deadline order, equal deadlines in queue order', () => {
+    const clock = new SimClock();
+    const q = new DelayedWorkQueue(() => clock);
+    const log: string[] = [];
+    q.queue('a', 300, () => {
+      log.push(`a@${clock.now()}`);
+    });
+    q.queue('b', 200, () => {
+      log.push(`b@${clock.now()}`);
+    });
+    q.queue('c', 300, () => {
+      log.push(`c@${clock.now()}`);
+    });
+    expect(q.advance(199)).toBe(0);
+    expect(q.advance(401)).toBe(7);
+    // equal deadlines at 600: queue order (a, b, c)
+    expect(log).toEqual(['b@200', 'a@300', 'c@300', 'b@400', 'a@600', 'b@600', 'c@600']);
+    expect(clock.now()).toBe(600);
+    expect(q.pending().map((p) => `${p.name}@${p.due}`)).toEqual(['b@800', 'a@900', 'c@900']);
+  });
+
+  it('takes the delay a job returns as its next sleep; a cancelled job never runs again', () => {
+    const clock = new SimClock();
+    const q = new DelayedWorkQueue(() => clock);
+    const at: number[] = [];
+    const cancel = q.queue('defer', 100, () => {
+      at.push(clock.now());
+      return at.length === 1 ? 1000 : undefined;
+    });
+    q.advance(1200);
+    expect(at).toEqual([100, 1100, 1200]);
+    cancel();
+    q.advance(10_000);
+    expect(at).toHaveLength(3);
+    expect(q.pending()).toEqual([]);
+  });
+
+  it('refuses bad intervals, bad advances and a tick from inside a job, leaving the clock as it was', () => {
+    const clock = new SimClock();
+    const q = new DelayedWorkQueue(() => clock);
+    expect(() => q.queue('x', 0, () => {})).toThrowError(/interval/);
+    expect(() => q.advance(-1)).toThrowError(/finite number/);
+    expect(() => q.advance(Number.NaN)).toThrowError(/finite number/);
+    q.queue('nested', 10, () => {
+      q.advance(5);
+    });
+    expect(() => q.advance(10)).toThrowError(/inside delayed work/);
+    expect(clock.now()).toBe(10);
+  });
+});
+
+describe('Simulator.tick', () => {
+  it('advances the simulated clock and runs the daemons due; bad input is refused', async () => {
+    const sim = await createSimulator({ machine: { memory: '256M', cpus: 2 } });
+    const names = sim.kernel.timers.pending().map((p) => p.name);
+    expect(names).toEqual(expect.arrayContaining(['kcompactd0', 'vmstat_update']));
+    expect(sim.tick(1000)).toBe(3); // kcompactd at 500 and 1000 ms, vmstat_update at 1 s
+    expect(sim.kernel.clock.now()).toBe(1e9);
+    expect(() => sim.tick(-5)).toThrowError(/EINVAL|milliseconds/);
+    expect(() => sim.tick(Number.POSITIVE_INFINITY)).toThrowError(/milliseconds/);
+    expect(sim.kernel.clock.now()).toBe(1e9);
+    sim.dispose();
+  });
+});
