@@ -33,6 +33,20 @@ describe('mmsim cli', () => {
     expect(j.proc.buddyinfo).toMatch(/^Node 0, zone /);
   });
 
+  it('--tick-every lets simulated time pass during the run (sim.tick), and says how much', async () => {
+    const r = await run('run', '--ops', '5000', '--tick-every', '1000', '--tick-ms', '500', '--json');
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.out);
+    expect(j.time).toEqual({ ticks: 5, ns: 2.5e9 });
+    const t = await run('run', '--ops', '5000', '--tick-every', '1000');
+    expect(t.out).toMatch(/^simulated time: 0\.500 s \(5 ticks of 100 ms, every 1000 operations\)$/m);
+    // without it, no time passes and the output does not mention it
+    const plain = await run('run', '--ops', '5000');
+    expect(plain.out).not.toMatch(/simulated time/);
+    const bad = await run('run', '--ops', '10', '--tick-every', '0');
+    expect(bad.code).not.toBe(0);
+  });
+
   it('reads --config and prints one /proc view', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'mmsim-'));
     const file = join(dir, 'cfg.json');

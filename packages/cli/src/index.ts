@@ -61,7 +61,9 @@ export function buildProgram(io: Io): Command {
     .option('--seed <n>', 'override the config seed', int)
     .option('--json', 'machine-readable output')
     .option('--check-every <n>', 'run the invariant checker (sim.check(), as CONFIG_DEBUG_VM) every n operations and at the end', positive)
-    .action(async (o: { config?: string; ops: number; seed?: number; json?: boolean; checkEvery?: number }) => {
+    .option('--tick-every <n>', "let simulated time pass every n operations (sim.tick): the daemons' periodic work runs (kcompactd's proactive compaction, the vmstat worker)", positive)
+    .option('--tick-ms <ms>', 'milliseconds of simulated time each tick lets pass', positive, 100)
+    .action(async (o: { config?: string; ops: number; seed?: number; json?: boolean; checkEvery?: number; tickEvery?: number; tickMs: number }) => {
       const cfg = readConfig(o.config);
       if (o.seed !== undefined) cfg.seed = o.seed;
       const sim = await createSimulator(cfg);
@@ -78,16 +80,23 @@ export function buildProgram(io: Io): Command {
           }
           checks++;
         };
-        const summary = runDefaultWorkload(sim, {
-          ops: o.ops,
-          ...(every !== undefined && { afterOp: (done: number) => (done % every === 0 || done === o.ops) && check(done) }),
-        });
+        const tickEvery = o.tickEvery;
+        let ticks = 0;
+        const afterOp = every === undefined && tickEvery === undefined ? undefined : (done: number) => {
+          if (tickEvery !== undefined && done % tickEvery === 0) {
+            sim.tick(o.tickMs);
+            ticks++;
+          }
+          if (every !== undefined && (done % every === 0 || done === o.ops)) check(done);
+        };
+        const summary = runDefaultWorkload(sim, { ops: o.ops, ...(afterOp !== undefined && { afterOp }) });
+        const timeNs = sim.kernel.clock.now();
         if (every !== undefined && o.ops === 0) check(0);
         const buddyinfo = sim.proc('buddyinfo');
         const slabinfo = sim.proc('slabinfo');
         const zones = sim.topology.populatedZones.map((z) => ({ node: z.nid, zone: z.name, managed: z.managedPages, free: z.stats.nrFreePages }));
         if (o.json) {
-          io.out(`${JSON.stringify({ composition: sim.composition, seed: sim.config.seed, summary, zones, ...(every !== undefined && { checks: { every, passed: checks } }), proc: { buddyinfo, slabinfo } }, null, 2)}\n`);
+          io.out(`${JSON.stringify({ composition: sim.composition, seed: sim.config.seed, summary, zones, ...(every !== undefined && { checks: { every, passed: checks } }), ...(tickEvery !== undefined && { time: { ticks, ns: timeNs } }), proc: { buddyinfo, slabinfo } }, null, 2)}\n`);
         } else {
           const c = sim.composition;
           io.out(`mmsim: ${c.memoryModel} + ${c.pageAllocator} + ${c.slab} + ${c.reclaim} + ${c.oom}, seed ${sim.config.seed}\n`);
@@ -95,6 +104,7 @@ export function buildProgram(io: Io): Command {
             `${summary.kmallocs} kmallocs, ${summary.cacheAllocs} cache allocs, ${summary.objectFrees} object frees, ${summary.reclaimed} pages reclaimed\n`);
           for (const z of zones) io.out(`Node ${z.node} ${z.zone.padEnd(7)} managed ${z.managed} pages, free ${z.free} pages\n`);
           if (every !== undefined) io.out(`invariant checks: ${checks} passed (every ${every} operations and at the end)\n`);
+          if (tickEvery !== undefined) io.out(`simulated time: ${(timeNs / 1e9).toFixed(3)} s (${ticks} ticks of ${o.tickMs} ms, every ${tickEvery} operations)\n`);
           io.out('\n/proc/buddyinfo\n');
           io.out(buddyinfo);
           io.out('\n/proc/slabinfo\n');
