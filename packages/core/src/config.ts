@@ -38,6 +38,7 @@ const machineSchema = z.object({
     managed: z.number().int().nonnegative(),
   }).strict()).optional(),
   numa: z.object({ localNs: z.number().nonnegative().optional(), remotePercent: z.number().nonnegative().optional() }).strict().optional(),
+  llc: size.optional(),
 }).strict();
 
 const manifestLike = z.custom<PluginManifest>((v) => typeof v === 'object' && v !== null && typeof (v as PluginManifest).register === 'function' && typeof (v as PluginManifest).provides === 'symbol', 'a plugin manifest');

@@ -78,6 +78,15 @@ export interface MachineDescription {
   zones?: ZoneSpec[];
   /** Cost of remote NUMA allocations on the simulated clock. */
   numa?: NumaCost;
+  /**
+   * Last-level cache size, shared by the CPUs of each node (a socket). The
+   * page allocator reads it as cacheinfo's per_cpu_data_slice_size (the LLC
+   * over the CPUs sharing it): when a CPU's slice holds more than 3 × batch
+   * pages, its pcp lists keep a batch through bursts of high-order frees
+   * (PCPF_FREE_HIGH_BATCH, 6.7+). Unset: no cache information, as on a
+   * machine whose firmware gives none.
+   */
+  llc?: string | number;
 }
 
 /** kernelcore= / movablecore=: a size in pages, a percentage, or 'mirror'. */
@@ -101,6 +110,8 @@ export interface MachineLayout {
   movablecore?: CoreSpec;
   /** dma_reserve, pages. */
   dmaReserve?: number;
+  /** Last-level cache bytes per node, shared by its CPUs (machine.llc). */
+  llcBytes?: number;
   /** Zones given outright (zoneinfo). */
   zones?: ZoneSpec[];
   /** Kernel version the description came with (a boot log's `Linux version`), or the config's. */
@@ -299,6 +310,7 @@ export function layoutMachine(input: MachineDescription): MachineLayout {
   if (cmd.kernelcore) layout.kernelcore = cmd.kernelcore;
   if (cmd.movablecore) layout.movablecore = cmd.movablecore;
   if (desc.dmaReserve !== undefined) layout.dmaReserve = desc.dmaReserve;
+  if (desc.llc !== undefined) layout.llcBytes = parseSize(desc.llc, 'machine.llc');
   if (desc.zones) layout.zones = checkZoneSpecs(desc.zones, nodes);
   if (kernel) layout.kernel = kernel;
   if (bootLog) layout.bootLog = bootLog;

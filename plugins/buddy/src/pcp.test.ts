@@ -234,3 +234,40 @@ describe('decay_pcp_high (the vmstat worker, every vm.stat_interval)', () => {
     expect(sim.kernel.timers.pending().map((w) => w.name)).not.toContain('vmstat_update');
   });
 });
+
+describe('PCPF_FREE_HIGH_BATCH (cacheinfo: machine.llc)', () => {
+  // a run of order-1 frees without allocations: once free_count reaches a batch, free_high
+  // flushes the lists; with a large enough LLC slice they keep a batch first (6.7+)
+  async function burst(llc?: string): Promise<{ flag: boolean; maxLate: number }> {
+    const pa = await boot({ machine: { memory: '1G', cpus: 2, ...(llc ? { llc } : {}) } });
+    const z = dma32();
+    const pcp = pa.pcpOf(z, 0)!;
+    const blocks: number[] = [];
+    for (let i = 0; i < 120; i++) blocks.push(pa.allocPages(GFP_KERNEL, 1)!);
+    sim.pages.drainAllPages();
+    let maxLate = 0;
+    blocks.forEach((p, i) => {
+      pa.freePages(p, 1);
+      if (i >= 40) maxLate = Math.max(maxLate, pcp.count);
+    });
+    const flag = (pcp.flags & 2) !== 0;
+    sim.check();
+    sim.dispose();
+    return { flag, maxLate };
+  }
+
+  it('without cache information every free in the burst is flushed at once; with 32 MiB over 2 CPUs the list keeps a batch', async () => {
+    const none = await burst();
+    expect(none.flag).toBe(false);
+    expect(none.maxLate).toBe(0);
+    const big = await burst('32M'); // 16 MiB a CPU: 4096 pages > 3 × batch 63
+    expect(big.flag).toBe(true);
+    expect(big.maxLate).toBeGreaterThanOrEqual(62);
+    const small = await burst('1M'); // 512 KiB a CPU: 128 pages, not more than 189
+    expect(small.flag).toBe(false);
+  });
+
+  it('an unparsable llc is refused naming the field', async () => {
+    await expect(createSimulator({ machine: { memory: '1G', llc: 'lots' } })).rejects.toThrow(/machine\.llc/);
+  });
+});

@@ -8,11 +8,11 @@
  */
 import {
   ALLOC_CMA, ALLOC_HIGHATOMIC, ALLOC_MIN_RESERVE, ALLOC_NON_BLOCK, ALLOC_OOM, ALLOC_RESERVES, ALLOC_WMARK_MASK,
-  calculateMinFreeKbytes, kernelAtLeast, MIGRATE_TYPES, MigrateType, MIN_PERCPU_PAGELIST_HIGH_FRACTION, NO_PAGE,
+  calculateMinFreeKbytes, kernelAtLeast, MIGRATE_TYPES, MigrateType, MIN_PERCPU_PAGELIST_HIGH_FRACTION, NO_PAGE, PAGE_SHIFT,
   NR_PAGE_ORDERS, setupPerZoneLowmemReserve, setupPerZoneWmarks, type Sysctl, type Topology, WMARK_MIN, type WatermarkFormula,
   ZoneType, zoneBatchsize, zoneHighsize,
 } from '@mmsim/core';
-import type { ZoneState } from './mmzone.js';
+import { PCPF_FREE_HIGH_BATCH, type ZoneState } from './mmzone.js';
 
 /** What the watermark setup works on. */
 export interface WatermarkHost {
@@ -114,6 +114,10 @@ export function zonePcpUpdate(h: WatermarkHost, zs: ZoneState): void {
     pcp.highMax = highMax;
     // the next list operation clamps pcp->high into [high_min, high_max]
     pcp.high = Math.min(Math.max(pcp.high, highMin), highMax);
+    // zone_pcp_update_cacheinfo(): does this CPU's share of the LLC hold more than 3 batches?
+    const slice = h.topology.layout.llcBytes !== undefined && node.cpus.length ? Math.floor(h.topology.layout.llcBytes / node.cpus.length) : 0;
+    if (kernelAtLeast(v, '6.7') && slice >> PAGE_SHIFT > 3 * batch) pcp.flags |= PCPF_FREE_HIGH_BATCH;
+    else pcp.flags &= ~PCPF_FREE_HIGH_BATCH;
   }
 }
 
