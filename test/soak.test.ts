@@ -4,7 +4,9 @@
 // page, object, LRU and reclaim operations — with sim.check() every K
 // operations. The normal suite runs a reduced budget; `npm run test:nightly`
 // (MMSIM_NIGHTLY=1) runs 10^6 operations each. MMSIM_SOAK_OPS and
-// MMSIM_SOAK_CHECK_EVERY override both.
+// MMSIM_SOAK_CHECK_EVERY override both. Every 2000 operations 250 ms of
+// simulated time pass (sim.tick), so the daemons' periodic work (proactive
+// compaction, decay_pcp_high) runs under the checker too.
 import {
   BUILTIN_PLUGINS, createSimulator, type ExtensionPointKey, EXTENSION_POINTS, loadPlugin, type PluginRef, runDefaultWorkload,
 } from '@mmsim/core';
@@ -61,6 +63,7 @@ describe(`soak: ${OPS} operations per composition, sim.check() every ${EVERY}`, 
             ops: Math.ceil(OPS / 2),
             fill,
             afterOp: (n) => {
+              if (n % 2000 === 0) sim.tick(250);
               if (n % EVERY === 0) {
                 sim.check();
                 checks++;
