@@ -18,6 +18,8 @@ const quick = process.argv.includes('--quick');
 const onlyAt = process.argv.indexOf('--only');
 const only = onlyAt >= 0 ? process.argv[onlyAt + 1] ?? '' : '';
 const want = (name: string): boolean => name.includes(only);
+/** Any of these benchmark names wanted? */
+const wantAny = (...names: string[]): boolean => names.some(want);
 const ROUNDS = quick ? 3 : 5;
 
 interface Result {
@@ -148,7 +150,7 @@ async function main(): Promise<void> {
   const N = quick ? 200_000 : 1_000_000;
 
   // order-0 alloc+free, no listener vs one mm_page_alloc listener
-  if (want('page_alloc order-0')) {
+  if (wantAny('page_alloc order-0 alloc+free (no listener)', 'page_alloc order-0 alloc+free (mm_page_alloc listener)')) {
     const sim = await createSimulator({ machine: { memory: '4G', cpus: 2 }, seed: 1 });
     results.push(measure('page_alloc order-0 alloc+free (no listener)', N * 2, order0Loop(sim, N)));
     let seen = 0;
@@ -170,7 +172,8 @@ async function main(): Promise<void> {
       // before 6.7 pcp->high is fixed: no free_high flushes of up to batch << 5 pages, so fewer pcp <-> buddy round trips
       ['page_alloc standard order mix, 4 GiB zone, kernel 6.6 (pcp->high fixed)', {}, undefined, '6.6'],
     ];
-    for (const [name, options, target, kernel] of quick ? variants.slice(0, 1) : variants) {
+    // --quick runs the first variant only, unless --only names others
+    for (const [name, options, target, kernel] of quick && !only ? variants.slice(0, 1) : variants) {
       if (!want(name)) continue;
       const sim = await createSimulator({
         machine: { e820: [{ start: '4G', end: '8G' }], cpus: 2 }, seed: 1, ...(kernel ? { kernel } : {}),
@@ -193,7 +196,8 @@ async function main(): Promise<void> {
   // kmalloc + kfree pairs, sizes 8..4096, on each small-object allocator, no listeners.
   // The slab API is taken from the simulator once (sim.slab is a getter; before it cached
   // the instance, resolving it through the DI container cost more than the kmalloc itself).
-  for (const allocator of want('kmalloc+kfree') ? ['slub', 'slab', 'slob'] : []) {
+  const pairNames = (a: string) => [`kmalloc+kfree pairs 8..4096, 64 in flight (${a})`, `kmalloc+kfree pairs 8..4096, freed at once (${a})`];
+  for (const allocator of ['slub', 'slab', 'slob'].filter((a) => wantAny(...pairNames(a)))) {
     const sim = await createSimulator({ machine: { memory: '4G', cpus: 2 }, seed: 1, plugins: { slab: allocator } });
     const slab = sim.slab;
     const r = new Random(1);
@@ -217,10 +221,10 @@ async function main(): Promise<void> {
   }
 
   // the kmalloc-trace workload (test/fixtures/kmalloc-trace.txt) replayed on each allocator
-  if (want('kmalloc-trace replay')) {
+  if (wantAny(...['slub', 'slab', 'slob'].map((a) => `kmalloc-trace replay (${a})`))) {
     const file = fileURLToPath(new URL('../../../test/fixtures/kmalloc-trace.txt', import.meta.url));
     const trace = compileKmallocTrace(parseKmallocTrace(readFileSync(file, 'utf8')));
-    for (const allocator of ['slub', 'slab', 'slob']) {
+    for (const allocator of ['slub', 'slab', 'slob'].filter((a) => want(`kmalloc-trace replay (${a})`))) {
       const sim = await createSimulator({ machine: { memory: '4G', cpus: 2 }, seed: 1, plugins: { slab: allocator } });
       const slab = sim.slab;
       const machine = { nrCpus: 2, nrNodes: 1 };
@@ -239,7 +243,7 @@ async function main(): Promise<void> {
   }
 
   // the default workload end to end (boot excluded)
-  if (want('default workload')) {
+  if (want('default workload (mmsim run)')) {
     const ops = quick ? 50_000 : 200_000;
     const rates: number[] = [];
     for (let i = 0; i < ROUNDS; i++) {
@@ -253,7 +257,7 @@ async function main(): Promise<void> {
   }
 
   // boot time of a 4 GiB machine
-  if (want('boot 4 GiB')) {
+  if (want('boot 4 GiB (ms)')) {
     const times: number[] = [];
     for (let i = 0; i < ROUNDS; i++) {
       const t0 = process.hrtime.bigint();
@@ -265,7 +269,15 @@ async function main(): Promise<void> {
   }
 
   // memory models: pfn → page rate, metadata per page, 1 TiB sparse boot
-  if (!only || /pfn_to_page|sparse/.test(only)) results.push(...(await memoryModelBenchmarks(quick, ROUNDS)).filter((r) => want(r.name)));
+  results.push(...(await memoryModelBenchmarks(quick, ROUNDS, want)));
+  // a group measures all of its benchmarks: keep the ones asked for
+  const shown = results.filter((r) => want(r.name));
+  results.length = 0;
+  results.push(...shown);
+  if (results.length === 0) {
+    process.stderr.write(`bench: no benchmark name contains '${only}'\n`);
+    process.exitCode = 1;
+  }
 
   process.stdout.write(`${JSON.stringify({ node: process.version, quick, results }, null, 2)}\n`);
 }

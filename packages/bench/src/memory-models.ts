@@ -45,13 +45,14 @@ function bootInChild(machine: SimulatorConfig['machine'], model: unknown): { ms:
 }
 
 /** The memory-model benchmarks. */
-export async function memoryModelBenchmarks(quick: boolean, rounds: number): Promise<ModelResult[]> {
+export async function memoryModelBenchmarks(quick: boolean, rounds: number, want: (name: string) => boolean = () => true): Promise<ModelResult[]> {
   const results: ModelResult[] = [];
   // pfn → page over random valid pfns of a 16 GiB two-node machine with a hole
   const machine = sparseMachine(8 * GiB);
   const lookups = quick ? 2_000_000 : 10_000_000;
   const interleaved = { use: 'sparsemem', options: { slotLayout: 'interleaved' } };
   for (const [model, label] of [['flatmem', 'flatmem'], ['discontigmem', 'discontigmem'], ['sparsemem', 'sparsemem'], [interleaved, 'sparsemem, interleaved slots']] as [unknown, string][]) {
+    if (!want(`pfn_to_page lookups (${label})`)) continue;
     const sim = await createSimulator({ machine, plugins: { memoryModel: model as string } });
     const r = new Random(1);
     const ranges = sim.memory.presentRanges();
@@ -80,6 +81,7 @@ export async function memoryModelBenchmarks(quick: boolean, rounds: number): Pro
   const models: [unknown, string][] = [['sparsemem', 'sparsemem, default options'], [linear, 'sparsemem, linear slots'], [interleaved, 'sparsemem, interleaved slots']];
   if (quick) models.unshift(['flatmem', 'flatmem']);
   for (const [model, label] of models) {
+    if (!want(`boot ${(2 * each) / GiB} GiB sparse machine, 2 nodes + hole (${label})`)) continue;
     const b = bootInChild(sparseMachine(each), model);
     results.push({
       name: `boot ${(2 * each) / GiB} GiB sparse machine, 2 nodes + hole (${label}${b.slotLayout && label.endsWith('default options') ? `: ${b.slotLayout} slots` : ''})`,

@@ -45,6 +45,9 @@ describe('mmsim cli', () => {
     expect(plain.out).not.toMatch(/simulated time/);
     const bad = await run('run', '--ops', '10', '--tick-every', '0');
     expect(bad.code).not.toBe(0);
+    const alone = await run('run', '--ops', '10', '--tick-ms', '50');
+    expect(alone.code).not.toBe(0);
+    expect(alone.err).toMatch(/--tick-ms needs --tick-every/);
   });
 
   it('reads --config and prints one /proc view', async () => {

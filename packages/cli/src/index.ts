@@ -62,8 +62,10 @@ export function buildProgram(io: Io): Command {
     .option('--json', 'machine-readable output')
     .option('--check-every <n>', 'run the invariant checker (sim.check(), as CONFIG_DEBUG_VM) every n operations and at the end', positive)
     .option('--tick-every <n>', "let simulated time pass every n operations (sim.tick): the daemons' periodic work runs (kcompactd's proactive compaction, the vmstat worker)", positive)
-    .option('--tick-ms <ms>', 'milliseconds of simulated time each tick lets pass', positive, 100)
-    .action(async (o: { config?: string; ops: number; seed?: number; json?: boolean; checkEvery?: number; tickEvery?: number; tickMs: number }) => {
+    .option('--tick-ms <ms>', 'milliseconds of simulated time each tick lets pass (default 100; needs --tick-every)', positive)
+    .action(async (o: { config?: string; ops: number; seed?: number; json?: boolean; checkEvery?: number; tickEvery?: number; tickMs?: number }) => {
+      if (o.tickMs !== undefined && o.tickEvery === undefined) throw new MmsimError('EINVAL', '--tick-ms needs --tick-every: say how often the time passes');
+      const tickMs = o.tickMs ?? 100;
       const cfg = readConfig(o.config);
       if (o.seed !== undefined) cfg.seed = o.seed;
       const sim = await createSimulator(cfg);
@@ -84,7 +86,7 @@ export function buildProgram(io: Io): Command {
         let ticks = 0;
         const afterOp = every === undefined && tickEvery === undefined ? undefined : (done: number) => {
           if (tickEvery !== undefined && done % tickEvery === 0) {
-            sim.tick(o.tickMs);
+            sim.tick(tickMs);
             ticks++;
           }
           if (every !== undefined && (done % every === 0 || done === o.ops)) check(done);
@@ -104,7 +106,7 @@ export function buildProgram(io: Io): Command {
             `${summary.kmallocs} kmallocs, ${summary.cacheAllocs} cache allocs, ${summary.objectFrees} object frees, ${summary.reclaimed} pages reclaimed\n`);
           for (const z of zones) io.out(`Node ${z.node} ${z.zone.padEnd(7)} managed ${z.managed} pages, free ${z.free} pages\n`);
           if (every !== undefined) io.out(`invariant checks: ${checks} passed (every ${every} operations and at the end)\n`);
-          if (tickEvery !== undefined) io.out(`simulated time: ${(timeNs / 1e9).toFixed(3)} s (${ticks} ticks of ${o.tickMs} ms, every ${tickEvery} operations)\n`);
+          if (tickEvery !== undefined) io.out(`simulated time: ${(timeNs / 1e9).toFixed(3)} s (${ticks} ticks of ${tickMs} ms, every ${tickEvery} operations)\n`);
           io.out('\n/proc/buddyinfo\n');
           io.out(buddyinfo);
           io.out('\n/proc/slabinfo\n');

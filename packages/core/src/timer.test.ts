@@ -29,16 +29,37 @@ describe('DelayedWorkQueue', () => {
     const clock = new SimClock();
     const q = new DelayedWorkQueue(() => clock);
     const at: number[] = [];
-    const cancel = q.queue('defer', 100, () => {
+    const work = q.queue('defer', 100, () => {
       at.push(clock.now());
       return at.length === 1 ? 1000 : undefined;
     });
     q.advance(1200);
     expect(at).toEqual([100, 1100, 1200]);
-    cancel();
+    work.cancel();
     q.advance(10_000);
     expect(at).toHaveLength(3);
     expect(q.pending()).toEqual([]);
+  });
+
+  it('mod() re-arms a job from now (mod_delayed_work); names are unique', () => {
+    const clock = new SimClock();
+    const q = new DelayedWorkQueue(() => clock);
+    const at: number[] = [];
+    const w = q.queue('k', 500, () => {
+      at.push(clock.now());
+      return 32_000;
+    });
+    q.advance(500); // ran at 500, deferred to 32 500
+    expect(q.pending()).toEqual([{ name: 'k', due: 32_500 }]);
+    q.advance(100);
+    w.mod(500); // woken at 600: the deferral is lost
+    expect(q.pending()).toEqual([{ name: 'k', due: 1100 }]);
+    q.advance(500);
+    expect(at).toEqual([500, 1100]);
+    w.mod(0); // at least 1 ns: a job never runs twice at one instant
+    expect(q.pending()[0]!.due).toBe(1101);
+    expect(() => w.mod(-1)).toThrowError(/delay/);
+    expect(() => q.queue('k', 10, () => {})).toThrowError(/already queued/);
   });
 
   it('refuses bad intervals, bad advances and a tick from inside a job, leaving the clock as it was', () => {

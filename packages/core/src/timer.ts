@@ -26,7 +26,6 @@ interface Job {
   due: number;
   /** Queue order: breaks ties between equal deadlines. */
   readonly seq: number;
-  cancelled: boolean;
 }
 
 /** A queued job as {@link DelayedWorkQueue.pending} lists it. */
@@ -36,9 +35,22 @@ export interface PendingWork {
   due: number;
 }
 
-/** The periodic jobs of one simulator. */
+/** What {@link DelayedWorkQueue.queue} returns: the job's handle. */
+export interface DelayedWork {
+  readonly name: string;
+  /** mod_delayed_work(): the next run `delayNs` from now (the daemon was woken and went back to sleep). */
+  mod(delayNs: number): void;
+  /** cancel_delayed_work(): the job never runs again. */
+  cancel(): void;
+}
+
+/** The shortest sleep: a job cannot run twice at one instant. */
+const MIN_DELAY_NS = 1;
+
+/** The periodic jobs of one simulator, by name. */
 export class DelayedWorkQueue {
-  private readonly jobs: Job[] = [];
+  // by name: a snapshot restores each job's state onto the job of the same name the boot queued
+  private readonly jobs = new Map<string, Job>();
   private seq = 0;
   private running = false;
 
@@ -47,30 +59,39 @@ export class DelayedWorkQueue {
   /**
    * Queues `fn` to run `intervalNs` from now and then periodically (the
    * first run is one interval away, as a daemon sleeps before its first
-   * check). Returns a function that cancels it.
+   * check). Names are unique (`kcompactd0`, `vmstat_update`). Returns the
+   * job's handle.
    */
-  queue(name: string, intervalNs: number, fn: DelayedWorkFn): () => void {
-    if (!(Number.isFinite(intervalNs) && intervalNs > 0)) {
+  queue(name: string, intervalNs: number, fn: DelayedWorkFn): DelayedWork {
+    if (!(Number.isFinite(intervalNs) && intervalNs >= MIN_DELAY_NS)) {
       throw new MmsimError('EINVAL', `delayed work '${name}': the interval must be a positive number of ns, not ${intervalNs}`, { details: { name, intervalNs } });
     }
-    const job: Job = { name, intervalNs, fn, due: this.clock().now() + intervalNs, seq: this.seq++, cancelled: false };
-    this.jobs.push(job);
-    return () => {
-      job.cancelled = true;
-      const i = this.jobs.indexOf(job);
-      if (i >= 0) this.jobs.splice(i, 1);
+    if (this.jobs.has(name)) throw new MmsimError('EINVAL', `delayed work '${name}' is already queued`, { details: { name } });
+    this.jobs.set(name, { name, intervalNs, fn, due: this.clock().now() + intervalNs, seq: this.seq++ });
+    return {
+      name,
+      mod: (delayNs: number) => {
+        if (!(Number.isFinite(delayNs) && delayNs >= 0)) throw new MmsimError('EINVAL', `delayed work '${name}': a delay must be a finite number of ns ≥ 0, not ${delayNs}`, { details: { name, delayNs } });
+        const job = this.jobs.get(name);
+        if (job) job.due = this.clock().now() + Math.max(delayNs, MIN_DELAY_NS);
+      },
+      cancel: () => {
+        this.jobs.delete(name);
+      },
     };
   }
 
   /** Queued jobs, next first. */
   pending(): PendingWork[] {
-    return [...this.jobs].sort((a, b) => a.due - b.due || a.seq - b.seq).map((j) => ({ name: j.name, due: j.due }));
+    return [...this.jobs.values()].sort((a, b) => a.due - b.due || a.seq - b.seq).map((j) => ({ name: j.name, due: j.due }));
   }
 
   /**
    * Advances the clock by `ns`, running every job whose deadline falls in
    * that time at its deadline (the clock reads the deadline while it runs).
-   * Returns how many runs happened.
+   * Returns how many runs happened. A job that throws has already moved the
+   * clock to its deadline and stays due: the error propagates and the next
+   * advance runs it again.
    */
   advance(ns: number): number {
     if (!(Number.isFinite(ns) && ns >= 0)) throw new MmsimError('EINVAL', `time to advance must be a finite number ≥ 0, not ${ns}`, { details: { ns } });
@@ -82,12 +103,16 @@ export class DelayedWorkQueue {
     try {
       for (;;) {
         let next: Job | undefined;
-        for (const j of this.jobs) if (j.due <= end && (!next || j.due < next.due || (j.due === next.due && j.seq < next.seq))) next = j;
+        for (const j of this.jobs.values()) if (j.due <= end && (!next || j.due < next.due || (j.due === next.due && j.seq < next.seq))) next = j;
         if (!next) break;
         clock.advance(next.due - clock.now());
+        const due = next.due;
         const delay = next.fn();
         runs++;
-        if (!next.cancelled) next.due = clock.now() + (typeof delay === 'number' && delay > 0 ? delay : next.intervalNs);
+        // the job may have been cancelled, or re-armed (mod) from inside its own run
+        if (this.jobs.get(next.name) === next && next.due === due) {
+          next.due = clock.now() + (typeof delay === 'number' && delay >= MIN_DELAY_NS ? delay : next.intervalNs);
+        }
       }
     } finally {
       this.running = false;

@@ -319,6 +319,9 @@ export function runMobilityWorkload(sim: Simulator, opts: MobilityWorkloadOption
  */
 export function freeBlocksOfOrder(sim: Simulator, order: number): number {
   const pa = sim.pages;
+  if (!Number.isInteger(order) || order < 0 || order > pa.maxOrder) {
+    throw new MmsimError('EBAD_ORDER', `order ${order} is outside 0..${pa.maxOrder}`, { details: { order } });
+  }
   pa.drainAllPages();
   let n = 0;
   for (const z of sim.topology.populatedZones) for (let o = order; o <= pa.maxOrder; o++) n += pa.freeBlocks(z, o) << (o - order);

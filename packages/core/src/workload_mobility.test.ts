@@ -42,6 +42,8 @@ describe('freeBlocksOfOrder', () => {
     expect(n9).toBe(by(9) + 2 * by(10));
     expect(freeBlocksOfOrder(sim, 10)).toBe(by(10));
     expect(freeBlocksOfOrder(sim, 0)).toBe(sim.topology.populatedZones.reduce((s, z) => s + z.stats.nrFreePages, 0));
+    expect(() => freeBlocksOfOrder(sim, 11)).toThrowError(/EBAD_ORDER|order 11/);
+    expect(() => freeBlocksOfOrder(sim, 1.5)).toThrowError(/order/);
     sim.dispose();
   });
 });

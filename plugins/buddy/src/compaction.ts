@@ -837,4 +837,6 @@ export function wakeupKcompactd(a: BuddyAllocator, nid: number, order: number, h
   } finally {
     pg.kcompactdRunning = false;
   }
+  // kcompactd() after kcompactd_do_work(): back to sleep for the default timeout (a deferral is lost)
+  a.kcompactdWork[nid]?.mod(HPAGE_FRAG_CHECK_INTERVAL_NS);
 }

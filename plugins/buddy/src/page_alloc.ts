@@ -15,7 +15,7 @@ import {
   ALLOC_NON_BLOCK, ALLOC_OOM, ALLOC_WMARK_HIGH, ALLOC_WMARK_LOW, ALLOC_WMARK_MASK, ALLOC_WMARK_MIN, type AllocOptions, EVENTS, type EventBus,
   type FreeOptions, gfpMigratetype, gfpZone, KERNEL, type Kernel, kernelAtLeast, MAX_PAGE_ORDER, MEMORY_MODEL,
   type Mempolicy, type MemoryModel, MigrateType, MIGRATE_TYPES, MmsimError, NR_PAGE_ORDERS, type PageAllocator,
-  type PageFrameTable, PageOwner, PG_buddy, PG_head, PG_lru, PG_pcp, PG_reserved, PG_slab, SYSCTL, type Sysctl,
+  type PageFrameTable, PageOwner, PG_buddy, PG_head, PG_lru, PG_pcp, PG_reserved, PG_slab, SYSCTL, type Sysctl, type DelayedWork,
   TOPOLOGY, type Topology, type WatermarkFormula, type Zone, type ZoneAllocInfo, ZoneType, __GFP_COMP,
   __GFP_DIRECT_RECLAIM, __GFP_HARDWALL, __GFP_HIGH, __GFP_IO, __GFP_KSWAPD_RECLAIM, __GFP_MEMALLOC, __GFP_NOFAIL,
   __GFP_NOMEMALLOC, __GFP_NORETRY, __GFP_RETRY_MAYFAIL, __GFP_THISNODE, inject, injectable,
@@ -70,6 +70,8 @@ export class BuddyAllocator implements PageAllocator, WatermarkHost {
   readonly zones: ZoneState[] = [];
   /** Per-node kswapd / kcompactd / node-reclaim state, by nid. @internal */
   readonly pgdat: NodeState[] = [];
+  /** Each node's kcompactd timer (proactive compaction), re-armed when kcompactd is woken. @internal */
+  readonly kcompactdWork: DelayedWork[] = [];
   /** @internal */
   readonly shared: ZoneShared;
   /** @internal */
@@ -187,13 +189,16 @@ export class BuddyAllocator implements PageAllocator, WatermarkHost {
           break;
         case 'vm.compaction_proactiveness':
           // compaction_proactiveness_sysctl_handler(): a write of a non-zero value wakes every kcompactd for a proactive pass
-          if ((value as number) > 0 && options.compaction && options.kcompactd) for (const n of topology.nodes) kcompactdProactive(this, n.nid);
+          // (then kcompactd sleeps again from now: 500 ms, or the deferral if the pass made no progress)
+          if ((value as number) > 0 && options.compaction && options.kcompactd) {
+            for (const n of topology.nodes) this.kcompactdWork[n.nid]?.mod(kcompactdProactive(this, n.nid));
+          }
           break;
       }
     });
     // the daemons' periodic work, run as simulated time passes (Simulator.tick)
     if (options.compaction && options.kcompactd) {
-      for (const n of topology.nodes) kernel.timers.queue(`kcompactd${n.nid}`, HPAGE_FRAG_CHECK_INTERVAL_NS, () => kcompactdProactive(this, n.nid));
+      for (const n of topology.nodes) this.kcompactdWork[n.nid] = kernel.timers.queue(`kcompactd${n.nid}`, HPAGE_FRAG_CHECK_INTERVAL_NS, () => kcompactdProactive(this, n.nid));
     }
     if (this.pcpCtx.autoTune) {
       // vmstat_update() → refresh_cpu_vm_stats(true) → decay_pcp_high() for every zone and CPU
@@ -360,7 +365,7 @@ export class BuddyAllocator implements PageAllocator, WatermarkHost {
     // options, a pcp order, and the preferred zone above its high watermark
     // (zone_watermark_fast) with a block on this CPU's list. Anything else
     // takes the full path below, which repeats these checks.
-    const fz = opts === undefined && this.pcpOrder[order] !== 0 ? this.fastZone[gfp & 0x1f] : null;
+    const fz = opts === undefined && this.pcpOrder[order] !== 0 && (gfp & __GFP_THISNODE) === 0 ? this.fastZone[gfp & 0x1f] : null;
     if (fz != null && !fz.belowHigh && this.memory.pages === this.t) {
       const mt = this.shared.mobilityDisabled ? MigrateType.UNMOVABLE : (gfp & 0x18) >> 3;
       const pcp = fz.pcp[0]!;

@@ -1,4 +1,4 @@
-import { createSimulator, GFP_KERNEL, GFP_HIGHUSER_MOVABLE, type Simulator, type SimulatorConfig, zoneBatchsize, ZoneType } from '@mmsim/core';
+import { createSimulator, GFP_DMA32, GFP_KERNEL, GFP_HIGHUSER_MOVABLE, type Simulator, type SimulatorConfig, zoneBatchsize, ZoneType, __GFP_THISNODE } from '@mmsim/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { BuddyAllocator } from './index.js';
 
@@ -269,5 +269,34 @@ describe('PCPF_FREE_HIGH_BATCH (cacheinfo: machine.llc)', () => {
 
   it('an unparsable llc is refused naming the field', async () => {
     await expect(createSimulator({ machine: { memory: '1G', llc: 'lots' } })).rejects.toThrow(/machine\.llc/);
+  });
+});
+
+describe('the fast path on two nodes', () => {
+  // node 0 (CPU 0) has only ZONE_NORMAL; node 1 (CPU 1) holds DMA and DMA32
+  const machine = { nodes: [{ ranges: [{ start: '4G', end: '5G' }], cpus: [0] }, { ranges: [{ start: 0, end: '1G' }], cpus: [1] }] };
+
+  it('__GFP_THISNODE is not served from another node (ZONELIST_NOFALLBACK), with or without options', async () => {
+    const pa = await boot({ machine });
+    // warm CPU 0's lists in node 1's DMA32 through the fallback zonelist
+    const warm = pa.allocPages(GFP_DMA32, 0)!;
+    expect(sim.topology.pfnZone(warm)!.nid).toBe(1);
+    pa.freePages(warm, 0);
+    expect(pa.allocPages(GFP_DMA32 | __GFP_THISNODE, 0, {})).toBeNull();
+    expect(pa.allocPages(GFP_DMA32 | __GFP_THISNODE, 0)).toBeNull();
+    // without __GFP_THISNODE both fall back to node 1
+    const p = pa.allocPages(GFP_DMA32, 0)!;
+    expect(sim.topology.pfnZone(p)!.nid).toBe(1);
+    pa.freePages(p, 0);
+    sim.check();
+  });
+});
+
+describe('PCPF_FREE_HIGH_BATCH on a CPU-less node', () => {
+  it("each CPU's slice is its own node's LLC over that node's CPUs, whichever zone the list belongs to", async () => {
+    const pa = await boot({ machine: { llc: '8M', nodes: [{ memory: '1G', cpus: 4 }, { memory: '1G', cpus: 0 }] } });
+    const z1 = sim.topology.populatedZones.find((z) => z.nid === 1)!;
+    // 8 MiB / 4 CPUs = 512 pages > 3 × batch: set for every CPU's list, in node 1's zone too
+    for (let cpu = 0; cpu < 4; cpu++) expect(pa.pcpOf(z1, cpu)!.flags & 2).toBe(2);
   });
 });

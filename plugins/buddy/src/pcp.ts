@@ -204,21 +204,23 @@ export function freeUnrefPageCommit(zs: ZoneState, pcp: PerCpuPages, page: numbe
 /**
  * decay_pcp_high() (6.7+, from the vmstat worker): lowers pcp->high by an
  * eighth, not below high_min nor below count - batch << 5, and frees what
- * the lists hold above it. Returns the kernel's "todo" count (non-zero:
- * more decay to come).
+ * the lists hold above it, a batch at a time (as 6.12.y does, so a
+ * high-order list may free a little more than asked). Returns whether there
+ * is more to do.
  */
-export function decayPcpHigh(zs: ZoneState, pcp: PerCpuPages): number {
+export function decayPcpHigh(zs: ZoneState, pcp: PerCpuPages): boolean {
   const highMin = pcp.highMin;
   const batch = pcp.batch;
-  let todo = 0;
+  let todo = false;
   if (pcp.high > highMin) {
     pcp.high = Math.max(pcp.count - (batch << PCP_BATCH_SCALE_MAX), pcp.high - (pcp.high >> 3), highMin);
-    if (pcp.high > highMin) todo++;
+    if (pcp.high > highMin) todo = true;
   }
-  const toDrain = pcp.count - pcp.high;
-  if (toDrain > 0) {
-    freePcppagesBulk(zs, toDrain, pcp, 0);
-    todo++;
+  for (let toDrain = pcp.count - pcp.high; toDrain > 0;) {
+    const n = Math.min(toDrain, batch);
+    freePcppagesBulk(zs, n, pcp, 0);
+    todo = true;
+    toDrain -= n;
   }
   return todo;
 }

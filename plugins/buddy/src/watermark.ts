@@ -114,9 +114,12 @@ export function zonePcpUpdate(h: WatermarkHost, zs: ZoneState): void {
     pcp.highMax = highMax;
     // the next list operation clamps pcp->high into [high_min, high_max]
     pcp.high = Math.min(Math.max(pcp.high, highMin), highMax);
-    // zone_pcp_update_cacheinfo(): does this CPU's share of the LLC hold more than 3 batches?
-    const slice = h.topology.layout.llcBytes !== undefined && node.cpus.length ? Math.floor(h.topology.layout.llcBytes / node.cpus.length) : 0;
-    if (kernelAtLeast(v, '6.7') && slice >> PAGE_SHIFT > 3 * batch) pcp.flags |= PCPF_FREE_HIGH_BATCH;
+    // zone_pcp_update_cacheinfo(): does this CPU's share of its LLC (per_cpu_data_slice_size:
+    // the LLC over the CPUs sharing it, those of the CPU's own node) hold more than 3 batches?
+    const llc = h.topology.layout.llcBytes;
+    const sharing = llc === undefined ? 0 : (h.topology.nodes.find((n) => n.cpus.includes(pcp.cpu))?.cpus.length ?? 0);
+    const slicePages = sharing ? Math.floor(llc! / sharing / 2 ** PAGE_SHIFT) : 0;
+    if (kernelAtLeast(v, '6.7') && slicePages > 3 * batch) pcp.flags |= PCPF_FREE_HIGH_BATCH;
     else pcp.flags &= ~PCPF_FREE_HIGH_BATCH;
   }
 }
