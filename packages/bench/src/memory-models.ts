@@ -82,7 +82,10 @@ export async function memoryModelBenchmarks(quick: boolean, rounds: number, want
   if (quick) models.unshift(['flatmem', 'flatmem']);
   for (const [model, label] of models) {
     if (!want(`boot ${(2 * each) / GiB} GiB sparse machine, 2 nodes + hole (${label})`)) continue;
-    const b = bootInChild(sparseMachine(each), model);
+    // each boot in a fresh process; the best of two, so that one disturbed by the host (the first big
+    // allocation after the parent's work can wait on the OS for seconds) does not stand for the model
+    const boots = Array.from({ length: quick ? 1 : 2 }, () => bootInChild(sparseMachine(each), model));
+    const b = boots.reduce((x, y) => (y.ms < x.ms ? y : x));
     results.push({
       name: `boot ${(2 * each) / GiB} GiB sparse machine, 2 nodes + hole (${label}${b.slotLayout && label.endsWith('default options') ? `: ${b.slotLayout} slots` : ''})`,
       opsPerSec: 0, ops: 1, rounds: 1,
@@ -92,7 +95,7 @@ export async function memoryModelBenchmarks(quick: boolean, rounds: number, want
       presentPages: b.pages,
       tableBytesPerPage: +(b.tableBytes / b.pages).toFixed(2),
       rssBytesPerPage: +((b.rssBytes - b.baseRss) / b.pages).toFixed(2),
-      note: `metadata per simulated page: ${(b.tableBytes / b.pages).toFixed(1)} B allocated, ${((b.rssBytes - b.baseRss) / b.pages).toFixed(1)} B resident after boot (target ≤ 16); boot ${Math.round(b.ms)} ms${each === 512 * GiB ? ' (target ≤ 5000)' : ''}`,
+      note: `metadata per simulated page: ${(b.tableBytes / b.pages).toFixed(1)} B allocated, ${((b.rssBytes - b.baseRss) / b.pages).toFixed(1)} B resident after boot (target ≤ 16); boot ${Math.round(b.ms)} ms${each === 512 * GiB ? ' (target ≤ 5000)' : ''}${boots.length > 1 ? ` (best of ${boots.map((x) => Math.round(x.ms)).join(', ')} ms)` : ''}`,
     });
   }
   return results;
