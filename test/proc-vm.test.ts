@@ -3,7 +3,7 @@
 // (../shared/fixtures/proc-vm1, Linux 5.8) go through the same strict parsers.
 import { readFileSync } from 'node:fs';
 import {
-  contigPageInfo, createSimulator, fragmentationIndex, GFP_HIGHUSER_MOVABLE, GFP_KERNEL, runDefaultWorkload, type Simulator,
+  contigPageInfo, createSimulator, extfragForOrder, fragmentationIndex, GFP_HIGHUSER_MOVABLE, GFP_KERNEL, runDefaultWorkload, type Simulator,
   unusableFreeIndex,
 } from '@mmsim/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -215,6 +215,10 @@ describe('fragmentation indices', () => {
     expect(unusableFreeIndex(1, contigPageInfo(nr, 1))).toBe(277);
     expect(unusableFreeIndex(0, contigPageInfo(nr, 0))).toBe(0);
     expect(unusableFreeIndex(2, contigPageInfo(new Array(11).fill(0), 2))).toBe(1000);
+    // extfrag_for_order (proactive compaction's score), percent: order 1 → 27; nothing free → 0, not 100
+    expect(extfragForOrder(1, contigPageInfo(nr, 1))).toBe(27);
+    expect(extfragForOrder(4, contigPageInfo(nr, 4))).toBe(100);
+    expect(extfragForOrder(2, contigPageInfo(new Array(11).fill(0), 2))).toBe(0);
   });
 
   it('extfrag_index and unusable_index print as debugfs does', async () => {

@@ -44,6 +44,9 @@ export interface DelayedWork {
   cancel(): void;
 }
 
+/** Run order: the earlier deadline first, equal deadlines in queue order. */
+const runsBefore = (a: Job, b: Job): boolean => a.due < b.due || (a.due === b.due && a.seq < b.seq);
+
 /** The shortest sleep: a job cannot run twice at one instant. */
 const MIN_DELAY_NS = 1;
 
@@ -83,7 +86,7 @@ export class DelayedWorkQueue {
 
   /** Queued jobs, next first. */
   pending(): PendingWork[] {
-    return [...this.jobs.values()].sort((a, b) => a.due - b.due || a.seq - b.seq).map((j) => ({ name: j.name, due: j.due }));
+    return [...this.jobs.values()].sort((a, b) => (runsBefore(a, b) ? -1 : 1)).map((j) => ({ name: j.name, due: j.due }));
   }
 
   /**
@@ -103,7 +106,7 @@ export class DelayedWorkQueue {
     try {
       for (;;) {
         let next: Job | undefined;
-        for (const j of this.jobs.values()) if (j.due <= end && (!next || j.due < next.due || (j.due === next.due && j.seq < next.seq))) next = j;
+        for (const j of this.jobs.values()) if (j.due <= end && (!next || runsBefore(j, next))) next = j;
         if (!next) break;
         clock.advance(next.due - clock.now());
         const due = next.due;

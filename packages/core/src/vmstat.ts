@@ -210,7 +210,7 @@ export interface ContigPageInfo {
 }
 
 /** fill_contig_page_info() from a zone's nr_free per order. */
-export function contigPageInfo(nrFree: readonly number[], order: number): ContigPageInfo {
+export function contigPageInfo(nrFree: ArrayLike<number>, order: number): ContigPageInfo {
   const info = { freePages: 0, freeBlocksTotal: 0, freeBlocksSuitable: 0 };
   for (let o = 0; o < nrFree.length; o++) {
     const blocks = nrFree[o]!;
@@ -237,6 +237,12 @@ export function fragmentationIndex(order: number, info: ContigPageInfo): number 
 export function unusableFreeIndex(order: number, info: ContigPageInfo): number {
   if (info.freePages === 0) return 1000;
   return Math.floor(((info.freePages - info.freeBlocksSuitable * 2 ** order) * 1000) / info.freePages);
+}
+
+/** extfrag_for_order(): the percentage of free memory not in blocks of at least `order` (0 with nothing free). */
+export function extfragForOrder(order: number, info: ContigPageInfo): number {
+  if (info.freePages === 0) return 0;
+  return Math.floor(((info.freePages - info.freeBlocksSuitable * 2 ** order) * 100) / info.freePages);
 }
 
 function nrFreeOf(k: Kernel, z: Zone): number[] {

@@ -127,6 +127,14 @@ export function runDefaultWorkload(sim: Simulator, opts: DefaultWorkloadOptions 
     held -= 1 << p.order;
     s.pageFrees++;
   };
+  const freeObject = (i: number) => {
+    const o = objs[i]!;
+    objs[i] = objs[objs.length - 1]!;
+    objs.pop();
+    if (o.cache) sim.slab.cacheFree(o.cache, o.ptr);
+    else sim.slab.kfree(o.ptr);
+    s.objectFrees++;
+  };
 
   for (let op = 0; op < ops; op++) {
     if (afterOp !== undefined && op > 0) afterOp(op);
@@ -186,13 +194,7 @@ export function runDefaultWorkload(sim: Simulator, opts: DefaultWorkloadOptions 
     } else if (x < 80) {
       // object allocation
       if (objs.length > 4096 && r.below(2) === 0) {
-        const i = r.below(objs.length);
-        const o = objs[i]!;
-        objs[i] = objs[objs.length - 1]!;
-        objs.pop();
-        if (o.cache) sim.slab.cacheFree(o.cache, o.ptr);
-        else sim.slab.kfree(o.ptr);
-        s.objectFrees++;
+        freeObject(r.below(objs.length));
         continue;
       }
       let ptr: number | null;
@@ -211,15 +213,7 @@ export function runDefaultWorkload(sim: Simulator, opts: DefaultWorkloadOptions 
     } else {
       // frees
       if (r.below(2) === 0 && pages.length > 0) freePage(r.below(pages.length));
-      else if (objs.length > 0) {
-        const i = r.below(objs.length);
-        const o = objs[i]!;
-        objs[i] = objs[objs.length - 1]!;
-        objs.pop();
-        if (o.cache) sim.slab.cacheFree(o.cache, o.ptr);
-        else sim.slab.kfree(o.ptr);
-        s.objectFrees++;
-      }
+      else if (objs.length > 0) freeObject(r.below(objs.length));
     }
   }
   if (afterOp !== undefined && ops > 0) afterOp(ops);

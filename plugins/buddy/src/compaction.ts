@@ -15,7 +15,10 @@
  * migration failures other than "not movable".
  * @module
  */
-import { ALLOC_CMA, ALLOC_WMARK_MASK, MigrateType, MIGRATE_TYPES, NO_PAGE, NR_PAGE_ORDERS, type PageFrameTable, PageOwner, PG_buddy, PG_pcp, PG_reserved } from '@mmsim/core';
+import {
+  ALLOC_CMA, ALLOC_WMARK_MASK, contigPageInfo, extfragForOrder, fragmentationIndex as fragmentationIndexOf, MigrateType, MIGRATE_TYPES,
+  NO_PAGE, NR_PAGE_ORDERS, type PageFrameTable, PageOwner, PG_buddy, PG_pcp, PG_reserved,
+} from '@mmsim/core';
 import { findSuitableFallback } from './fallback.js';
 import { isMergeable, PAGE_ALLOC_COSTLY_ORDER, PAGEBLOCK_NR_PAGES, PAGEBLOCK_ORDER, type ZoneState } from './mmzone.js';
 import type { AllocContext, BuddyAllocator } from './page_alloc.js';
@@ -136,18 +139,7 @@ function compactionRestarting(zs: ZoneState, order: number): boolean {
 
 /** fill_contig_page_info() + __fragmentation_index() of a zone. */
 export function fragmentationIndex(zs: ZoneState, order: number): number {
-  let freePages = 0;
-  let total = 0;
-  let suitable = 0;
-  for (let o = 0; o < NR_PAGE_ORDERS; o++) {
-    const b = zs.nrFree[o]!;
-    total += b;
-    freePages += b * 2 ** o;
-    if (o >= order) suitable += b * 2 ** (o - order);
-  }
-  if (!total) return 0;
-  if (suitable) return -1000;
-  return 1000 - Math.floor((1000 + Math.floor((freePages * 1000) / 2 ** order)) / total);
+  return fragmentationIndexOf(order, contigPageInfo(zs.nrFree, order));
 }
 
 /** __compaction_suitable(): order-0 watermark (min, low for costly orders) plus compact_gap. */
@@ -719,22 +711,9 @@ export const HPAGE_FRAG_CHECK_INTERVAL_NS = 500e6;
 /** COMPACTION_HPAGE_ORDER (HPAGE_PMD_ORDER on x86_64). */
 const COMPACTION_HPAGE_ORDER = 9;
 
-/** extfrag_for_order(): the percentage of free memory not in blocks of at least `order`. */
-export function extfragForOrder(zs: ZoneState, order: number): number {
-  let freePages = 0;
-  let suitable = 0;
-  for (let o = 0; o < NR_PAGE_ORDERS; o++) {
-    const b = zs.nrFree[o]!;
-    freePages += b * 2 ** o;
-    if (o >= order) suitable += b * 2 ** (o - order);
-  }
-  if (!freePages) return 0;
-  return Math.floor(((freePages - suitable * 2 ** order) * 100) / freePages);
-}
-
 /** fragmentation_score_zone(): extfrag_for_order() at the huge page order. */
 export function fragmentationScoreZone(zs: ZoneState): number {
-  return extfragForOrder(zs, COMPACTION_HPAGE_ORDER);
+  return extfragForOrder(COMPACTION_HPAGE_ORDER, contigPageInfo(zs.nrFree, COMPACTION_HPAGE_ORDER));
 }
 
 /** fragmentation_score_node(): the zones' scores weighted by their share of the node's present pages. */

@@ -89,7 +89,7 @@ export class BuddyAllocator implements PageAllocator, WatermarkHost {
    * The fast path's preferred zone by gfp & 0x1f (zone modifiers and
    * migrate type bits), for a call without options (CPU 0, its node's
    * zonelist, no policy): what first_zones_zonelist() returns, or null where
-   * the gfp is invalid or that zone's memmap is not flat. Rebuilt with the
+   * the gfp is invalid or CPU 0 has no list there. Rebuilt with the
    * zonelists.
    */
   private fastZone: (ZoneState | null)[] = [];
@@ -283,7 +283,7 @@ export class BuddyAllocator implements PageAllocator, WatermarkHost {
       const hz = this.gfpZoneIdx[bits & 0x0f]!;
       this.fastHz[bits] = hz;
       const pref = hz < 0 || (bits & 0x18) === 0x18 || !zl ? undefined : zl.find((z) => z.idx <= hz);
-      this.fastZone.push(pref && pref.linear && pref.pcp[0] ? pref : null);
+      this.fastZone.push(pref && pref.pcp[0] ? pref : null);
     }
   }
 
@@ -366,21 +366,14 @@ export class BuddyAllocator implements PageAllocator, WatermarkHost {
     // (zone_watermark_fast) with a block on this CPU's list. Anything else
     // takes the full path below, which repeats these checks.
     const fz = opts === undefined && this.pcpOrder[order] !== 0 && (gfp & __GFP_THISNODE) === 0 ? this.fastZone[gfp & 0x1f] : null;
-    if (fz != null && !fz.belowHigh && this.memory.pages === this.t) {
+    if (fz != null && this.memory.pages === this.t) {
       const mt = this.shared.mobilityDisabled ? MigrateType.UNMOVABLE : (gfp & 0x18) >> 3;
       const pcp = fz.pcp[0]!;
       const pindex = PINDEX[order * MIGRATE_PCPTYPES + mt]!;
-      if (pcp.len[pindex]! > 0) {
-        const hz = this.fastHz[gfp & 0x1f]!;
-        const mark = fz.wmarkHigh + fz.boost;
-        const ok = order === 0 && fz.nrFreeHighatomic === 0 && fz.nrFreeCma === 0
-          ? fz.stats.nrFreePages > mark + fz.lowmemReserve[hz]!
-          : zoneWatermarkFast(fz, order, mark, hz, this.fastAllocFlags(gfp, mt, fz));
-        if (ok) {
-          const pfn = this.takePcp(fz, pcp, pindex, order, gfp, false, 0);
-          if (this.events.enabled.mm_page_alloc) this.events.emit('mm_page_alloc', { pfn, order, gfp_flags: gfp, migratetype: mt });
-          return pfn;
-        }
+      if (pcp.len[pindex]! > 0 && this.aboveHigh(fz, order, this.fastHz[gfp & 0x1f]!, this.allocFlagsLow(gfp, mt, fz))) {
+        const pfn = this.takePcp(fz, pcp, pindex, order, gfp, false, 0);
+        if (this.events.enabled.mm_page_alloc) this.events.emit('mm_page_alloc', { pfn, order, gfp_flags: gfp, migratetype: mt });
+        return pfn;
       }
     }
     const hz = this.gfpZoneIdx[gfp & 0x0f]!;
@@ -443,24 +436,13 @@ export class BuddyAllocator implements PageAllocator, WatermarkHost {
     let pfn = -1;
     if (start < zl.length) {
       const pref = zl[start]!;
-      // ALLOC_KSWAPD is __GFP_KSWAPD_RECLAIM; alloc_flags_nofragment() for a Normal preferred zone
-      const allocFlags = ALLOC_WMARK_LOW | (gfp & ALLOC_KSWAPD) | (mt === MigrateType.MOVABLE ? ALLOC_CMA : 0) | (pref.nofragment ? ALLOC_NOFRAGMENT : 0);
-      // the common case first: the preferred zone is above its high watermark
-      // (zone_watermark_fast's order-0 test inline) and its per-CPU list has a page
-      let aboveHigh = false;
-      if (!pref.belowHigh) {
-        if (order === 0) {
-          const free = pref.stats.nrFreePages;
-          const reserved = pref.nrFreeHighatomic + (allocFlags & ALLOC_CMA ? 0 : pref.nrFreeCma);
-          aboveHigh = free - Math.min(free, reserved) > pref.wmarkHigh + pref.boost + pref.lowmemReserve[hz]! || zoneWatermarkFast(pref, 0, pref.wmarkHigh + pref.boost, hz, allocFlags);
-        } else {
-          aboveHigh = zoneWatermarkFast(pref, order, pref.wmarkHigh + pref.boost, hz, allocFlags);
-        }
-      }
+      const allocFlags = this.allocFlagsLow(gfp, mt, pref);
+      // the common case first: the preferred zone is above its high watermark and its per-CPU list has a page
+      const aboveHigh = this.aboveHigh(pref, order, hz, allocFlags);
       if (aboveHigh) {
         const pindex = PINDEX[order * MIGRATE_PCPTYPES + mt]!;
         const pcp = pref.pcp[cpu]!;
-        if (this.pcpOrder[order] !== 0 && pref.linear && pcp.len[pindex]! > 0) {
+        if (this.pcpOrder[order] !== 0 && pcp.len[pindex]! > 0) {
           pfn = this.takePcp(pref, pcp, pindex, order, gfp, cold, cpu);
         } else {
           pfn = this.rmqueue(pref, pref, order, allocFlags, mt, cpu, cold);
@@ -536,9 +518,14 @@ export class BuddyAllocator implements PageAllocator, WatermarkHost {
    * preferring `pref`: __count_zid_vm_events(PGALLOC) and zone_statistics(),
    * the one place every allocation passes.
    */
-  /** The fast path's alloc_flags: ALLOC_WMARK_LOW, as the full path computes them. */
-  private fastAllocFlags(gfp: number, mt: number, pref: ZoneState): number {
+  /** alloc_flags of the first attempt: ALLOC_WMARK_LOW, __GFP_KSWAPD_RECLAIM (ALLOC_KSWAPD), ALLOC_CMA for movable, alloc_flags_nofragment(). */
+  private allocFlagsLow(gfp: number, mt: number, pref: ZoneState): number {
     return ALLOC_WMARK_LOW | (gfp & ALLOC_KSWAPD) | (mt === MigrateType.MOVABLE ? ALLOC_CMA : 0) | (pref.nofragment ? ALLOC_NOFRAGMENT : 0);
+  }
+
+  /** Is the preferred zone above its high watermark (zone_watermark_fast) and not flagged below it? */
+  private aboveHigh(pref: ZoneState, order: number, hz: number, allocFlags: number): boolean {
+    return !pref.belowHigh && zoneWatermarkFast(pref, order, pref.wmarkHigh + pref.boost, hz, allocFlags);
   }
 
   /**
@@ -549,13 +536,7 @@ export class BuddyAllocator implements PageAllocator, WatermarkHost {
     pcp.freeCount >>= 1;
     const pfn = cold ? pcp.popTail(pindex) : pcp.popHead(pindex);
     pcp.count -= 1 << order;
-    const page = pfn - pref.pageOff;
-    const t = this.t;
-    t.refcount[page] = 1;
-    t.private[page] = order;
-    t.ownerKind[page] = PageOwner.KERNEL;
-    t.owner[page] = 0;
-    t.flags[page] = gfp & __GFP_COMP && order > 0 ? PG_head : 0;
+    this.prepNewPage(pref, pfn, order, gfp);
     this.accountAlloc(pref, pref, order, cpu);
     // ALLOC_KSWAPD is __GFP_KSWAPD_RECLAIM
     if (gfp & ALLOC_KSWAPD && pref.boostedWatermark) {

@@ -184,13 +184,18 @@ export function zoneWatermarkOk(zs: ZoneState, order: number, mark: number, high
  * boost exception for __GFP_HIGH order-0 requests at the min watermark.
  */
 export function zoneWatermarkFast(zs: ZoneState, order: number, mark: number, highestIdx: number, allocFlags: number): boolean {
-  const free = zs.stats.nrFreePages;
   if (!order) {
-    let reserved = allocFlags & ALLOC_RESERVES ? 0 : zs.nrFreeHighatomic;
-    if (!(allocFlags & ALLOC_CMA)) reserved += zs.nrFreeCma;
-    const usable = free - Math.min(free, reserved);
-    if (usable > mark + zs.lowmemReserve[highestIdx]!) return true;
+    // kept small so that it inlines into the allocation fast path; the rest is zoneWatermarkFastFull
+    const free = zs.stats.nrFreePages;
+    const reserved = (allocFlags & ALLOC_RESERVES ? 0 : zs.nrFreeHighatomic) + (allocFlags & ALLOC_CMA ? 0 : zs.nrFreeCma);
+    if (free - Math.min(free, reserved) > mark + zs.lowmemReserve[highestIdx]!) return true;
   }
+  return zoneWatermarkFastFull(zs, order, mark, highestIdx, allocFlags);
+}
+
+/** zone_watermark_fast() past its order-0 shortcut: the full check, then the __GFP_HIGH boost exception. */
+function zoneWatermarkFastFull(zs: ZoneState, order: number, mark: number, highestIdx: number, allocFlags: number): boolean {
+  const free = zs.stats.nrFreePages;
   if (zoneWatermarkOkFree(zs, order, mark, highestIdx, allocFlags, free)) return true;
   if (!order && allocFlags & ALLOC_MIN_RESERVE && zs.boost && (allocFlags & ALLOC_WMARK_MASK) === WMARK_MIN) {
     return zoneWatermarkOkFree(zs, order, zs.wmarkMin, highestIdx, allocFlags, free);
