@@ -41,7 +41,7 @@ const machineSchema = z.object({
   llc: size.optional(),
 }).strict();
 
-const manifestLike = z.custom<PluginManifest>((v) => typeof v === 'object' && v !== null && typeof (v as PluginManifest).register === 'function' && typeof (v as PluginManifest).provides === 'symbol', 'a plugin manifest');
+const manifestLike = z.custom<PluginManifest>((v) => typeof v === 'object' && v !== null && typeof (v as PluginManifest).register === 'function' && (typeof (v as PluginManifest).provides === 'symbol' || Array.isArray((v as PluginManifest).provides)), 'a plugin manifest');
 const pluginRef = z.union([
   z.string().min(1),
   manifestLike,
@@ -57,7 +57,9 @@ export const configSchema = z.object({
     reclaim: pluginRef.optional(),
     oom: pluginRef.optional(),
   }).strict().default({}),
-  /** Plugins that contribute to a many-implementation point (SHRINKER, PROC_ENTRY, ...). */
+  /** Service packages: the kernel's shared mechanisms (reclaim engine, OOM killer, vmalloc, ...), e.g. '@mmsim/mm'. */
+  services: z.array(pluginRef).optional(),
+  /** Plugins that contribute to a many-implementation point (SHRINKER, PROC_ENTRY, PAGE_OWNER, INVARIANT_CHECK, ...). */
   extraPlugins: z.array(pluginRef).default([]),
   sysctl: z.record(z.string(), z.unknown()).default({}),
   seed: z.number().int().min(0).max(2 ** 32 - 1).default(1),
@@ -74,6 +76,8 @@ export type PluginRef = string | PluginManifest | { use: string | PluginManifest
 export interface SimulatorConfig {
   machine?: MachineDescription;
   plugins?: Partial<Record<'memoryModel' | 'pageAllocator' | 'slab' | 'reclaim' | 'oom', PluginRef>>;
+  /** Service packages (default: the distribution's, e.g. ['@mmsim/mm'] under @mmsim/defconfig; none in core alone). */
+  services?: PluginRef[];
   extraPlugins?: PluginRef[];
   sysctl?: Record<string, unknown>;
   seed?: number;

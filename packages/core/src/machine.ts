@@ -6,13 +6,10 @@
  * log (`{ dmesg: 'path' }`) or a real /proc/zoneinfo (`{ zoneinfo: 'path' }`).
  * @module
  */
-import { readFileSync } from 'node:fs';
-import { machineFromDmesg, parseDmesg, type PrintedBoot } from './dmesg.js';
 import { type E820Entry, e820RangeRemove, e820ToPfnRanges, qemuE820 } from './e820.js';
 import { MmsimError } from './errors.js';
 import type { ZoneType } from './gfp.js';
 import { PAGE_SHIFT, parseSize } from './size.js';
-import { machineFromZoneinfo, parseZoneinfo } from './zoneinfo.js';
 
 /** A half-open pfn range [start, end). */
 export interface PfnRange {
@@ -118,8 +115,8 @@ export interface MachineLayout {
   kernel?: string;
   /** Cost of NUMA allocations. */
   numa: Required<NumaCost>;
-  /** What the boot log printed, when the machine came from one. */
-  bootLog?: PrintedBoot;
+  /** What the boot log printed, when the machine came from one (the importer's record; `@mmsim/machine`'s PrintedBoot). */
+  bootLog?: unknown;
   /** Where the description came from ('dmesg:FILE', 'zoneinfo:FILE'). */
   source?: string;
 }
@@ -172,46 +169,24 @@ export function parseCmdline(cmdline: string, path = 'machine.cmdline'): { mem?:
   return out;
 }
 
-/** Reads a file a machine description names; ECONFIG naming the field when it cannot. */
-function readText(file: string, path: string): string {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new MmsimError('ECONFIG', `${path}: cannot read '${file}': ${(e as Error).message}`, { path });
-  }
+/** What a machine importer (a boot log, a /proc/zoneinfo) made of a description. */
+export interface ImportedMachine {
+  desc: MachineDescription;
+  kernel?: string;
+  bootLog?: unknown;
+  source?: string;
 }
 
-/**
- * Expands `dmesg` / `zoneinfo` into the plain description they stand for;
- * fields the user gave beside them win (e.g. `cpus`).
- */
-export function expandMachineSources(desc: MachineDescription): { desc: MachineDescription; kernel?: string; bootLog?: PrintedBoot; source?: string } {
-  if (desc.dmesg !== undefined && desc.zoneinfo !== undefined) {
-    throw new MmsimError('EMACHINE', 'machine: give `dmesg` or `zoneinfo`, not both', { path: 'machine' });
-  }
-  if (desc.dmesg !== undefined) {
-    const info = parseDmesg(readText(desc.dmesg, 'machine.dmesg'), desc.dmesg);
-    const { kernel, ...base } = machineFromDmesg(info);
-    const { dmesg: _d, ...rest } = desc;
-    void _d;
-    if (rest.cpus !== undefined) for (const n of base.nodes ?? []) delete n.cpus;
-    const r: { desc: MachineDescription; kernel?: string; bootLog?: PrintedBoot; source?: string } = { desc: { ...base, ...rest }, bootLog: info.printed, source: `dmesg:${desc.dmesg}` };
-    if (kernel) r.kernel = kernel;
-    return r;
-  }
-  if (desc.zoneinfo !== undefined) {
-    const base = machineFromZoneinfo(parseZoneinfo(readText(desc.zoneinfo, 'machine.zoneinfo'), desc.zoneinfo), desc.zoneinfo);
-    const { zoneinfo: _z, ...rest } = desc;
-    void _z;
-    if (rest.cpus !== undefined) for (const n of base.nodes ?? []) delete n.cpus;
-    return { desc: { ...base, ...rest }, source: `zoneinfo:${desc.zoneinfo}` };
-  }
-  return { desc };
-}
+/** Expands `machine.dmesg` / `machine.zoneinfo` into a plain description (a distribution supplies one, e.g. @mmsim/machine's). */
+export type MachineImporter = (desc: MachineDescription) => ImportedMachine;
 
 /** Validates a machine description and lays its RAM out over nodes. */
-export function layoutMachine(input: MachineDescription): MachineLayout {
-  const { desc, kernel, bootLog, source } = expandMachineSources(input);
+export function layoutMachine(input: MachineDescription, importMachine?: MachineImporter): MachineLayout {
+  if ((input.dmesg !== undefined || input.zoneinfo !== undefined) && !importMachine) {
+    const key = input.dmesg !== undefined ? 'dmesg' : 'zoneinfo';
+    throw new MmsimError('EMACHINE', `machine.${key}: core alone reads no ${key === 'dmesg' ? 'boot logs' : '/proc/zoneinfo files'}; use createSimulator from @mmsim/defconfig, or pass @mmsim/machine's importMachine`, { path: `machine.${key}` });
+  }
+  const { desc, kernel, bootLog, source } = importMachine ? importMachine(input) : { desc: input } as ImportedMachine;
   const arch = desc.arch ?? 'x86_64';
   const cmd = parseCmdline(desc.cmdline ?? '');
   let e820: E820Entry[];

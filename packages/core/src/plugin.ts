@@ -33,8 +33,12 @@ export type StandardResult<Output> =
 export interface PluginManifest<T = unknown, O = unknown> {
   /** Required; every error about the plugin carries it. */
   readonly name: string;
-  /** The extension point token it provides (MEMORY_MODEL, PAGE_ALLOCATOR, ...), or a contribution token. */
-  readonly provides: Token<T>;
+  /**
+   * The extension point token it provides (MEMORY_MODEL, PAGE_ALLOCATOR, ...),
+   * a contribution token, or — for a service package — the list of service
+   * tokens it registers.
+   */
+  readonly provides: Token<T> | readonly symbol[];
   /** Plugin API version it was written for; must equal {@link API_VERSION}. */
   readonly apiVersion: string;
   /** One line on what it is. */
@@ -68,21 +72,22 @@ export function checkManifest(m: unknown, source: string): asserts m is PluginMa
   };
   if (!x || typeof x !== 'object') bad('expected an object (export default definePlugin({...}))');
   if (typeof x!.name !== 'string' || x!.name.length === 0) bad('`name` is required');
-  if (typeof x!.provides !== 'symbol') bad('`provides` must be an extension point token such as MEMORY_MODEL');
+  const p = x!.provides as unknown;
+  if (typeof p !== 'symbol' && !(Array.isArray(p) && p.length > 0 && p.every((t) => typeof t === 'symbol'))) bad('`provides` must be an extension point token such as MEMORY_MODEL (or a list of service tokens)');
   if (typeof x!.apiVersion !== 'string') bad('`apiVersion` is required');
   if (typeof x!.register !== 'function') bad('`register(container, options)` is required');
   if (x!.options !== undefined && typeof (x!.options as StandardSchemaV1)['~standard']?.validate !== 'function') bad('`options` must be a Standard Schema (e.g. a zod schema)');
 }
 
 /** Checks the api version and that the plugin provides the point it was configured for. */
-export function checkCompatible(m: PluginManifest, slot: keyof typeof EXTENSION_POINTS | 'extra', path: string): void {
+export function checkCompatible(m: PluginManifest, slot: keyof typeof EXTENSION_POINTS | 'extra' | 'service', path: string): void {
   if (m.apiVersion !== API_VERSION) {
     throw new MmsimError('EPLUGIN_API', `${path}: plugin '${m.name}' was written for plugin API ${m.apiVersion}, this core implements ${API_VERSION}`, { plugin: m.name, path });
   }
-  if (slot !== 'extra') {
+  if (slot !== 'extra' && slot !== 'service') {
     const want = EXTENSION_POINTS[slot];
     if (m.provides !== want) {
-      throw new MmsimError('EPLUGIN_KIND', `${path}: plugin '${m.name}' provides ${extensionPointName(m.provides)}, but ${path.split('.').slice(0, 2).join('.')} needs a ${extensionPointName(want)}`, { plugin: m.name, path });
+      throw new MmsimError('EPLUGIN_KIND', `${path}: plugin '${m.name}' provides ${providedNames(m)}, but ${path.split('.').slice(0, 2).join('.')} needs a ${extensionPointName(want)}`, { plugin: m.name, path });
     }
   }
 }
@@ -103,4 +108,13 @@ export async function validateOptions(m: PluginManifest, options: unknown, path:
     throw new MmsimError('EPLUGIN_OPTIONS', `${where}: ${first.message} (plugin '${m.name}')`, { plugin: m.name, path: where, details: { issues: r.issues.map((i) => i.message) } });
   }
   return r.value;
+}
+
+/** The tokens a manifest provides, as a list. */
+export function providedTokens(m: PluginManifest): readonly symbol[] {
+  return typeof m.provides === 'symbol' ? [m.provides] : m.provides;
+}
+
+function providedNames(m: PluginManifest): string {
+  return providedTokens(m).map(extensionPointName).join(', ');
 }

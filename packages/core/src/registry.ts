@@ -1,7 +1,9 @@
 /**
- * Plugin resolution: built-in names map to the project's packages; any other
- * name is loaded with import() as an npm package (resolved from the working
- * directory) or a file path.
+ * Plugin resolution. Core names no plugin: a name resolves through the
+ * distribution's own table (short names such as 'buddy' → a loader the
+ * distribution package supplies, see {@link Distribution}), else it is
+ * loaded with import() as an npm package (resolved from here, then from the
+ * working directory) or a file path.
  * @module
  */
 import { createRequire } from 'node:module';
@@ -10,32 +12,8 @@ import { pathToFileURL } from 'node:url';
 import { MmsimError } from './errors.js';
 import { checkManifest, type PluginManifest } from './plugin.js';
 
-/** Built-in plugins: name → package. */
-export const BUILTIN_PLUGINS: Readonly<Record<string, string>> = Object.freeze({
-  flatmem: '@mmsim/plugin-flatmem',
-  discontigmem: '@mmsim/plugin-discontigmem',
-  sparsemem: '@mmsim/plugin-sparsemem',
-  buddy: '@mmsim/plugin-buddy',
-  slub: '@mmsim/plugin-slub',
-  slab: '@mmsim/plugin-slab',
-  slob: '@mmsim/plugin-slob',
-  lru: '@mmsim/plugin-lru',
-  'oom-linux': '@mmsim/plugin-oom-linux',
-});
-
-/** The default composition when a config names no plugins. */
-export const DEFAULT_PLUGINS = Object.freeze({
-  memoryModel: 'flatmem',
-  pageAllocator: 'buddy',
-  slab: 'slub',
-  reclaim: 'lru',
-  oom: 'oom-linux',
-});
-
-/** Registers another built-in (for plugins added to the monorepo later). */
-export function builtinPackage(name: string): string | undefined {
-  return BUILTIN_PLUGINS[name];
-}
+/** Loads a module by short name: `() => import('@mmsim/plugin-buddy')`. */
+export type PluginLoader = () => Promise<unknown>;
 
 function isNotFound(e: unknown): boolean {
   const code = (e as { code?: string }).code;
@@ -43,7 +21,7 @@ function isNotFound(e: unknown): boolean {
     /Cannot find (package|module)|Failed to (load|resolve)/.test(String((e as Error)?.message));
 }
 
-const cache = new Map<string, PluginManifest>();
+const cache = new Map<string, PluginManifest | readonly PluginManifest[]>();
 
 async function importSpecifier(spec: string): Promise<unknown> {
   // 1. a path
@@ -51,7 +29,7 @@ async function importSpecifier(spec: string): Promise<unknown> {
     const url = spec.startsWith('file:') ? spec : pathToFileURL(resolvePath(process.cwd(), spec)).href;
     return import(url);
   }
-  // 2. a package visible from here (built-ins, workspaces, packages installed beside the core)
+  // 2. a package visible from here (workspaces, packages installed beside the core)
   try {
     return await import(spec);
   } catch (e) {
@@ -68,22 +46,34 @@ async function importSpecifier(spec: string): Promise<unknown> {
   }
 }
 
-/** Loads a plugin manifest by built-in name, package name or path. */
-export async function loadPlugin(nameOrPath: string, path: string): Promise<PluginManifest> {
-  const spec = BUILTIN_PLUGINS[nameOrPath] ?? nameOrPath;
-  const hit = cache.get(spec);
+/**
+ * Loads a plugin manifest — or, for a service package, its list of
+ * manifests — by short name (from `known`), package name or path.
+ */
+export async function loadPlugin(nameOrPath: string, path: string, known: Readonly<Record<string, PluginLoader>> = {}): Promise<PluginManifest | readonly PluginManifest[]> {
+  const loader = Object.hasOwn(known, nameOrPath) ? known[nameOrPath] : undefined;
+  const key = loader ? `known:${nameOrPath}` : nameOrPath;
+  const hit = cache.get(key);
   if (hit) return hit;
   let mod: unknown;
   try {
-    mod = await importSpecifier(spec);
+    mod = await (loader ? loader() : importSpecifier(nameOrPath));
   } catch (e) {
     if (isNotFound(e)) {
-      throw new MmsimError('EPLUGIN_UNKNOWN', `${path}: unknown plugin '${nameOrPath}': not built in (${Object.keys(BUILTIN_PLUGINS).join(', ')}) and no package or file of that name could be imported`, { plugin: nameOrPath, path, cause: e });
+      const names = Object.keys(known);
+      throw new MmsimError('EPLUGIN_UNKNOWN', `${path}: unknown plugin '${nameOrPath}': ${names.length ? `not one of this distribution's (${names.join(', ')})` : 'core alone knows no short names'} and no package or file of that name could be imported`, { plugin: nameOrPath, path, cause: e });
     }
     throw new MmsimError('EPLUGIN_INVALID', `${path}: plugin '${nameOrPath}' failed to load: ${(e as Error).message}`, { plugin: nameOrPath, path, cause: e });
   }
   const m = (mod as { default?: unknown }).default ?? mod;
+  if (Array.isArray(m)) {
+    if (m.length === 0) checkManifest(undefined, `${path} ('${nameOrPath}')`);
+    m.forEach((x, i) => checkManifest(x, `${path} ('${nameOrPath}')[${i}]`));
+    const list = Object.freeze([...m] as PluginManifest[]);
+    cache.set(key, list);
+    return list;
+  }
   checkManifest(m, `${path} ('${nameOrPath}')`);
-  cache.set(spec, m);
+  cache.set(key, m);
   return m;
 }

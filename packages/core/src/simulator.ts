@@ -8,40 +8,44 @@ import 'reflect-metadata';
 import { container as rootContainer, type DependencyContainer, type InjectionToken } from 'tsyringe';
 import { SimClock } from './clock.js';
 import { parseConfig, type PluginRef, type ResolvedConfig, type SimulatorConfig } from './config.js';
-import { checkVm } from './debug_vm.js';
 import { MmsimError } from './errors.js';
-import { MigrateType } from './gfp.js';
 import { EventBus } from './events.js';
-import { Kernel } from './kernel.js';
-import { layoutMachine, type MachineDescription } from './machine.js';
+import { layoutMachine, type MachineDescription, type MachineImporter } from './machine.js';
 import type { MemoryModel } from './memory-model.js';
 import type { OomScorer } from './oom.js';
-import { NO_PAGE, PageOwner, PG_reserved } from './page.js';
+import { NO_PAGE, PageFrameTable, PageOwner, PG_reserved } from './page.js';
 import type { PageAllocator } from './page-allocator.js';
-import { checkCompatible, validateOptions, type PluginManifest } from './plugin.js';
-import { showBuddyinfo, showMeminfo, showNumaHardware, showNumastat, showOomScore, showSlabinfo, type ProcEntry } from './proc.js';
-import { showExtfragIndex, showPagetypeinfo, showUnusableIndex, showVmstat, showZoneinfo } from './vmstat.js';
+import { checkCompatible, providedTokens, validateOptions, type PluginManifest } from './plugin.js';
+import type { ProcEntry } from './proc.js';
 import { Random } from './random.js';
 import type { ReclaimPolicy } from './reclaim.js';
-import { DEFAULT_PLUGINS, loadPlugin } from './registry.js';
+import { loadPlugin, type PluginLoader } from './registry.js';
+import type { InvariantCheck, MemoryHotplug, OomKiller, PageOwners, Percpu, Reclaim, SwapSpace, TaskTable, Vmalloc, VmStat } from './services.js';
 import type { SlabAllocator } from './slab-allocator.js';
-import type { Vmalloc } from './vmalloc.js';
-import type { Percpu } from './percpu.js';
+import { restoreSnapshot, takeSnapshot, type Snapshot } from './snapshot.js';
 import { Sysctl, type SysctlName } from './sysctl.js';
+import { DelayedWorkQueue } from './timer.js';
 import {
-  CLOCK, EVENTS, EXTENSION_POINTS, type ExtensionPointKey, KERNEL, MEMORY_MODEL, OOM_SCORER, PAGE_ALLOCATOR,
-  PROC_ENTRY, RANDOM, RECLAIM_POLICY, SLAB_ALLOCATOR, SYSCTL, TOPOLOGY,
+  CLOCK, CONTRIBUTION_TOKENS, EVENTS, EXTENSION_POINTS, extensionPointName, type ExtensionPointKey, INVARIANT_CHECK, lazy, lazyAll,
+  MEMORY_HOTPLUG, MEMORY_MODEL, OOM_KILLER, OOM_SCORER, PAGE_ALLOCATOR, PAGE_OWNERS, PERCPU, PROC_ENTRY, RANDOM, RECLAIM, RECLAIM_POLICY,
+  SERVICE_TOKENS, SLAB_ALLOCATOR, SWAP, SYSCTL, TASKS, TIMERS, type Token, TOPOLOGY, VMALLOC, VMSTAT,
 } from './tokens.js';
 import { Topology } from './topology.js';
-import { interleavePrev, setInterleavePrev } from './mempolicy.js';
-import { restoreSnapshot, takeSnapshot, type Snapshot } from './snapshot.js';
-import { SHRINKER } from './tokens.js';
-import { Vmalloc as VmallocClass } from './vmalloc.js';
-import { Percpu as PercpuClass } from './percpu.js';
-import { ListLru, SlabShrinker } from './list_lru.js';
-import { PageFrameTable } from './page.js';
-import { DelayedWorkQueue } from './timer.js';
-import { TaskTable } from './tasks.js';
+
+/**
+ * What a distribution package (the one that ships a default composition,
+ * e.g. @mmsim/defconfig) gives createSimulator: core itself names no plugin.
+ */
+export interface Distribution {
+  /** Short plugin names and how to load them: `{ buddy: () => import('@mmsim/plugin-buddy') }`. */
+  plugins?: Readonly<Record<string, PluginLoader>>;
+  /** The plugin for each extension point the config leaves out. */
+  defaults?: Readonly<Partial<Record<ExtensionPointKey, PluginRef>>>;
+  /** The service packages when the config names none. */
+  services?: readonly PluginRef[];
+  /** Reads `machine.dmesg` / `machine.zoneinfo`. */
+  importMachine?: MachineImporter;
+}
 
 /** What snapshot() and restore need to know about a composition. */
 interface SnapshotInfo {
@@ -51,23 +55,23 @@ interface SnapshotInfo {
 }
 
 /** Core classes a snapshot may hold that boot does not create (created on first use). */
-const CORE_SNAPSHOT_CLASSES = [VmallocClass, PercpuClass, ListLru, SlabShrinker, PageFrameTable, TaskTable, DelayedWorkQueue];
+const CORE_SNAPSHOT_CLASSES = [PageFrameTable, DelayedWorkQueue];
 
 /**
  * The roots of the simulated state, in a fixed order. Contributions
  * (shrinkers, /proc entries, extra plugins) count only when the container
  * keeps their instance: a transient one holds no state between calls.
  */
-function stateRoots(c: DependencyContainer, kernel: Kernel, extraTokens: symbol[]): Record<string, unknown> {
+function stateRoots(c: DependencyContainer, extraTokens: symbol[]): Record<string, unknown> {
   const r: Record<string, unknown> = {};
   for (const s of SLOTS) r[s] = c.resolve(EXTENSION_POINTS[s]);
-  r.kernel = kernel;
+  for (const t of SERVICE_TOKENS) if (c.isRegistered(t, true)) r[extensionPointName(t)] = c.resolve(t);
   r.topology = c.resolve(TOPOLOGY);
   r.sysctl = c.resolve(SYSCTL);
   r.clock = c.resolve(CLOCK);
   r.random = c.resolve(RANDOM);
-  r.interleave = { prev: interleavePrev(kernel) };
-  for (const [name, t] of [['shrinkers', SHRINKER], ['procEntries', PROC_ENTRY], ...extraTokens.map((x, i) => [`extra${i}`, x] as const)] as [string, symbol][]) {
+  r.timers = c.resolve(TIMERS);
+  for (const [name, t] of [...CONTRIBUTION_TOKENS.map((x) => [extensionPointName(x), x] as const), ...extraTokens.map((x, i) => [`extra${i}`, x] as const)] as [string, symbol][]) {
     if (!c.isRegistered(t, true)) continue;
     const a = c.resolveAll<unknown>(t);
     const b = c.resolveAll<unknown>(t);
@@ -90,19 +94,35 @@ function plain(v: unknown): unknown {
 const SLOTS: ExtensionPointKey[] = ['memoryModel', 'pageAllocator', 'slab', 'reclaim', 'oom'];
 
 interface Loaded {
-  slot: ExtensionPointKey | 'extra';
+  slot: ExtensionPointKey | 'extra' | 'service';
   path: string;
   manifest: PluginManifest;
   options: unknown;
 }
 
-async function loadRef(ref: PluginRef, slot: ExtensionPointKey | 'extra', path: string): Promise<Loaded> {
+async function loadRef(ref: PluginRef, slot: ExtensionPointKey | 'extra' | 'service', path: string, known: Readonly<Record<string, PluginLoader>>): Promise<Loaded[]> {
   const use = typeof ref === 'object' && 'use' in ref ? ref.use : ref;
   const rawOptions = typeof ref === 'object' && 'use' in ref ? ref.options : undefined;
-  const manifest = typeof use === 'string' ? await loadPlugin(use, path) : use;
-  checkCompatible(manifest, slot, path);
-  const options = await validateOptions(manifest, rawOptions, `${path}.options`);
-  return { slot, path, manifest, options };
+  const got = typeof use === 'string' ? await loadPlugin(use, path, known) : use;
+  // a service package may export a list of manifests (one per mechanism)
+  const manifests = Array.isArray(got) ? (got as readonly PluginManifest[]) : [got as PluginManifest];
+  if (manifests.length > 1 && slot !== 'service') {
+    throw new MmsimError('EPLUGIN_KIND', `${path}: '${String(use)}' is a package of ${manifests.length} services; list it under \`services\``, { path });
+  }
+  const out: Loaded[] = [];
+  for (const [i, manifest] of manifests.entries()) {
+    const at = manifests.length > 1 ? `${path}[${i}]` : path;
+    checkCompatible(manifest, slot, at);
+    const options = await validateOptions(manifest, rawOptions, `${at}.options`);
+    out.push({ slot, path: at, manifest, options });
+  }
+  return out;
+}
+
+/** A tsyringe "unregistered dependency" error about one of mmsim's tokens, as the name of that token. */
+function missingToken(e: unknown): string | null {
+  const m = /unregistered dependency token: "?Symbol\(mmsim:([^)]+)\)/.exec(String((e as Error)?.message ?? ''));
+  return m ? m[1]! : null;
 }
 
 /**
@@ -147,19 +167,17 @@ export class Simulator {
   readonly config: Readonly<ResolvedConfig>;
   /** Plugin name per extension point (frozen). */
   readonly composition: Readonly<Record<ExtensionPointKey, string>>;
-  readonly kernel: Kernel;
   private readonly c: DependencyContainer;
   private disposed = false;
   private readonly snapInfo: SnapshotInfo;
 
   /** @internal use {@link createSimulator} */
-  constructor(config: ResolvedConfig, composition: Record<ExtensionPointKey, string>, c: DependencyContainer, kernel: Kernel, snapInfo?: SnapshotInfo) {
+  constructor(config: ResolvedConfig, composition: Record<ExtensionPointKey, string>, c: DependencyContainer, snapInfo?: SnapshotInfo) {
     this.snapInfo = snapInfo ?? { fingerprint: { composition: plain(composition) }, extraTokens: [] };
     this.config = deepFreeze(config);
     this.composition = Object.freeze(composition);
     this.c = c;
-    this.kernel = kernel;
-    Object.freeze(this.kernel.topology);
+    Object.freeze(c.resolve(TOPOLOGY));
   }
 
   private live(): DependencyContainer {
@@ -181,10 +199,17 @@ export class Simulator {
     const c = this.live();
     let v = this.resolved.get(token);
     if (v === undefined) {
+      if (typeof token === 'symbol' && !c.isRegistered(token, true)) {
+        throw new MmsimError('EPLUGIN_MISSING', `this composition has no ${extensionPointName(token)}: list a service package that provides it (services: ['@mmsim/mm'])`);
+      }
       v = c.resolve(token);
       this.resolved.set(token, v);
     }
     return v as T;
+  }
+  /** The instance registered for `token` (an extension point, a service, a core service). */
+  get<T>(token: Token<T>): T {
+    return this.one(token as InjectionToken<T>);
   }
   get memory(): MemoryModel {
     return this.one(MEMORY_MODEL);
@@ -195,16 +220,7 @@ export class Simulator {
   get slab(): SlabAllocator {
     return this.one(SLAB_ALLOCATOR);
   }
-  /** vmalloc / vfree, /proc/vmallocinfo. */
-  get vmalloc(): Vmalloc {
-    this.live();
-    return this.kernel.vmalloc;
-  }
-  /** alloc_percpu / free_percpu. */
-  get percpu(): Percpu {
-    this.live();
-    return this.kernel.percpu;
-  }
+  /** The reclaim policy (RECLAIM_POLICY): the LRU lists. */
   get reclaim(): ReclaimPolicy {
     return this.one(RECLAIM_POLICY);
   }
@@ -226,9 +242,46 @@ export class Simulator {
   get random(): Random {
     return this.one(RANDOM);
   }
-  get tasks() {
-    this.live();
-    return this.kernel.tasks;
+  /** The daemons' periodic work on the simulated clock. */
+  get timers(): DelayedWorkQueue {
+    return this.one(TIMERS);
+  }
+  // ---- services ----
+  /** vmalloc / vfree, /proc/vmallocinfo. */
+  get vmalloc(): Vmalloc {
+    return this.one(VMALLOC);
+  }
+  /** alloc_percpu / free_percpu. */
+  get percpu(): Percpu {
+    return this.one(PERCPU);
+  }
+  /** The task table. */
+  get tasks(): TaskTable {
+    return this.one(TASKS);
+  }
+  /** Swap space (total / free pages). */
+  get swap(): SwapSpace {
+    return this.one(SWAP);
+  }
+  /** Node stat and vm event counters that cross mechanisms. */
+  get vmstat(): VmStat {
+    return this.one(VMSTAT);
+  }
+  /** The page-owner registry: register an owner, migrate a page. */
+  get pageOwners(): PageOwners {
+    return this.one(PAGE_OWNERS);
+  }
+  /** The reclaim engine (mm/vmscan.c): kswapd, direct and node reclaim, shrink_node. */
+  get vmscan(): Reclaim {
+    return this.one(RECLAIM);
+  }
+  /** The OOM killer (mm/oom_kill.c). */
+  get oomKiller(): OomKiller {
+    return this.one(OOM_KILLER);
+  }
+  /** Memory hotplug (mm/memory_hotplug.c). */
+  get hotplug(): MemoryHotplug {
+    return this.one(MEMORY_HOTPLUG);
   }
 
   /**
@@ -242,35 +295,24 @@ export class Simulator {
   tick(ms: number): number {
     this.live();
     if (!(Number.isFinite(ms) && ms >= 0)) throw new MmsimError('EINVAL', `tick(): milliseconds must be a finite number ≥ 0, not ${ms}`, { details: { ms } });
-    return this.kernel.timers.advance(ms * 1e6);
+    return this.timers.advance(ms * 1e6);
   }
 
   private procEntries(): Map<string, () => string> {
-    const k = this.kernel;
-    const m = new Map<string, () => string>([
-      ['buddyinfo', () => showBuddyinfo(k)],
-      ['slabinfo', () => showSlabinfo(k)],
-      ['meminfo', () => showMeminfo(k)],
-      ['vmallocinfo', () => k.vmalloc.showVmallocinfo()],
-      ['zoneinfo', () => showZoneinfo(k)],
-      ['pagetypeinfo', () => showPagetypeinfo(k)],
-      ['vmstat', () => showVmstat(k)],
-      // debugfs (/sys/kernel/debug/extfrag/*), reachable under these names
-      ['extfrag/extfrag_index', () => showExtfragIndex(k)],
-      ['extfrag/unusable_index', () => showUnusableIndex(k)],
-      ['numa', () => showNumaHardware(k)],
-      ['numastat', () => showNumastat(k)],
-    ]);
+    const m = new Map<string, () => string>();
+    const c = this.live();
+    if (c.isRegistered(PROC_ENTRY, true)) {
+      for (const e of c.resolveAll<ProcEntry>(PROC_ENTRY)) {
+        if (e.names) {
+          for (const n of e.names()) if (!m.has(n)) m.set(n, () => e.show(n));
+        } else if (!m.has(e.name)) m.set(e.name, () => e.show());
+      }
+    }
     for (const [name] of this.sysctl.entries()) {
       m.set(`sys/${name.replace(/\./g, '/')}`, () => {
         const v = this.sysctl.get(name as SysctlName);
         return `${Array.isArray(v) ? v.join('\t') : v}\n`;
       });
-    }
-    for (const t of k.tasks.all()) m.set(`${t.pid}/oom_score`, () => showOomScore(k, t.pid));
-    const c = this.live();
-    if (c.isRegistered(PROC_ENTRY, true)) {
-      for (const e of c.resolveAll<ProcEntry>(PROC_ENTRY)) if (!m.has(e.name)) m.set(e.name, () => e.show());
     }
     return m;
   }
@@ -290,37 +332,30 @@ export class Simulator {
 
   /**
    * Invariants, as CONFIG_DEBUG_VM checks them: every extension point's own
-   * check(), then the core's cross-checks. Throws a typed error naming what
-   * is wrong.
+   * check(), then every INVARIANT_CHECK contribution in registration order
+   * (the services' own, the page-by-page cross-checks of @mmsim/debug).
+   * Throws a typed error naming what is wrong.
    */
   check(): void {
     for (const p of [this.memory, this.pages, this.slab, this.reclaim, this.oom] as { check?: () => void }[]) p.check?.();
-    this.kernel.checkCoreAllocators();
     const t = this.memory.pages;
-    for (const z of this.topology.populatedZones) {
-      let fromAreas = 0;
-      // isolated free pages (memory offlining) are not in NR_FREE_PAGES
-      for (let o = 0; o <= this.pages.maxOrder; o++) fromAreas += (this.pages.freeBlocks(z, o) - this.pages.freeBlocksByType(z, o, MigrateType.ISOLATE)) << o;
-      if (fromAreas !== z.stats.nrFreePages) {
-        throw new MmsimError('ECORRUPT', `node ${z.nid} zone ${z.name}: free areas hold ${fromAreas} pages but NR_FREE_PAGES is ${z.stats.nrFreePages}`);
-      }
-    }
     if (t.lruNext.length !== t.size) throw new MmsimError('ECORRUPT', 'page table arrays out of step');
-    // the page-by-page cross-checks (debug_vm.ts)
-    checkVm(this.kernel);
+    const c = this.live();
+    if (c.isRegistered(INVARIANT_CHECK, true)) for (const k of c.resolveAll<InvariantCheck>(INVARIANT_CHECK)) k.check();
   }
 
   /**
    * The whole simulated state as plain JSON data (typed arrays base64
    * encoded): pass it as `restore` to {@link createSimulator} with the same
    * composition to continue from here. Event listeners are not state and
-   * are not saved. Closures registered at run time (movers, evictors) are
-   * not saved either: restoring refuses a snapshot that holds one
-   * (ESNAPSHOT naming it) — unregister them first. See the snapshot module.
+   * are not saved. Closures registered at run time (a workload's page
+   * owner) are not saved either: restoring refuses a snapshot that holds
+   * one (ESNAPSHOT naming it) — contribute owners under PAGE_OWNER instead,
+   * or unregister them first. See the snapshot module.
    */
   snapshot(): Snapshot {
     const c = this.live();
-    const roots = stateRoots(c, this.kernel, this.snapInfo.extraTokens);
+    const roots = stateRoots(c, this.snapInfo.extraTokens);
     return takeSnapshot(roots, snapshotExterns(c, this.events), this.snapInfo.fingerprint);
   }
 
@@ -351,21 +386,35 @@ function freeze(c: DependencyContainer): void {
   }
 }
 
-/** Validates `config`, composes the plugins in a new child container, boots and freezes the simulator. */
-export async function createSimulator(config: SimulatorConfig = {}): Promise<Simulator> {
+/**
+ * Validates `config`, composes the plugins and services in a new child
+ * container, boots and freezes the simulator. Core alone has no default
+ * composition: every extension point must be named (or come from the
+ * `distribution`, as @mmsim/defconfig's createSimulator passes it).
+ */
+export async function createSimulator(config: SimulatorConfig = {}, distribution: Distribution = {}): Promise<Simulator> {
   const cfg = parseConfig(config);
   const restore = cfg.restore;
   // the snapshot is consumed here, not kept in the (frozen) config
   delete cfg.restore;
+  const known = distribution.plugins ?? {};
   // a point given as `undefined` keeps its default (found by fuzzing: it replaced the default)
   const given = Object.fromEntries(Object.entries(cfg.plugins).filter(([, v]) => v !== undefined));
-  const refs = { ...DEFAULT_PLUGINS, ...given } as Record<ExtensionPointKey, PluginRef>;
+  const refs = { ...distribution.defaults, ...given } as Partial<Record<ExtensionPointKey, PluginRef>>;
+  for (const slot of SLOTS) {
+    if (refs[slot] === undefined) {
+      throw new MmsimError('EPLUGIN_MISSING', `plugins.${slot}: no plugin for the ${extensionPointName(EXTENSION_POINTS[slot])} point: core alone has no default composition (name one, or use createSimulator from @mmsim/defconfig)`, { path: `plugins.${slot}` });
+    }
+  }
+  const services = (cfg.services ?? distribution.services ?? []) as PluginRef[];
+  cfg.services = services;
   // load and check every plugin before building anything
   const loaded: Loaded[] = [];
-  for (const slot of SLOTS) loaded.push(await loadRef(refs[slot], slot, `plugins.${slot}`));
-  for (const [i, ref] of cfg.extraPlugins.entries()) loaded.push(await loadRef(ref as PluginRef, 'extra', `extraPlugins.${i}`));
+  for (const slot of SLOTS) loaded.push(...(await loadRef(refs[slot]!, slot, `plugins.${slot}`, known)));
+  for (const [i, ref] of services.entries()) loaded.push(...(await loadRef(ref, 'service', `services.${i}`, known)));
+  for (const [i, ref] of cfg.extraPlugins.entries()) loaded.push(...(await loadRef(ref as PluginRef, 'extra', `extraPlugins.${i}`, known)));
 
-  const layout = layoutMachine(cfg.machine as MachineDescription);
+  const layout = layoutMachine(cfg.machine as MachineDescription, distribution.importMachine);
   // the kernel whose formulas apply: the config's, else the boot log's, else the default
   layout.kernel = (config as SimulatorConfig | undefined)?.kernel ?? layout.kernel ?? cfg.kernel;
   cfg.kernel = layout.kernel;
@@ -379,14 +428,23 @@ export async function createSimulator(config: SimulatorConfig = {}): Promise<Sim
   const events = new EventBus();
   const c = rootContainer.createChildContainer();
   try {
-    const kernel = new Kernel(c, topology, sysctl, events);
-    kernel.version = cfg.kernel;
+    const clock = new SimClock();
     c.register(TOPOLOGY, { useValue: topology });
     c.register(SYSCTL, { useValue: sysctl });
     c.register(EVENTS, { useValue: events });
-    c.register(CLOCK, { useValue: new SimClock() });
+    c.register(CLOCK, { useValue: clock });
     c.register(RANDOM, { useValue: new Random(cfg.seed) });
-    c.register(KERNEL, { useValue: kernel });
+    c.register(TIMERS, { useValue: new DelayedWorkQueue(() => clock) });
+    // lazy getters: a dependency needed only after boot, without a construction cycle
+    for (const t of [...Object.values(EXTENSION_POINTS), ...SERVICE_TOKENS]) {
+      c.register(lazy(t as Token<unknown>), { useFactory: (dc) => {
+        let v: unknown;
+        return () => (v ??= dc.resolve(t));
+      } });
+    }
+    for (const t of CONTRIBUTION_TOKENS) {
+      c.register(lazyAll(t as Token<unknown>), { useFactory: (dc) => () => (dc.isRegistered(t, true) ? dc.resolveAll(t) : []) });
+    }
     for (const l of loaded) {
       try {
         l.manifest.register(c, l.options);
@@ -394,34 +452,42 @@ export async function createSimulator(config: SimulatorConfig = {}): Promise<Sim
         if (e instanceof MmsimError) throw e;
         throw new MmsimError('EPLUGIN_REGISTER', `${l.path}: register() failed: ${(e as Error).message}`, { plugin: l.manifest.name, path: l.path, cause: e });
       }
-      if (!c.isRegistered(l.manifest.provides, false)) {
-        throw new MmsimError('EPLUGIN_INVALID', `${l.path}: plugin '${l.manifest.name}' did not register the token it provides`, { plugin: l.manifest.name, path: l.path });
+      for (const t of providedTokens(l.manifest)) {
+        if (!c.isRegistered(t, false)) {
+          throw new MmsimError('EPLUGIN_INVALID', `${l.path}: plugin '${l.manifest.name}' did not register the token it provides (${extensionPointName(t)})`, { plugin: l.manifest.name, path: l.path });
+        }
       }
     }
-    // boot in dependency order; a missing @inject surfaces here, naming the plugin
+    // boot in dependency order; a missing @inject or service surfaces here, naming the plugin
     const boot = (l: Loaded, fn: () => void) => {
       try {
         fn();
       } catch (e) {
         if (e instanceof MmsimError) throw e;
+        const missing = missingToken(e);
+        if (missing) {
+          throw new MmsimError('EPLUGIN_MISSING', `${l.path}: plugin '${l.manifest.name}' depends on ${missing}, which nothing in this composition provides${SERVICE_TOKENS.some((t) => extensionPointName(t) === missing) ? " (a service: list a service package such as '@mmsim/mm' under `services`)" : ''}`, { plugin: l.manifest.name, path: l.path, cause: e });
+        }
         throw new MmsimError('EPLUGIN_REGISTER', `${l.path}: plugin '${l.manifest.name}' failed to boot: ${(e as Error).message}`, { plugin: l.manifest.name, path: l.path, cause: e });
       }
     };
-    const bySlot = Object.fromEntries(loaded.filter((l) => l.slot !== 'extra').map((l) => [l.slot, l])) as Record<ExtensionPointKey, Loaded>;
+    const bySlot = Object.fromEntries(loaded.filter((l) => l.slot !== 'extra' && l.slot !== 'service').map((l) => [l.slot, l])) as Record<ExtensionPointKey, Loaded>;
     boot(bySlot.memoryModel, () => reserveBootmem(topology, c.resolve<MemoryModel>(MEMORY_MODEL)));
     for (const slot of SLOTS.slice(1)) boot(bySlot[slot], () => c.resolve(EXTENSION_POINTS[slot]));
-    for (const l of loaded.filter((x) => x.slot === 'extra')) boot(l, () => c.resolveAll(l.manifest.provides));
+    for (const l of loaded.filter((x) => x.slot === 'service')) boot(l, () => providedTokens(l.manifest).forEach((t) => c.resolveAll(t)));
+    for (const l of loaded.filter((x) => x.slot === 'extra')) boot(l, () => providedTokens(l.manifest).forEach((t) => c.resolveAll(t)));
     const composition = Object.fromEntries(SLOTS.map((s) => [s, bySlot[s].manifest.name])) as Record<ExtensionPointKey, string>;
     const extras = loaded.filter((x) => x.slot === 'extra');
     const snapInfo: SnapshotInfo = {
       fingerprint: plain({
         composition,
+        services: loaded.filter((l) => l.slot === 'service').map((l) => l.manifest.name),
         extraPlugins: extras.map((l) => l.manifest.name),
         options: Object.fromEntries(loaded.map((l) => [l.path, l.options])),
         machine: cfg.machine,
         kernel: cfg.kernel,
       }) as Record<string, unknown>,
-      extraTokens: extras.map((l) => l.manifest.provides),
+      extraTokens: extras.flatMap((l) => providedTokens(l.manifest)),
     };
     if (restore) {
       const want = snapInfo.fingerprint;
@@ -431,13 +497,12 @@ export async function createSimulator(config: SimulatorConfig = {}): Promise<Sim
       if (differ.length) {
         throw new MmsimError('ESNAPSHOT', `the snapshot was taken from another simulator: ${differ.map((k) => `${k} ${JSON.stringify(got[k])} here ${JSON.stringify(want[k])}`).join('; ')}`, { path: 'restore', details: { differ } });
       }
-      const roots = stateRoots(c, kernel, snapInfo.extraTokens);
+      const roots = stateRoots(c, snapInfo.extraTokens);
       const classes = [...CORE_SNAPSHOT_CLASSES, ...loaded.flatMap((l) => l.manifest.snapshotClasses ?? [])];
       restoreSnapshot(restore, roots, snapshotExterns(c, events), classes);
-      setInterleavePrev(kernel, (roots.interleave as { prev?: number }).prev);
     }
     freeze(c);
-    return new Simulator(cfg, composition, c, kernel, snapInfo);
+    return new Simulator(cfg, composition, c, snapInfo);
   } catch (e) {
     void c.dispose();
     throw e;

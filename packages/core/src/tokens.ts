@@ -16,7 +16,8 @@ import type { SlabAllocator, Shrinker } from './slab-allocator.js';
 import type { ReclaimPolicy } from './reclaim.js';
 import type { OomScorer } from './oom.js';
 import type { ProcEntry } from './proc.js';
-import type { Kernel } from './kernel.js';
+import type { DelayedWorkQueue } from './timer.js';
+import type { InvariantCheck, MemoryHotplug, OomKiller, PageOwnerOps, PageOwners, Percpu, Reclaim, SwapSpace, TaskTable, Vmalloc, VmStat } from './services.js';
 
 /** A typed injection token: a symbol that remembers the type it resolves to. */
 export type Token<T> = symbol & { readonly __type?: T };
@@ -46,12 +47,61 @@ export const EVENTS = token<EventBus>('EventBus');
 export const CLOCK = token<SimClock>('SimClock');
 /** Core service: the simulator's seeded random source. */
 export const RANDOM = token<Random>('Random');
-/** Core service: the kernel (lazy access to every extension point, for paths that cross them, e.g. slow path → reclaim → OOM). */
-export const KERNEL = token<Kernel>('Kernel');
+/** Core service: the delayed-work queue of the simulated daemons (kcompactd, the vmstat worker), run by Simulator.tick(). */
+export const TIMERS = token<DelayedWorkQueue>('DelayedWorkQueue');
+
+// ---- services: the kernel's shared mechanisms (implemented outside core, e.g. @mmsim/mm) ----
+
+/** Service: vm counters that cross mechanisms (node stats, vm events). */
+export const VMSTAT = token<VmStat>('VmStat');
+/** Service: swap space. */
+export const SWAP = token<SwapSpace>('SwapSpace');
+/** Service: the task table. */
+export const TASKS = token<TaskTable>('TaskTable');
+/** Service: the page-owner registry (migrate, evict, describe a page through its owner). */
+export const PAGE_OWNERS = token<PageOwners>('PageOwners');
+/** Service: the reclaim engine (kswapd, direct and node reclaim, shrink_node, shrink_slab). */
+export const RECLAIM = token<Reclaim>('Reclaim');
+/** Service: the OOM killer. */
+export const OOM_KILLER = token<OomKiller>('OomKiller');
+/** Service: vmalloc / vfree. */
+export const VMALLOC = token<Vmalloc>('Vmalloc');
+/** Service: alloc_percpu / free_percpu. */
+export const PERCPU = token<Percpu>('Percpu');
+/** Service: memory hotplug (online / offline pages). */
+export const MEMORY_HOTPLUG = token<MemoryHotplug>('MemoryHotplug');
+
+/** The service tokens, in boot order (each is resolved at boot, so it is in every snapshot). */
+export const SERVICE_TOKENS: readonly symbol[] = [VMSTAT, SWAP, TASKS, PAGE_OWNERS, RECLAIM, OOM_KILLER, VMALLOC, PERCPU, MEMORY_HOTPLUG];
+
 /** Contribution point (many): shrinkers, collected with `@injectAll(SHRINKER)`. Composes in sequence, in registration order. */
 export const SHRINKER = token<Shrinker>('Shrinker');
-/** Contribution point (many): extra /proc views. First registration of a name wins. */
+/** Contribution point (many): /proc views. First registration of a name wins. */
 export const PROC_ENTRY = token<ProcEntry>('ProcEntry');
+/** Contribution point (many): page owners (migrate / evict / describe), collected by the PAGE_OWNERS service. */
+export const PAGE_OWNER = token<PageOwnerOps>('PageOwner');
+/** Contribution point (many): invariant checks; sim.check() runs them in sequence, in registration order. */
+export const INVARIANT_CHECK = token<InvariantCheck>('InvariantCheck');
+
+/** A getter of a token's instance, resolved on first call: breaks a construction cycle (the page allocator calls reclaim, reclaim asks the page allocator). */
+export type Lazy<T> = () => T;
+
+/**
+ * The token of a lazy getter for `t`, registered by the composition for
+ * every extension point and service: inject `lazy(RECLAIM)` where the
+ * dependency is only needed after boot.
+ */
+export function lazy<T>(t: Token<T>): Token<Lazy<T>> {
+  return Symbol.for(`mmsim:lazy:${t.description ?? ''}`) as Token<Lazy<T>>;
+}
+
+/** The token of a lazy getter of every contribution to `t` (resolved on each call: contributions are few and calls rare). */
+export function lazyAll<T>(t: Token<T>): Token<Lazy<T[]>> {
+  return Symbol.for(`mmsim:lazyAll:${t.description ?? ''}`) as Token<Lazy<T[]>>;
+}
+
+/** Contribution points, whose lazyAll getters the composition registers. */
+export const CONTRIBUTION_TOKENS: readonly symbol[] = [SHRINKER, PROC_ENTRY, PAGE_OWNER, INVARIANT_CHECK];
 
 /** The extension points, keyed by their config key. */
 export const EXTENSION_POINTS = {
