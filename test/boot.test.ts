@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { bootReport, compareBootWithLog, createSimulator, formatBootReport } from '@mmsim/core';
+import { bootReport, compareBootWithLog, createSimulator, formatBootReport } from '@mmsim/defconfig';
 import { describe, expect, it } from 'vitest';
 
 const FIXTURE = new URL('./fixtures/dmesg/aio-h87-k5.4.txt', import.meta.url).pathname;

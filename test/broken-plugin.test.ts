@@ -1,6 +1,6 @@
 // A deliberately broken page allocator is caught by the invariant checker
 // and by the property tests, which shrink to a minimal failing sequence.
-import { createSimulator, isMmsimError, runDefaultWorkload, type PluginManifest } from '@mmsim/core';
+import { createSimulator, isMmsimError, runDefaultWorkload, type PluginManifest } from '@mmsim/defconfig';
 import { checkOpSequences, pageAllocatorModel, type PageOp } from '@mmsim/testkit';
 import { describe, expect, it } from 'vitest';
 import { doubleListBuddy, lossyBuddy, quietLeakBuddy } from './fixtures/broken-buddy.js';

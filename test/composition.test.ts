@@ -1,7 +1,7 @@
 import {
   BUILTIN_PLUGINS, createSimulator, definePlugin, GFP_KERNEL, injectable, isMmsimError, Lifecycle,
   MEMORY_MODEL, OOM_SCORER, PAGE_ALLOCATOR, runDefaultWorkload, SLAB_ALLOCATOR, TOPOLOGY, type Topology,
-} from '@mmsim/core';
+} from '@mmsim/defconfig';
 import { container as globalContainer } from 'tsyringe';
 import { describe, expect, it } from 'vitest';
 

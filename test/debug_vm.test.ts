@@ -4,7 +4,7 @@
 import {
   checkVm, createSimulator, GFP_HIGHUSER_MOVABLE, GFP_KERNEL, isMmsimError, type MmsimError, PageOwner, PG_buddy, PG_lru,
   PG_slab, PG_reserved, runDefaultWorkload, type Simulator,
-} from '@mmsim/core';
+} from '@mmsim/defconfig';
 import { simFingerprint } from '@mmsim/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 

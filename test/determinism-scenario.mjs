@@ -5,7 +5,7 @@
 // and invoke the OOM killer, then print the summary, every /proc view and
 // the trace.
 import { createHash } from 'node:crypto';
-import { createSimulator, runDefaultWorkload, scanControl, TRACEPOINTS } from '@mmsim/core';
+import { createSimulator, runDefaultWorkload, scanControl, TRACEPOINTS } from '@mmsim/defconfig';
 
 /** @param {{ config: object, ops: number }} p */
 export async function runScenario({ config, ops }) {
@@ -18,8 +18,8 @@ export async function runScenario({ config, ops }) {
     const victims = sim.reclaim.shrink(scanControl({ nrToReclaim: 64, priority: 0 }));
     for (const pfn of victims) sim.reclaim.putback(pfn);
     const r = sim.random;
-    for (let i = 0; i < 8; i++) sim.kernel.tasks.fork({ comm: `task${i}`, anonRss: r.below(1 << 14), fileRss: r.below(1 << 12), totalVm: 1 << 16, oomScoreAdj: r.below(2001) - 1000 });
-    const victim = sim.kernel.outOfMemory();
+    for (let i = 0; i < 8; i++) sim.tasks.fork({ comm: `task${i}`, anonRss: r.below(1 << 14), fileRss: r.below(1 << 12), totalVm: 1 << 16, oomScoreAdj: r.below(2001) - 1000 });
+    const victim = sim.oomKiller.outOfMemory();
     sim.check();
     const procs = sim.procNames().map((n) => `==> /proc/${n} <==\n${sim.proc(n)}`);
     const text = [`composition ${JSON.stringify(sim.composition)}`, `summary ${JSON.stringify(summary)}`, `victims ${victims.join(',')}`, `oom ${victim?.pid}`, ...procs, ...trace].join('\n');

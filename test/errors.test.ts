@@ -7,13 +7,14 @@ import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readConfig } from '@mmsim/cli';
+import { createSimulator as createCoreSimulator } from '@mmsim/core';
 import {
   createSimulator, definePlugin, ERROR_CODES, type ErrorCode, GFP_DMA, GFP_DMA32, GFP_HIGHUSER_MOVABLE, GFP_KERNEL,
   injectable, isMmsimError, Lifecycle, layoutMachine, MAX_PAGE_ORDER, MEMORY_MODEL, OOM_SCORER, PAGE_ALLOCATOR,
   PageOwner, PAGE_SIZE, parseConfig, parseDmesg, parseGfp, parseSize, parseZoneinfo, runDefaultWorkload, type Simulator,
   SLAB_ALLOCATOR, SLAB_CONSISTENCY_CHECKS, SLAB_KMALLOC, SLAB_RED_ZONE, type SimulatorConfig, TOPOLOGY, type Topology,
   validateSysctl, __GFP_MEMALLOC, __GFP_MOVABLE, __GFP_NOFAIL, __GFP_RECLAIMABLE,
-} from '@mmsim/core';
+} from '@mmsim/defconfig';
 import { renderErrorsDoc, simFingerprint } from '@mmsim/testkit';
 import { container as rootContainer } from 'tsyringe';
 import { describe, expect, it } from 'vitest';
@@ -113,6 +114,10 @@ const TRIGGERS: Partial<Record<ErrorCode, Trigger[]>> = {
     ['a package that is not a plugin', onCreate({ plugins: { oom: 'tsyringe' } })],
     ['a plugin that does not register its token', onCreate({ plugins: { oom: definePlugin({ name: 'lazy', provides: OOM_SCORER, apiVersion: '1', register() {} }) } })],
   ],
+  EPLUGIN_MISSING: [
+    ['core alone with no plugin for a point', pure(() => createCoreSimulator({ machine: { memory: '64M' } }))],
+    ['core alone without the services a plugin needs', pure(() => createCoreSimulator({ machine: { memory: '64M' }, plugins: { memoryModel: '@mmsim/plugin-flatmem', pageAllocator: '@mmsim/plugin-buddy', slab: '@mmsim/plugin-slub', reclaim: '@mmsim/plugin-lru', oom: '@mmsim/plugin-oom-linux' } }))],
+  ],
   EPLUGIN_REGISTER: [
     ['register() throws', onCreate({ plugins: { slab: definePlugin({ name: 'broken', provides: SLAB_ALLOCATOR, apiVersion: '1', register() { throw new Error('boom'); } }) } })],
     ['a constructor parameter without @inject', onCreate({ plugins: { oom: definePlugin({ name: 'noinject', provides: OOM_SCORER, apiVersion: '1', register(c) { c.register(OOM_SCORER, { useClass: NoInject as never }, { lifecycle: Lifecycle.ContainerScoped }); } }) } })],
@@ -170,7 +175,7 @@ const TRIGGERS: Partial<Record<ErrorCode, Trigger[]>> = {
   EBAD_SIZE: [
     ['kmalloc of a negative size', simple((sim) => sim.slab.kmalloc(-1, GFP_KERNEL))],
     ['kmalloc beyond KMALLOC_MAX_SIZE', simple((sim) => sim.slab.kmalloc(2 ** 40, GFP_KERNEL))],
-    ['an oom_score_adj out of range', simple((sim) => sim.kernel.tasks.fork({ comm: 'x', oomScoreAdj: 1001 }))],
+    ['an oom_score_adj out of range', simple((sim) => sim.tasks.fork({ comm: 'x', oomScoreAdj: 1001 }))],
   ],
   ECACHE_BUSY: [['destroying a cache with live objects', onSim((sim) => { const c = sim.slab.createCache('busy', 128); sim.slab.cacheAlloc(c, GFP_KERNEL); return c; }, (sim, c) => sim.slab.destroyCache(c))]],
   ECACHE_UNKNOWN: [['allocating from a destroyed cache', onSim((sim) => { const c = sim.slab.createCache('gone', 128); sim.slab.destroyCache(c); return c; }, (sim, c) => sim.slab.cacheAlloc(c, GFP_KERNEL))]],
@@ -179,7 +184,7 @@ const TRIGGERS: Partial<Record<ErrorCode, Trigger[]>> = {
     ['the oom_score of no task', simple((sim) => sim.proc('4242/oom_score'))],
   ],
   ESNAPSHOT: [['restoring a snapshot on another machine', simple((sim) => createSimulator({ machine: { memory: '32M', cpus: 1 }, restore: sim.snapshot() }))]],
-  ETASK_UNKNOWN: [['a pid nobody has', simple((sim) => sim.kernel.tasks.get(4242))]],
+  ETASK_UNKNOWN: [['a pid nobody has', simple((sim) => sim.tasks.get(4242))]],
   EHOTPLUG: [
     ['offlining a section under FLATMEM', simple((sim) => sim.memory.offlineSection(1))],
     ['onlining a section under FLATMEM', simple((sim) => sim.memory.onlineSection(1, sim.topology.zoneTypes[2]!))],
@@ -188,8 +193,8 @@ const TRIGGERS: Partial<Record<ErrorCode, Trigger[]>> = {
     ['a node that does not exist', simple((sim) => sim.pages.allocPages(GFP_KERNEL, 0, { nid: 9 }))],
     ['a CPU that does not exist', simple((sim) => sim.slab.kmalloc(64, GFP_KERNEL, { cpu: 99 }))],
     ['a cache asking for SLAB_KMALLOC', simple((sim) => sim.slab.createCache('kmallocish', 64, { flags: SLAB_KMALLOC }))],
-    ['migrating a page that is not movable', onSim((sim) => [sim.pages.allocPages(GFP_KERNEL, 0)!, sim.pages.allocPages(GFP_KERNEL, 0)!], (sim, [a, b]) => sim.kernel.migratePage(a!, b!))],
-    ['a second mover for an owner kind', onSim((sim) => sim.kernel.registerMover(PageOwner.SLAB, () => {}), (sim) => sim.kernel.registerMover(PageOwner.SLAB, () => {}))],
+    ['migrating a page that is not movable', onSim((sim) => [sim.pages.allocPages(GFP_KERNEL, 0)!, sim.pages.allocPages(GFP_KERNEL, 0)!], (sim, [a, b]) => sim.pageOwners.migratePage(a!, b!))],
+    ['registering one page owner twice', onSim((sim) => { const o = { name: 'twice', kind: PageOwner.SLAB, migrate: () => {} }; sim.pageOwners.register(o); return o; }, (sim, o) => sim.pageOwners.register(o))],
   ],
   ECORRUPT: [['a free page with a reference (sim.check() reads, never writes)', onSim((sim) => {
     const t = sim.memory.pages;

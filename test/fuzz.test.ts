@@ -8,7 +8,7 @@ import { readConfig } from '@mmsim/cli';
 import {
   compileKmallocTrace, createSimulator, layoutMachine, machineFromDmesg, machineFromZoneinfo, parseConfig, parseDmesg, parseGfp,
   parseKmallocTrace, parseSize, parseZoneinfo, type SimulatorConfig, Sysctl, SYSCTL_NAMES, Topology, validateSysctl, type SysctlName,
-} from '@mmsim/core';
+} from '@mmsim/defconfig';
 import { fuzzParser, simFingerprint } from '@mmsim/testkit';
 import { describe, expect, it } from 'vitest';
 

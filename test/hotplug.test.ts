@@ -1,4 +1,4 @@
-import { createSimulator, GFP_HIGHUSER_MOVABLE, GFP_KERNEL, isMmsimError, PageOwner, PG_slab, type Simulator, ZoneType } from '@mmsim/core';
+import { createSimulator, GFP_HIGHUSER_MOVABLE, GFP_KERNEL, isMmsimError, PageOwner, PG_slab, type Simulator, ZoneType } from '@mmsim/defconfig';
 import { describe, expect, it } from 'vitest';
 
 const GiB = 2 ** 30;
@@ -56,12 +56,12 @@ describe('memory hotplug (SPARSEMEM)', () => {
     const sim = await createSimulator({ machine, plugins: { memoryModel: { use: 'sparsemem', options: { slotLayout } }, pageAllocator: noPcp } });
     const owned = fillSection(sim, SECTION);
     const where = new Map<string, number>([...owned].map(([p, d]) => [d, p]));
-    sim.kernel.registerMover(PageOwner.ANON, (oldPfn, newPfn) => {
+    sim.pageOwners.register({ name: 'test', kind: PageOwner.ANON, migrate: (oldPfn, newPfn) => {
       const d = owned.get(oldPfn)!;
       owned.delete(oldPfn);
       owned.set(newPfn, d);
       where.set(d, newPfn);
-    });
+    } });
     const normal = sim.topology.nodes[0]!.zones.find((z) => z.type === ZoneType.NORMAL)!;
     const [present, managed, free] = [normal.presentPages, normal.managedPages, normal.stats.nrFreePages];
     sim.memory.offlineSection(SECTION);
@@ -97,10 +97,10 @@ describe('memory hotplug (SPARSEMEM)', () => {
     const inSection = (p: number) => p >= s.startPfn && p < s.startPfn + s.nrPages;
     expect(normal.zoneStartPfn).toBe(s.startPfn);
     const owned = new Map<number, string>();
-    sim.kernel.registerMover(PageOwner.ANON, (oldPfn, newPfn) => {
+    sim.pageOwners.register({ name: 'test', kind: PageOwner.ANON, migrate: (oldPfn, newPfn) => {
       owned.set(newPfn, owned.get(oldPfn)!);
       owned.delete(oldPfn);
-    });
+    } });
     const pages: number[] = [];
     for (let i = 0; i < 300; i++) pages.push(sim.pages.allocPages(GFP_HIGHUSER_MOVABLE, 0, { cpu: i & 1 })!);
     for (const [i, p] of pages.entries()) {

@@ -1,4 +1,4 @@
-import { createSimulator, GFP_KERNEL, isMmsimError, runDefaultWorkload, STRUCT_PAGE_SIZE, type Simulator, type SimulatorConfig } from '@mmsim/core';
+import { createSimulator, GFP_KERNEL, isMmsimError, runDefaultWorkload, STRUCT_PAGE_SIZE, type Simulator, type SimulatorConfig } from '@mmsim/defconfig';
 import { memoryModelConformance } from '@mmsim/testkit';
 import { describe, expect, it } from 'vitest';
 

@@ -1,4 +1,4 @@
-import { createSimulator, GFP_HIGHUSER_MOVABLE, GFP_KERNEL, LruList, PageOwner, PG_lru, runDefaultWorkload, isMmsimError } from '@mmsim/core';
+import { createSimulator, GFP_HIGHUSER_MOVABLE, GFP_KERNEL, LruList, PageOwner, PG_lru, runDefaultWorkload, isMmsimError } from '@mmsim/defconfig';
 import { describe, expect, it } from 'vitest';
 
 describe('page migration (Kernel.migratePage)', () => {
@@ -6,10 +6,10 @@ describe('page migration (Kernel.migratePage)', () => {
     const sim = await createSimulator({ machine: { memory: '256M', cpus: 1 } });
     const t = sim.memory.pages;
     const owned = new Map<number, string>();
-    sim.kernel.registerMover(PageOwner.PAGE_CACHE, (o, n) => {
+    sim.pageOwners.register({ name: 'test', kind: PageOwner.PAGE_CACHE, migrate: (o, n) => {
       owned.set(n, owned.get(o)!);
       owned.delete(o);
-    });
+    } });
     const a = sim.pages.allocPages(GFP_HIGHUSER_MOVABLE, 0)!;
     const b = sim.pages.allocPages(GFP_HIGHUSER_MOVABLE, 0)!;
     const c = sim.pages.allocPages(GFP_HIGHUSER_MOVABLE, 0)!;
@@ -19,9 +19,9 @@ describe('page migration (Kernel.migratePage)', () => {
       owned.set(p, `file@${p}`);
     }
     const dst = sim.pages.allocPages(GFP_HIGHUSER_MOVABLE, 0)!;
-    expect(sim.kernel.isMovable(b)).toBe(true);
-    expect(sim.kernel.isMovable(dst)).toBe(false);
-    sim.kernel.migratePage(b, dst);
+    expect(sim.pageOwners.isMovable(b)).toBe(true);
+    expect(sim.pageOwners.isMovable(dst)).toBe(false);
+    sim.pageOwners.migratePage(b, dst);
     expect(owned.get(dst)).toBe(`file@${b}`);
     expect(owned.has(b)).toBe(false);
     expect(t.flags[sim.memory.pfnToPage(dst)]! & PG_lru).toBeTruthy();
@@ -33,7 +33,7 @@ describe('page migration (Kernel.migratePage)', () => {
     const k = sim.pages.allocPages(GFP_KERNEL, 0)!;
     const d2 = sim.pages.allocPages(GFP_KERNEL, 0)!;
     try {
-      sim.kernel.migratePage(k, d2);
+      sim.pageOwners.migratePage(k, d2);
       expect.unreachable();
     } catch (e) {
       expect(isMmsimError(e, 'EINVAL')).toBe(true);
@@ -45,7 +45,7 @@ describe('page migration (Kernel.migratePage)', () => {
   it('the default workload lets its user pages be migrated while it runs and unregisters after', async () => {
     const sim = await createSimulator({ machine: { memory: '256M', cpus: 1 } });
     runDefaultWorkload(sim, { ops: 2000 });
-    expect(() => sim.kernel.registerMover(PageOwner.ANON, () => {})).not.toThrow();
+    expect(() => sim.pageOwners.register({ name: 'test', kind: PageOwner.ANON, migrate: () => {} })).not.toThrow();
     sim.dispose();
   });
 });

@@ -1,4 +1,4 @@
-import { allocPagesPolicy, createSimulator, GFP_KERNEL, __GFP_THISNODE, type Simulator, type SimulatorConfig } from '@mmsim/core';
+import { allocPagesPolicy, createSimulator, GFP_KERNEL, __GFP_THISNODE, type Simulator, type SimulatorConfig } from '@mmsim/defconfig';
 import { describe, expect, it } from 'vitest';
 
 /** Two nodes as a user writes them in a JSON config: 512 MiB each, 2 CPUs each. */

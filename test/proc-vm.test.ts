@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import {
   contigPageInfo, createSimulator, extfragForOrder, fragmentationIndex, GFP_HIGHUSER_MOVABLE, GFP_KERNEL, runDefaultWorkload, type Simulator,
   unusableFreeIndex,
-} from '@mmsim/core';
+} from '@mmsim/defconfig';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const FIX = '/work/shared/fixtures/proc-vm1';

@@ -2,7 +2,7 @@
 // vmalloc on top of each, and a kmalloc-trace workload replayed under each.
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { createSimulator, GFP_KERNEL, parseKmallocTrace, runDefaultWorkload, runKmallocTrace, type Simulator } from '@mmsim/core';
+import { createSimulator, GFP_KERNEL, parseKmallocTrace, runDefaultWorkload, runKmallocTrace, type Simulator } from '@mmsim/defconfig';
 import { afterEach, describe, expect, it } from 'vitest';
 
 const ALLOCATORS = ['slab', 'slub', 'slob'] as const;

@@ -4,7 +4,7 @@
 import {
   createSimulator, GFP_ATOMIC, GFP_HIGHUSER_MOVABLE, GFP_KERNEL, isMmsimError, type KmemCache, PageOwner, Random,
   scanControl, type Simulator, type SimulatorConfig, type Snapshot, __GFP_RECLAIMABLE,
-} from '@mmsim/core';
+} from '@mmsim/defconfig';
 import { describe, expect, it } from 'vitest';
 
 const VIEWS = ['buddyinfo', 'pagetypeinfo', 'zoneinfo', 'slabinfo', 'meminfo', 'vmstat', 'vmallocinfo'];
@@ -43,7 +43,7 @@ class Driver {
       this.dropPage(i, false);
       return true;
     };
-    this.unregister = [this.sim.kernel.registerEvictor(PageOwner.ANON, evict), this.sim.kernel.registerEvictor(PageOwner.PAGE_CACHE, evict)];
+    this.unregister = [this.sim.pageOwners.register({ name: 'test', kind: PageOwner.ANON, evict: evict }), this.sim.pageOwners.register({ name: 'test', kind: PageOwner.PAGE_CACHE, evict: evict })];
     return this;
   }
   detach(): void {
@@ -63,7 +63,7 @@ class Driver {
     const p = this.s.pages[i]!;
     this.s.pages[i] = this.s.pages[this.s.pages.length - 1]!;
     this.s.pages.pop();
-    const vm = this.sim.kernel.vmstat;
+    const vm = this.sim.vmstat.node;
     if (p.user) {
       if (removeFromLru) this.sim.reclaim.pageRemoved(p.pfn);
       vm[p.anon ? 'nr_anon_pages' : 'nr_file_pages']!--;
@@ -95,7 +95,7 @@ class Driver {
         if (user) {
           t.ownerKind[sim.memory.pfnToPage(pfn)] = anon ? PageOwner.ANON : PageOwner.PAGE_CACHE;
           sim.reclaim.pageAdded(pfn, anon);
-          sim.kernel.vmstat[anon ? 'nr_anon_pages' : 'nr_file_pages']!++;
+          sim.vmstat.node[anon ? 'nr_anon_pages' : 'nr_file_pages']!++;
         }
       } else if (x < 45) {
         const p = s.pages.length ? s.pages[r.below(s.pages.length)]! : undefined;
@@ -207,8 +207,8 @@ describe('snapshot / restore with simulated time', () => {
     b1.dispose();
     const b2 = await createSimulator({ ...config, restore: snap });
     drive(b2, 1000, 2000);
-    expect(b2.kernel.clock.now()).toBe(a.kernel.clock.now());
-    expect(b2.kernel.timers.pending()).toEqual(a.kernel.timers.pending());
+    expect(b2.clock.now()).toBe(a.clock.now());
+    expect(b2.timers.pending()).toEqual(a.timers.pending());
     expect(views(b2)).toEqual(views(a));
     a.dispose();
     b2.dispose();
@@ -240,7 +240,7 @@ describe('snapshot refusals', () => {
 
   it('refuses to restore a closure registered at run time, naming its path', async () => {
     const sim = await createSimulator({ machine });
-    const off = sim.kernel.registerEvictor(PageOwner.ANON, () => false);
+    const off = sim.pageOwners.register({ name: 'test', kind: PageOwner.ANON, evict: () => false });
     const snap = JSON.parse(JSON.stringify(sim.snapshot())) as Snapshot;
     expect(await code(() => createSimulator({ machine, restore: snap }))).toMatch(/^ESNAPSHOT: kernel\.evictors\.get\(\d+\): held a function/);
     off();

@@ -1,7 +1,7 @@
 // vmalloc / vfree and the per-CPU allocator over the composed page and slab allocators.
 import {
   createSimulator, formatPtr, GFP_KERNEL, isMmsimError, PAGE_SIZE, PageOwner, type Simulator, VMALLOC_END, VMALLOC_START,
-} from '@mmsim/core';
+} from '@mmsim/defconfig';
 import { afterEach, describe, expect, it } from 'vitest';
 
 let sim: Simulator;

@@ -8,7 +8,7 @@
 import {
   createSimulator, definePlugin, GFP_KERNEL, injectable, Lifecycle, OOM_SCORE_ADJ_MIN, OOM_SCORER, type OomControl,
   type OomScorer, type Task,
-} from '@mmsim/core';
+} from '@mmsim/defconfig';
 
 /** "Kill the biggest": rss only, oom_score_adj ignored except -1000 — the pre-2.6.36 spirit, simplified. */
 @injectable()
@@ -62,7 +62,7 @@ export async function demo(oom: 'oom-linux' | typeof largestRss) {
   sim.tasks.fork({ comm: 'database', anonRss: 200_000, oomScoreAdj: -500 });
   sim.tasks.fork({ comm: 'browser', anonRss: 120_000, oomScoreAdj: 300 });
   sim.tasks.fork({ comm: 'sshd', anonRss: 2_000, oomScoreAdj: -1000 });
-  const victim = sim.kernel.outOfMemory();
+  const victim = sim.oomKiller.outOfMemory();
   const result = { node: sim.topology.pfnZone(pfn)!.nid, allocs, victim: victim?.comm ?? null, composition: sim.composition };
   sim.dispose();
   return result;

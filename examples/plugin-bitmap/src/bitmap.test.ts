@@ -1,4 +1,4 @@
-import { createSimulator, GFP_KERNEL, runDefaultWorkload } from '@mmsim/core';
+import { createSimulator, GFP_KERNEL, runDefaultWorkload } from '@mmsim/defconfig';
 import { pageAllocatorConformance } from '@mmsim/testkit';
 import { describe, expect, it } from 'vitest';
 

@@ -7,7 +7,7 @@
  * @module mmsim-example-variant-comparison
  */
 import { pathToFileURL } from 'node:url';
-import { createSimulator, freeBlocksOfOrder, runMobilityWorkload } from '@mmsim/core';
+import { createSimulator, freeBlocksOfOrder, runMobilityWorkload } from '@mmsim/defconfig';
 
 /** What one variant left behind. */
 export interface VariantResult {

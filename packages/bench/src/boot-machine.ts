@@ -4,7 +4,7 @@
  * table bytes as JSON.
  * @module
  */
-import { createSimulator, type SimulatorConfig } from '@mmsim/core';
+import { createSimulator, type SimulatorConfig } from '@mmsim/defconfig';
 
 const cfg = JSON.parse(process.argv[2] ?? '{}') as SimulatorConfig;
 const baseRss = process.memoryUsage().rss;

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import {
   compileKmallocTrace, createSimulator, GFP_HIGHUSER_MOVABLE, GFP_KERNEL, type PageAllocator, parseKmallocTrace, Random,
   runDefaultWorkload, runKmallocTrace, type Simulator,
-} from '@mmsim/core';
+} from '@mmsim/defconfig';
 import { memoryModelBenchmarks } from './memory-models.js';
 
 const quick = process.argv.includes('--quick');

@@ -7,7 +7,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { createSimulator, Random, type SimulatorConfig } from '@mmsim/core';
+import { createSimulator, Random, type SimulatorConfig } from '@mmsim/defconfig';
 
 /** A benchmark result (same shape as index.ts prints). */
 export interface ModelResult {

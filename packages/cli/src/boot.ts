@@ -8,7 +8,7 @@ import type { Command } from 'commander';
 import {
   bootReport, type BootMismatch, type BootReport, compareBootWithLog, createSimulator, formatBootReport, formatBytes, isMmsimError,
   MmsimError, type SimulatorConfig,
-} from '@mmsim/core';
+} from '@mmsim/defconfig';
 
 /** Where the command writes. */
 interface Io {

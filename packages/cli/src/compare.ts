@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import {
   compileKmallocTrace, createSimulator, MmsimError, parseKmallocTrace, PAGE_SIZE, runKmallocTrace, type KmallocTrace, type SimulatorConfig,
-} from '@mmsim/core';
+} from '@mmsim/defconfig';
 
 /** One allocator's numbers. */
 export interface CompareRow {

@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
-import { createSimulator, isMmsimError, MmsimError, runDefaultWorkload, type SimulatorConfig } from '@mmsim/core';
+import { createSimulator, isMmsimError, MmsimError, runDefaultWorkload, type SimulatorConfig } from '@mmsim/defconfig';
 import { registerCompare } from './compare.js';
 
 export { compareAllocators, type CompareResult, type CompareRow, formatCompare } from './compare.js';
@@ -92,7 +92,7 @@ export function buildProgram(io: Io): Command {
           if (every !== undefined && (done % every === 0 || done === o.ops)) check(done);
         };
         const summary = runDefaultWorkload(sim, { ops: o.ops, ...(afterOp !== undefined && { afterOp }) });
-        const timeNs = sim.kernel.clock.now();
+        const timeNs = sim.clock.now();
         if (every !== undefined && o.ops === 0) check(0);
         const buddyinfo = sim.proc('buddyinfo');
         const slabinfo = sim.proc('slabinfo');

@@ -20,10 +20,10 @@ export * from './services.js';
 export type { ProcEntry } from './proc.js';
 // composition
 export { API_VERSION, definePlugin, type PluginManifest, type StandardResult, type StandardSchemaV1 } from './plugin.js';
-export type { PluginLoader } from './registry.js';
-export type { PluginRef, ResolvedConfig, SimulatorConfig } from './config.js';
+export { loadPlugin, type PluginLoader } from './registry.js';
+export { parseConfig, type PluginRef, type ResolvedConfig, type SimulatorConfig } from './config.js';
 export { createSimulator, type Distribution, Simulator } from './simulator.js';
-export { isSnapshot, SNAPSHOT_EXCLUDE, type Snapshot, type SnapshotObject, type SnapshotValue } from './snapshot.js';
+export { isSnapshot, SNAPSHOT_EXCLUDE, type Snapshot, type SnapshotObject, type Snapshotter, type SnapshotValue } from './snapshot.js';
 // the data every mechanism shares
 export * from './page.js';
 export * from './topology.js';

@@ -22,13 +22,13 @@ import type { ReclaimPolicy } from './reclaim.js';
 import { loadPlugin, type PluginLoader } from './registry.js';
 import type { InvariantCheck, MemoryHotplug, OomKiller, PageOwners, Percpu, Reclaim, SwapSpace, TaskTable, Vmalloc, VmStat } from './services.js';
 import type { SlabAllocator } from './slab-allocator.js';
-import { restoreSnapshot, takeSnapshot, type Snapshot } from './snapshot.js';
+import type { Snapshot, Snapshotter } from './snapshot.js';
 import { Sysctl, type SysctlName } from './sysctl.js';
 import { DelayedWorkQueue } from './timer.js';
 import {
   CLOCK, CONTRIBUTION_TOKENS, EVENTS, EXTENSION_POINTS, extensionPointName, type ExtensionPointKey, INVARIANT_CHECK, lazy, lazyAll,
   MEMORY_HOTPLUG, MEMORY_MODEL, OOM_KILLER, OOM_SCORER, PAGE_ALLOCATOR, PAGE_OWNERS, PERCPU, PROC_ENTRY, RANDOM, RECLAIM, RECLAIM_POLICY,
-  SERVICE_TOKENS, SLAB_ALLOCATOR, SWAP, SYSCTL, TASKS, TIMERS, type Token, TOPOLOGY, VMALLOC, VMSTAT,
+  SERVICE_TOKENS, SLAB_ALLOCATOR, SNAPSHOTTER, SWAP, SYSCTL, TASKS, TIMERS, type Token, TOPOLOGY, VMALLOC, VMSTAT,
 } from './tokens.js';
 import { Topology } from './topology.js';
 
@@ -356,7 +356,7 @@ export class Simulator {
   snapshot(): Snapshot {
     const c = this.live();
     const roots = stateRoots(c, this.snapInfo.extraTokens);
-    return takeSnapshot(roots, snapshotExterns(c, this.events), this.snapInfo.fingerprint);
+    return this.one<Snapshotter>(SNAPSHOTTER).take(roots, snapshotExterns(c, this.events), this.snapInfo.fingerprint);
   }
 
   /** Releases the container and listeners; any later use throws EDISPOSED. */
@@ -499,7 +499,8 @@ export async function createSimulator(config: SimulatorConfig = {}, distribution
       }
       const roots = stateRoots(c, snapInfo.extraTokens);
       const classes = [...CORE_SNAPSHOT_CLASSES, ...loaded.flatMap((l) => l.manifest.snapshotClasses ?? [])];
-      restoreSnapshot(restore, roots, snapshotExterns(c, events), classes);
+      if (!c.isRegistered(SNAPSHOTTER, true)) throw new MmsimError('EPLUGIN_MISSING', "restore: this composition has no Snapshotter: list a tooling package that provides one (services: ['@mmsim/debug'])", { path: 'restore' });
+      c.resolve<Snapshotter>(SNAPSHOTTER).restore(restore, roots, snapshotExterns(c, events), classes);
     }
     freeze(c);
     return new Simulator(cfg, composition, c, snapInfo);

@@ -17,6 +17,7 @@ import type { ReclaimPolicy } from './reclaim.js';
 import type { OomScorer } from './oom.js';
 import type { ProcEntry } from './proc.js';
 import type { DelayedWorkQueue } from './timer.js';
+import type { Snapshotter } from './snapshot.js';
 import type { InvariantCheck, MemoryHotplug, OomKiller, PageOwnerOps, PageOwners, Percpu, Reclaim, SwapSpace, TaskTable, Vmalloc, VmStat } from './services.js';
 
 /** A typed injection token: a symbol that remembers the type it resolves to. */
@@ -74,6 +75,8 @@ export const MEMORY_HOTPLUG = token<MemoryHotplug>('MemoryHotplug');
 /** The service tokens, in boot order (each is resolved at boot, so it is in every snapshot). */
 export const SERVICE_TOKENS: readonly symbol[] = [VMSTAT, SWAP, TASKS, PAGE_OWNERS, RECLAIM, OOM_KILLER, VMALLOC, PERCPU, MEMORY_HOTPLUG];
 
+/** Tooling: takes and restores snapshots (sim.snapshot(), `restore`); e.g. @mmsim/debug's. */
+export const SNAPSHOTTER = token<Snapshotter>('Snapshotter');
 /** Contribution point (many): shrinkers, collected with `@injectAll(SHRINKER)`. Composes in sequence, in registration order. */
 export const SHRINKER = token<Shrinker>('Shrinker');
 /** Contribution point (many): /proc views. First registration of a name wins. */

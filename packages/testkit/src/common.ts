@@ -1,6 +1,6 @@
 import {
   createSimulator, type ExtensionPointKey, isMmsimError, type ErrorCode, type PluginRef, type Simulator, type SimulatorConfig,
-} from '@mmsim/core';
+} from '@mmsim/defconfig';
 import { expect } from 'vitest';
 import type { PropertyOptions } from './property.js';
 

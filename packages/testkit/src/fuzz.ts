@@ -14,7 +14,7 @@
  * (No test-runner imports here: usable from any runner or script.)
  * @module
  */
-import { ERROR_CODES, isMmsimError } from '@mmsim/core';
+import { ERROR_CODES, isMmsimError } from '@mmsim/defconfig';
 import fc from 'fast-check';
 
 /** How much fuzzing to do. */

@@ -13,7 +13,7 @@
 import {
   checkVm, GFP_HIGHUSER_MOVABLE, GFP_KERNEL, type MachineDescription, MAX_PAGE_ORDER, PAGE_SHIFT, PAGE_SIZE, PageOwner,
   type Simulator, STRUCT_PAGE_SIZE, type ZoneType,
-} from '@mmsim/core';
+} from '@mmsim/defconfig';
 import { describe, expect, it } from 'vitest';
 import { expectRefused, makeSim, pageState, type SuiteTarget } from './common.js';
 import { assertOpSequences, fc, type OpModel, pick, propertyDefaults, propertyTimeout } from './property.js';
@@ -97,10 +97,10 @@ export const memoryModelModel: OpModel<MemoryOp, MemoryModelState> = {
   init(sim) {
     const s: MemoryModelState = { held: [], offline: [], unregister: () => {} };
     // movable pages may be migrated when their section goes offline: follow them
-    s.unregister = sim.kernel.registerMover(PageOwner.ANON, (from, to) => {
+    s.unregister = sim.pageOwners.register({ name: 'test', kind: PageOwner.ANON, migrate: (from, to) => {
       const h = s.held.find((x) => x.pfn === from);
       if (h) h.pfn = to;
-    });
+    } });
     return s;
   },
   apply(sim, s, op) {

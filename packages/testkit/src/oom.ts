@@ -11,7 +11,7 @@
  * integers in 0..2000; choosing changes nothing but oc.chosen.
  * @module
  */
-import { OOM_SCORE_ADJ_MAX, OOM_SCORE_ADJ_MIN, type OomControl, type OomScorer, type Simulator, type Task } from '@mmsim/core';
+import { OOM_SCORE_ADJ_MAX, OOM_SCORE_ADJ_MIN, type OomControl, type OomScorer, type Simulator, type Task } from '@mmsim/defconfig';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectRefused, makeSim, type SuiteTarget } from './common.js';
 import { assertOpSequences, fc, type OpModel, pick, propertyDefaults, propertyTimeout } from './property.js';
@@ -153,10 +153,10 @@ export const oomScorerModel: OpModel<OomOp, OomModelState> = {
     }
   },
   release(sim, s) {
-    for (const pid of s.pids) sim.kernel.tasks.exit(pid);
+    for (const pid of s.pids) sim.tasks.exit(pid);
     s.pids = [];
   },
-  observe: (sim) => `tasks ${JSON.stringify(sim.kernel.tasks.all())}\nproc ${sim.procNames().join(' ')}`,
+  observe: (sim) => `tasks ${JSON.stringify(sim.tasks.all())}\nproc ${sim.procNames().join(' ')}`,
 };
 
 /** Registers the OomScorer conformance tests for `target`. */

@@ -10,7 +10,7 @@
 import {
   GFP_ATOMIC, GFP_DMA, GFP_DMA32, GFP_HIGHUSER_MOVABLE, GFP_KERNEL, GFP_NOWAIT, MAX_PAGE_ORDER, Random, type Simulator,
   __GFP_COMP, __GFP_RECLAIMABLE,
-} from '@mmsim/core';
+} from '@mmsim/defconfig';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { expectCode, expectRefused, makeSim, pageState, type SuiteTarget } from './common.js';
 import { assertOpSequences, fc, type OpModel, pick, propertyTimeout } from './property.js';

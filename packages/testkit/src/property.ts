@@ -10,7 +10,7 @@
  * {@link assertOpSequences}.
  * @module
  */
-import type { Simulator } from '@mmsim/core';
+import type { Simulator } from '@mmsim/defconfig';
 import fc from 'fast-check';
 
 /** Budget and seed of a property run. */

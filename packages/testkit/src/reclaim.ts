@@ -12,7 +12,7 @@
  */
 import {
   DEF_PRIORITY, GFP_HIGHUSER_MOVABLE, GFP_KERNEL, LruList, NR_LRU_LISTS, PageOwner, PG_lru, scanControl, type Simulator,
-} from '@mmsim/core';
+} from '@mmsim/defconfig';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { expectRefused, makeSim, pageState, type SuiteTarget } from './common.js';
 import { assertOpSequences, fc, type OpModel, pick, propertyTimeout } from './property.js';
@@ -74,15 +74,15 @@ export const reclaimPolicyModel: OpModel<ReclaimOp, ReclaimModelState> = {
     { arbitrary: fc.record({ k: fc.constant('bad' as const), what: fc.constantFrom('addTwice', 'removeOffList', 'badNid', 'badPfn', 'accessFree', 'badPriority'), pick: pick() }), weight: 1 },
   ),
   init(sim) {
-    const s: ReclaimModelState = { pages: new Map(), unregister: [], swap: { ...sim.kernel.swap } };
+    const s: ReclaimModelState = { pages: new Map(), unregister: [], swap: { ...sim.swap } };
     // some swap, so anon pages can be victims too
-    if (sim.kernel.swap.total === 0) Object.assign(sim.kernel.swap, { total: 4096, free: 4096 });
+    if (sim.swap.total === 0) Object.assign(sim.swap, { total: 4096, free: 4096 });
     const follow = (from: number, to: number) => {
       const anon = s.pages.get(from)!;
       s.pages.delete(from);
       s.pages.set(to, anon);
     };
-    s.unregister.push(sim.kernel.registerMover(PageOwner.ANON, follow), sim.kernel.registerMover(PageOwner.PAGE_CACHE, follow));
+    s.unregister.push(sim.pageOwners.register({ name: 'test', kind: PageOwner.ANON, migrate: follow }), sim.pageOwners.register({ name: 'test', kind: PageOwner.PAGE_CACHE, migrate: follow }));
     return s;
   },
   apply(sim, s, op) {
@@ -123,7 +123,7 @@ export const reclaimPolicyModel: OpModel<ReclaimOp, ReclaimModelState> = {
             const anon = s.pages.get(pfn)!;
             s.pages.delete(pfn);
             sim.pages.freePages(pfn, 0);
-            if (anon && sim.kernel.swap.free > 0) sim.kernel.swap.free--; // swapped out
+            if (anon && sim.swap.free > 0) sim.swap.free--; // swapped out
           }
         });
         break;
@@ -131,10 +131,10 @@ export const reclaimPolicyModel: OpModel<ReclaimOp, ReclaimModelState> = {
       case 'migrate': {
         if (!listed.length) break;
         const src = any(op.pick);
-        if (!sim.kernel.isMovable(src)) break;
+        if (!sim.pageOwners.isMovable(src)) break;
         const dst = sim.pages.allocPages(GFP_HIGHUSER_MOVABLE, 0);
         if (dst === null) break;
-        sim.kernel.migratePage(src, dst);
+        sim.pageOwners.migratePage(src, dst);
         expect(s.pages.has(dst) && !s.pages.has(src), 'the mover followed the page').toBe(true);
         sim.pages.freePages(src, 0);
         break;
@@ -151,7 +151,7 @@ export const reclaimPolicyModel: OpModel<ReclaimOp, ReclaimModelState> = {
     }
     s.pages.clear();
     for (const u of s.unregister) u();
-    Object.assign(sim.kernel.swap, s.swap);
+    Object.assign(sim.swap, s.swap);
   },
   observe(sim) {
     sim.pages.drainAllPages();
@@ -237,7 +237,7 @@ export function reclaimPolicyConformance(target: SuiteTarget): void {
     });
 
     it('shrink takes at most nrToReclaim victims off the lists; without swap, no anon page is a victim', () => {
-      expect(sim.kernel.swap.free).toBe(0);
+      expect(sim.swap.free).toBe(0);
       const anon = new Set<number>();
       for (let i = 0; i < 300; i++) {
         const pfn = addUserPage(sim, i % 2 === 0)!;
@@ -263,9 +263,9 @@ export function reclaimPolicyConformance(target: SuiteTarget): void {
       const v = sim.reclaim.shrink(scanControl({ nrToReclaim: 8, priority: 0, nid: sim.topology.pfnZone(pfns[0]!)!.nid }));
       for (const pfn of v) sim.reclaim.putback(pfn);
       expect(lruTotals(sim).reduce((a, b) => a + b, 0)).toBe(before.reduce((a, b) => a + b, 0));
-      const unregister = sim.kernel.registerMover(PageOwner.PAGE_CACHE, () => {});
+      const unregister = sim.pageOwners.register({ name: 'test', kind: PageOwner.PAGE_CACHE, migrate: () => {} });
       const dst = sim.pages.allocPages(GFP_HIGHUSER_MOVABLE, 0)!;
-      sim.kernel.migratePage(pfns[5]!, dst);
+      sim.pageOwners.migratePage(pfns[5]!, dst);
       sim.pages.freePages(pfns[5]!, 0);
       expect(lruTotals(sim).reduce((a, b) => a + b, 0)).toBe(before.reduce((a, b) => a + b, 0));
       sim.check();

@@ -8,9 +8,9 @@
  * @module
  */
 import {
-  GFP_DMA, GFP_KERNEL, type KmemCache, KMALLOC_MAX_CACHE_SIZE, PAGE_SIZE, PG_slab, Random, type Simulator, SLAB_POISON, SLAB_RECLAIM_ACCOUNT,
+  GFP_DMA, GFP_KERNEL, type KmemCache, lazyAll, SHRINKER, KMALLOC_MAX_CACHE_SIZE, PAGE_SIZE, PG_slab, Random, type Simulator, SLAB_POISON, SLAB_RECLAIM_ACCOUNT,
   SLAB_RED_ZONE, ZERO_SIZE_PTR,
-} from '@mmsim/core';
+} from '@mmsim/defconfig';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { expectCode, expectRefused, makeSim, pageState, type SuiteTarget } from './common.js';
 import { assertOpSequences, fc, type OpModel, pick, propertyTimeout } from './property.js';
@@ -415,13 +415,13 @@ export function slabAllocatorConformance(target: SlabSuiteTarget): void {
       const released: number[] = [];
       const c = sim.slab.createCache('conf_lru', 64, { flags: SLAB_RECLAIM_ACCOUNT, release: (p) => released.push(p) });
       const objs = Array.from({ length: 4 }, () => sim.slab.cacheAlloc(c, GFP_KERNEL)!);
-      const count = () => sim.kernel.shrinkers().reduce((n, s) => n + s.countObjects(0), 0);
+      const count = () => sim.get(lazyAll(SHRINKER))().reduce((n, s) => n + s.countObjects(0), 0);
       const before = count();
       for (const p of objs.slice(0, 3)) expect(sim.slab.lruAdd(c, p)).toBe(true);
       expect(sim.slab.lruDel(c, objs[2]!)).toBe(true);
       expect(count()).toBe(before + 2);
       let freed = 0;
-      for (const s of sim.kernel.shrinkers()) if (s.countObjects(0) > 0) freed += s.scanObjects(0, 2);
+      for (const s of sim.get(lazyAll(SHRINKER))()) if (s.countObjects(0) > 0) freed += s.scanObjects(0, 2);
       expect(freed).toBe(2);
       expect(released.sort()).toEqual(objs.slice(0, 2).sort());
       expectCode(() => sim.slab.cacheFree(c, objs[0]!), 'EDOUBLE_FREE', 'EBAD_POINTER');

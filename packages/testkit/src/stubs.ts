@@ -3,7 +3,7 @@
  * tests need not depend on another plugin.
  * @module
  */
-import { definePlugin, SLAB_ALLOCATOR, type SlabAllocator } from '@mmsim/core';
+import { definePlugin, SLAB_ALLOCATOR, type SlabAllocator } from '@mmsim/defconfig';
 
 /**
  * A do-nothing slab allocator plugin ('stub-slab'): createCache hands out a

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isMmsimError } from './errors.js';
-import { GFP_KERNEL, GFP_KERNEL_ACCOUNT, __GFP_NOWARN, __GFP_ZERO } from './gfp.js';
+import { GFP_KERNEL, GFP_KERNEL_ACCOUNT, isMmsimError, __GFP_NOWARN, __GFP_ZERO } from '@mmsim/core';
 import { compileKmallocTrace, parseKmallocTrace } from './kmalloc_trace.js';
 
 const line = (ev: string, rest: string, cpu = 1) => `            bash-1201    [00${cpu}] .....   105.200311: ${ev}: ${rest}`;

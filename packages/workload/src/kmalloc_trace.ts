@@ -16,10 +16,7 @@
  * warning, so real traces replay.
  * @module
  */
-import { MmsimError } from './errors.js';
-import { GFP_KERNEL, parseGfp } from './gfp.js';
-import type { EventBus } from './events.js';
-import type { KmemCache, SlabAllocator } from './slab-allocator.js';
+import { type EventBus, GFP_KERNEL, type KmemCache, MmsimError, parseGfp, type SlabAllocator } from '@mmsim/core';
 
 /** One operation of a kmalloc-trace workload. */
 export type KmallocTraceOp =

@@ -5,13 +5,9 @@
  * tests; everything it draws comes from the simulator's seeded Random.
  * @module
  */
-import { GFP_ATOMIC, GFP_HIGHUSER_MOVABLE, GFP_KERNEL, __GFP_RECLAIMABLE } from './gfp.js';
-import type { KmemCache } from './slab-allocator.js';
-import { Random } from './random.js';
-import type { Simulator } from './simulator.js';
-import { DEF_PRIORITY, scanControl } from './reclaim.js';
-import { PageOwner } from './page.js';
-import { MmsimError } from './errors.js';
+import {
+  DEF_PRIORITY, GFP_ATOMIC, GFP_HIGHUSER_MOVABLE, GFP_KERNEL, type KmemCache, MmsimError, PageOwner, Random, scanControl, type Simulator, __GFP_RECLAIMABLE,
+} from '@mmsim/core';
 
 /** Options of {@link runDefaultWorkload}. */
 export interface DefaultWorkloadOptions {
@@ -80,7 +76,7 @@ export function runDefaultWorkload(sim: Simulator, opts: DefaultWorkloadOptions 
   interface Held { pfn: number; order: number; user: boolean; anon: boolean; idx: number }
   const pages: Held[] = [];
   const userByPfn = new Map<number, Held>();
-  const vm = sim.kernel.vmstat;
+  const vm = sim.vmstat.node;
   const t = sim.memory.pages;
   const drop = (h: Held) => {
     const last = pages.pop()!;
@@ -97,7 +93,7 @@ export function runDefaultWorkload(sim: Simulator, opts: DefaultWorkloadOptions 
     h.pfn = newPfn;
     userByPfn.set(newPfn, h);
   };
-  const unregister = [sim.kernel.registerMover(PageOwner.ANON, follow), sim.kernel.registerMover(PageOwner.PAGE_CACHE, follow)];
+  const unregister = [PageOwner.ANON, PageOwner.PAGE_CACHE].map((kind) => sim.pageOwners.register({ name: 'default-workload', kind, migrate: follow }));
   const objs: { ptr: number; cache: KmemCache | null }[] = [];
   let held = 0;
   const s: WorkloadSummary = { ops, pageAllocs: 0, pageAllocFailures: 0, pageFrees: 0, kmallocs: 0, cacheAllocs: 0, slabFailures: 0, objectFrees: 0, reclaimed: 0, livePages: 0, liveObjects: 0 };
@@ -114,7 +110,7 @@ export function runDefaultWorkload(sim: Simulator, opts: DefaultWorkloadOptions 
     s.reclaimed++;
     return true;
   };
-  unregister.push(sim.kernel.registerEvictor(PageOwner.ANON, evict), sim.kernel.registerEvictor(PageOwner.PAGE_CACHE, evict));
+  unregister.push(...[PageOwner.ANON, PageOwner.PAGE_CACHE].map((kind) => sim.pageOwners.register({ name: 'default-workload', kind, evict })));
 
   const freePage = (i: number) => {
     const p = pages[i]!;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createSimulator } from './simulator.js';
+import { createSimulator } from '@mmsim/defconfig';
 import { freeBlocksOfOrder, runMobilityWorkload } from './workload.js';
 
 describe('runMobilityWorkload', () => {
