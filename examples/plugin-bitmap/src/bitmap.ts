@@ -3,13 +3,21 @@
  * for a naturally aligned run of 2^order free pages. No splitting or
  * merging bookkeeping — and so no cheap answer to "is there a free order-9
  * block?" — which is why Linux uses the buddy system. A third-party plugin:
- * it depends on @mmsim/core only.
+ * it depends on @mmsim/core only, and still gets reclaim and the OOM
+ * killer: its slow path calls the reclaim engine and the OOM killer through
+ * their tokens, as __alloc_pages_slowpath calls try_to_free_pages and
+ * out_of_memory.
  */
 import {
-  type AllocOptions, EVENTS, type EventBus, MAX_PAGE_ORDER, MEMORY_MODEL, type MemoryModel, MmsimError,
-  PageOwner, type PageAllocator, PG_reserved, TOPOLOGY, type Topology, type Zone, __GFP_THISNODE,
-  gfpMigratetype, gfpZone, inject, injectable,
+  type AllocOptions, EVENTS, type EventBus, type Lazy, lazy, MAX_PAGE_ORDER, MEMORY_MODEL, type MemoryModel, MmsimError,
+  OOM_KILLER, type OomKiller, PageOwner, type PageAllocator, PG_reserved, RECLAIM, type Reclaim, TOPOLOGY, type Topology, type Zone,
+  __GFP_DIRECT_RECLAIM, __GFP_NOFAIL, __GFP_NORETRY, __GFP_THISNODE, gfpMigratetype, gfpZone, inject, injectable,
 } from '@mmsim/core';
+
+/** MAX_RECLAIM_RETRIES: reclaim rounds without progress before the OOM killer. */
+const MAX_RECLAIM_RETRIES = 16;
+/** PAGE_ALLOC_COSTLY_ORDER: above it, no OOM kill (compaction's business, and a bitmap has none). */
+const COSTLY_ORDER = 3;
 
 const NAME = 'bitmap';
 
@@ -35,6 +43,9 @@ export class BitmapAllocator implements PageAllocator {
     @inject(TOPOLOGY) private readonly topology: Topology,
     @inject(MEMORY_MODEL) private readonly memory: MemoryModel,
     @inject(EVENTS) private readonly events: EventBus,
+    // lazy: the reclaim engine and the OOM killer ask the page allocator in turn
+    @inject(lazy(RECLAIM)) private readonly reclaim: Lazy<Reclaim>,
+    @inject(lazy(OOM_KILLER)) private readonly oomKiller: Lazy<OomKiller>,
   ) {
     this.zoneIdxOf = Object.fromEntries(topology.zoneTypes.map((t, i) => [t, i]));
     const t = memory.pages;
@@ -69,15 +80,54 @@ export class BitmapAllocator implements PageAllocator {
     return hit >= 0 ? hit : scan(first, startAt);
   }
 
+  /** Reclaim depth: an allocation from inside reclaim (an owner's) must not recurse into it (PF_MEMALLOC). */
+  private inReclaim = 0;
+
   allocPages(gfp: number, order: number, opts?: AllocOptions): number | null {
     if (!Number.isInteger(order) || order < 0 || order > MAX_PAGE_ORDER) {
       throw new MmsimError('EBAD_ORDER', `order ${order} is outside 0..${MAX_PAGE_ORDER}`, { plugin: NAME });
     }
     const highest = this.zoneIdxOf[gfpZone(gfp, this.topology.zoneConfig)] ?? this.topology.zoneTypes.length - 1;
-    const mt = gfpMigratetype(gfp);
     const nid = opts?.nid ?? this.topology.cpuToNode(opts?.cpu ?? 0);
     const zonelist = (gfp & __GFP_THISNODE ? this.topology.zonelistsThisNode : this.topology.zonelists)[nid];
     if (!zonelist) throw new MmsimError('EINVAL', `node ${nid} does not exist`, { plugin: NAME });
+    const pfn = this.getPageFromFreelist(gfp, order, highest, zonelist);
+    if (pfn !== null || !(gfp & __GFP_DIRECT_RECLAIM) || this.inReclaim) return pfn;
+    return this.allocPagesSlowpath(gfp, order, highest, zonelist);
+  }
+
+  /**
+   * The slow path, as __alloc_pages_slowpath has it without compaction:
+   * wake kswapd, reclaim directly, retry; when reclaim makes no progress
+   * (or after MAX_RECLAIM_RETRIES rounds), the OOM killer for requests
+   * up to PAGE_ALLOC_COSTLY_ORDER — unless __GFP_NORETRY — then retry.
+   */
+  private allocPagesSlowpath(gfp: number, order: number, highest: number, zonelist: readonly Zone[]): number | null {
+    const nodes: number[] = [];
+    for (const z of zonelist) if (z.idx <= highest && !nodes.includes(z.nid)) nodes.push(z.nid);
+    const reclaim = this.reclaim();
+    this.inReclaim++;
+    try {
+      for (const z of zonelist) if (z.idx <= highest) reclaim.wakeupKswapd(z, gfp, order, highest, true);
+      let pfn = this.getPageFromFreelist(gfp, order, highest, zonelist);
+      for (let round = 0; pfn === null && round < MAX_RECLAIM_RETRIES; round++) {
+        const progress = reclaim.tryToFreePages({ gfp, order, highestZoneidx: highest, nodes });
+        pfn = this.getPageFromFreelist(gfp, order, highest, zonelist);
+        if (pfn !== null) break;
+        if (progress > 0 && order <= COSTLY_ORDER) continue;
+        if (gfp & __GFP_NORETRY || (order > COSTLY_ORDER && !(gfp & __GFP_NOFAIL))) break;
+        // __alloc_pages_may_oom(): kill, then try again; nobody to kill → fail
+        if (!this.oomKiller().outOfMemory({ gfpMask: gfp, order })) break;
+        pfn = this.getPageFromFreelist(gfp, order, highest, zonelist);
+      }
+      return pfn;
+    } finally {
+      this.inReclaim--;
+    }
+  }
+
+  private getPageFromFreelist(gfp: number, order: number, highest: number, zonelist: readonly Zone[]): number | null {
+    const mt = gfpMigratetype(gfp);
     for (const z of zonelist) {
       if (z.idx > highest) continue;
       const m = this.maps.get(z)!;

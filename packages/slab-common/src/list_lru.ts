@@ -10,7 +10,7 @@
  * SHRINKER token that counts and scans all of them.
  * @module
  */
-import type { KmemCache, Shrinker } from './slab-allocator.js';
+import type { KmemCache, Shrinker } from '@mmsim/core';
 
 /** struct list_lru: per-node lists of unused objects, oldest first. */
 export class ListLru {

@@ -1,17 +1,13 @@
-import { describe, expect, it } from 'vitest';
-import { MmsimError } from './errors.js';
-import { __GFP_ACCOUNT, __GFP_DMA, __GFP_RECLAIMABLE, GFP_KERNEL } from './gfp.js';
 import {
-  SLAB_ACCOUNT, SLAB_CACHE_DMA, SLAB_CACHE_DMA32, SLAB_HWCACHE_ALIGN, SLAB_POISON, SLAB_RECLAIM_ACCOUNT, type SlabInfo, ZERO_SIZE_PTR,
-} from './slab-allocator.js';
+  __GFP_ACCOUNT, __GFP_DMA, __GFP_RECLAIMABLE, GFP_KERNEL, type MemoryModel, MmsimError, PageFrameTable, PG_slab, SLAB_ACCOUNT, SLAB_CACHE_DMA,
+  SLAB_CACHE_DMA32, SLAB_HWCACHE_ALIGN, SLAB_POISON, SLAB_RECLAIM_ACCOUNT, type SlabInfo, type Topology, ZERO_SIZE_PTR,
+} from '@mmsim/core';
+import { describe, expect, it } from 'vitest';
 import {
   alignDown, alignUp, calculateAlignment, ffs, findMergeable, fls, ilog2, isPowerOfTwo, KMALLOC_INFO, KMALLOC_MAX_SIZE,
   KMALLOC_SIZE_INDEX, kmallocIndex, kmallocName, kmallocSizeIndexTable, KmallocTypes, kmemCacheRelease, krealloc,
   type MergeableCache, SLAB_MERGE_SAME, SLAB_NEVER_MERGE, SlabCallChecks, slabinfoRows, slabUnmergeable, zeroOrNullPtr,
 } from './slab_common.js';
-import type { MemoryModel } from './memory-model.js';
-import { PageFrameTable, PG_slab } from './page.js';
-import type { Topology } from './topology.js';
 
 /** __kmalloc_index() (include/linux/slab.h) written out plainly: the oracle for the table lookup. */
 function kmallocIndexOracle(size: number, minSize: number, shiftLow: number): number {

@@ -7,18 +7,13 @@
  * differ, the difference is a parameter, never a merged rule.
  * @module
  */
-import { MmsimError } from './errors.js';
-import { __GFP_ACCOUNT, __GFP_DMA, __GFP_RECLAIMABLE } from './gfp.js';
-import type { ListLru, SlabShrinker } from './list_lru.js';
-import type { MemoryModel } from './memory-model.js';
-import { PageOwner, PG_slab, PG_tail } from './page.js';
-import { PAGE_SIZE } from './size.js';
 import {
-  type CacheOptions, type KmemCache, type SlabInfo, SLAB_ACCOUNT, SLAB_CACHE_DMA, SLAB_CACHE_DMA32, SLAB_FAILSLAB, SLAB_HWCACHE_ALIGN,
-  SLAB_NO_MERGE, SLAB_NOLEAKTRACE, SLAB_POISON, SLAB_RECLAIM_ACCOUNT, SLAB_RED_ZONE, SLAB_STORE_USER, SLAB_TRACE,
-  SLAB_TYPESAFE_BY_RCU, type SlabAllocOptions, type SlabFreeOptions, ZERO_SIZE_PTR,
-} from './slab-allocator.js';
-import type { Topology } from './topology.js';
+  __GFP_ACCOUNT, __GFP_DMA, __GFP_RECLAIMABLE, type CacheOptions, type KmemCache, type MemoryModel, MmsimError, PAGE_SIZE, PageOwner, PG_slab, PG_tail,
+  type SlabInfo, SLAB_ACCOUNT, SLAB_CACHE_DMA, SLAB_CACHE_DMA32, SLAB_FAILSLAB, SLAB_HWCACHE_ALIGN, SLAB_NO_MERGE, SLAB_NOLEAKTRACE, SLAB_POISON,
+  SLAB_RECLAIM_ACCOUNT, SLAB_RED_ZONE, SLAB_STORE_USER, SLAB_TRACE, SLAB_TYPESAFE_BY_RCU, type SlabAllocOptions, type SlabFreeOptions, type Topology,
+  ZERO_SIZE_PTR,
+} from '@mmsim/core';
+import type { ListLru, SlabShrinker } from './list_lru.js';
 
 // ---- bit arithmetic (include/linux/bitops.h, log2.h, align.h) -------------------
 

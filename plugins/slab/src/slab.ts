@@ -16,16 +16,19 @@
  */
 import {
   type CacheOptions, CLOCK, EVENTS, type EventBus, getOrder, gfpZone, type KmemCache, MEMORY_MODEL, type MemoryModel,
-  MmsimError, PAGE_ALLOCATOR, PAGE_SIZE, type PageAllocator, PageFrameTable, PageOwner, parseSlabDebug, PG_slab, PG_tail,
+  MmsimError, PAGE_ALLOCATOR, PAGE_SIZE, type PageAllocator, PageFrameTable, PageOwner, PG_slab, PG_tail,
   POISON_END, POISON_FREE, POISON_INUSE, type SimClock, SLAB_ACCOUNT, SLAB_CACHE_DMA, SLAB_CACHE_DMA32, SLAB_POISON,
   SLAB_RECLAIM_ACCOUNT, SLAB_RED_ZONE, SLAB_STORE_USER, type SlabAllocOptions, type SlabAllocator, type SlabCorruption,
-  type SlabDebugSpec, slabDebugFlags, type SlabFreeOptions, type SlabInfo, SlabShrinker, type SlabStats, TOPOLOGY,
+  type SlabFreeOptions, type SlabInfo, type SlabStats, TOPOLOGY,
   type Topology, type TraceEventName, ZERO_SIZE_PTR, __GFP_ACCOUNT, __GFP_COMP, __GFP_DMA, __GFP_DMA32, __GFP_FS,
   __GFP_HARDWALL, __GFP_HIGH, __GFP_HIGHMEM, __GFP_IO, __GFP_MEMALLOC, __GFP_NOFAIL, __GFP_NOMEMALLOC, __GFP_NORETRY,
   __GFP_NOWARN, __GFP_RECLAIM, __GFP_RECLAIMABLE, __GFP_RETRY_MAYFAIL, __GFP_THISNODE, __GFP_ZERO, inject, injectable,
-  calculateAlignment, hexPtr, KMALLOC_INFO, KMALLOC_MAX_CACHE_SIZE, KMALLOC_SHIFT_HIGH, krealloc, LargeKmallocs,
-  SlabCallChecks, type SlabBytes, zeroOrNullPtr, findMergeable, KmallocTypes, kmemCacheRelease, slabinfoRows,
+  KMALLOC_MAX_CACHE_SIZE,
 } from '@mmsim/core';
+import {
+  parseSlabDebug, type SlabDebugSpec, slabDebugFlags, SlabShrinker, calculateAlignment, hexPtr, KMALLOC_INFO, KMALLOC_SHIFT_HIGH, krealloc,
+  LargeKmallocs, SlabCallChecks, type SlabBytes, zeroOrNullPtr, findMergeable, KmallocTypes, kmemCacheRelease, slabinfoRows,
+} from '@mmsim/slab-common';
 import { SLAB_OPTIONS, type SlabOptions } from './options.js';
 import {
   BATCHREFILL_LIMIT, cpucacheTunables, forcedDebugFlags, KMALLOC_FLAGS, KMALLOC_KINDS, KMALLOC_SHIFT_LOW, kmallocIndex,

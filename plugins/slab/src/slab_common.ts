@@ -8,11 +8,13 @@
  * @module
  */
 import {
-  alignUp, fls, getOrder, type KmallocKind, kmallocIndex as kmallocSizeIndex, kmallocName as kmallocKindName,
-  kmallocSizeIndexTable, KMALLOC_MAX_CACHE_SIZE, PAGE_SIZE, SLAB_ACCOUNT, SLAB_CACHE_DMA, SLAB_CACHE_DMA32, SLAB_CONSISTENCY_CHECKS, SLAB_DEBUG_OBJECTS, SLAB_HWCACHE_ALIGN,
+  getOrder, KMALLOC_MAX_CACHE_SIZE, PAGE_SIZE, SLAB_ACCOUNT, SLAB_CACHE_DMA, SLAB_CACHE_DMA32, SLAB_CONSISTENCY_CHECKS, SLAB_DEBUG_OBJECTS, SLAB_HWCACHE_ALIGN,
   SLAB_KMALLOC, SLAB_MEM_SPREAD, SLAB_NO_MERGE, SLAB_NOLEAKTRACE, SLAB_PANIC, SLAB_POISON, SLAB_RECLAIM_ACCOUNT, SLAB_RED_ZONE,
   SLAB_STORE_USER, SLAB_TRACE, SLAB_TYPESAFE_BY_RCU,
 } from '@mmsim/core';
+import {
+  alignUp, fls, type KmallocKind, kmallocIndex as kmallocSizeIndex, kmallocName as kmallocKindName, kmallocSizeIndexTable,
+} from '@mmsim/slab-common';
 
 /** BYTES_PER_WORD, REDZONE_ALIGN on x86_64. */
 export const BYTES_PER_WORD = 8;

@@ -28,10 +28,10 @@ import {
   SLAB_CACHE_DMA, SLAB_CACHE_DMA32, SLAB_CONSISTENCY_CHECKS, SLAB_DEBUG_OBJECTS, SLAB_FAILSLAB, SLAB_HWCACHE_ALIGN,
   SLAB_KMALLOC, SLAB_MEM_SPREAD, SLAB_NO_MERGE, SLAB_NOLEAKTRACE, SLAB_PANIC, SLAB_POISON, SLAB_RECLAIM_ACCOUNT,
   SLAB_RED_ZONE, SLAB_STORE_USER, SLAB_TRACE, SLAB_TYPESAFE_BY_RCU, type SlabAllocOptions, type SlabAllocator,
-  type SlabFreeOptions, type SlabInfo, SlabShrinker, type SlabStats, TOPOLOGY, type Topology, type TraceEventName,
+  type SlabFreeOptions, type SlabInfo, type SlabStats, TOPOLOGY, type Topology, type TraceEventName,
   ZERO_SIZE_PTR, __GFP_COMP, __GFP_DMA, __GFP_DMA32, __GFP_ZERO, inject, injectable,
-  calculateAlignment, hexPtr, krealloc, SlabCallChecks, slabinfoRows, zeroOrNullPtr,
 } from '@mmsim/core';
+import { SlabShrinker, calculateAlignment, hexPtr, krealloc, SlabCallChecks, slabinfoRows, zeroOrNullPtr } from '@mmsim/slab-common';
 import { SLOB_OPTIONS, type SlobOptions } from './options.js';
 
 /** SLOB_UNIT: sizeof(slob_t), a 16-bit slobidx_t with 4 KiB pages. */

@@ -1,7 +1,5 @@
-import {
-  calculateAlignment, KMALLOC_INFO, kmallocIndex, SLAB_HWCACHE_ALIGN, SLAB_KMALLOC, SLAB_POISON, SLAB_RED_ZONE, SLAB_STORE_USER,
-  SLAB_TYPESAFE_BY_RCU,
-} from '@mmsim/core';
+import { SLAB_HWCACHE_ALIGN, SLAB_KMALLOC, SLAB_POISON, SLAB_RED_ZONE, SLAB_STORE_USER, SLAB_TYPESAFE_BY_RCU } from '@mmsim/core';
+import { calculateAlignment, KMALLOC_INFO, kmallocIndex } from '@mmsim/slab-common';
 import { describe, expect, it } from 'vitest';
 import {
   calcSlabOrder, calculateOrder, calculateSizes, kmallocName, kmallocSizeClass, KmallocType, orderObjects, slubMinObjects,

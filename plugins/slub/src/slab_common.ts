@@ -8,11 +8,12 @@
  * @module
  */
 import {
-  alignDown, alignUp, getOrder, ilog2, type KmallocKind, kmallocIndex, KMALLOC_INFO, PAGE_SIZE, SLAB_ACCOUNT, SLAB_CACHE_DMA,
+  getOrder, PAGE_SIZE, SLAB_ACCOUNT, SLAB_CACHE_DMA,
   SLAB_CACHE_DMA32, SLAB_CONSISTENCY_CHECKS, SLAB_DEBUG_FLAGS, SLAB_DEBUG_OBJECTS, SLAB_FAILSLAB, SLAB_HWCACHE_ALIGN, SLAB_KMALLOC,
   SLAB_MEM_SPREAD, SLAB_NO_MERGE, SLAB_NOLEAKTRACE, SLAB_PANIC, SLAB_POISON, SLAB_RECLAIM_ACCOUNT, SLAB_RED_ZONE, SLAB_STORE_USER,
-  SLAB_TRACE, SLAB_TYPESAFE_BY_RCU, fls, kmallocName as kmallocKindName,
+  SLAB_TRACE, SLAB_TYPESAFE_BY_RCU,
 } from '@mmsim/core';
+import { alignDown, alignUp, fls, ilog2, type KmallocKind, kmallocIndex, KMALLOC_INFO, kmallocName as kmallocKindName } from '@mmsim/slab-common';
 
 /** sizeof(void *) on x86_64. */
 export const WORD = 8;

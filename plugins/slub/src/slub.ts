@@ -13,8 +13,8 @@
  */
 import {
   type AllocOptions, type CacheOptions, CLOCK, DEBUG_METADATA_FLAGS, EVENTS, type EventBus, GFP_NOWAIT, getOrder, KERNEL, type Kernel,
-  KMALLOC_MAX_CACHE_SIZE, parseSlabDebug, SLAB_DEBUG_FLAGS, SLAB_CONSISTENCY_CHECKS, type SimClock, type SlabCorruption, type SlabDebugSpec,
-  slabDebugFlags, type SlabFreeOptions, SlabShrinker, SLUB_RED_ACTIVE, SLUB_RED_INACTIVE,
+  KMALLOC_MAX_CACHE_SIZE, SLAB_DEBUG_FLAGS, SLAB_CONSISTENCY_CHECKS, type SimClock, type SlabCorruption,
+  type SlabFreeOptions, SLUB_RED_ACTIVE, SLUB_RED_INACTIVE,
   type KmemCache, MEMORY_MODEL, type MemoryModel, MmsimError, PAGE_ALLOCATOR, PAGE_SIZE, type PageAllocator,
   PageFrameTable, PageOwner, PG_slab, PG_tail, SLAB_ACCOUNT, SLAB_CACHE_DMA, SLAB_CACHE_DMA32, SLAB_KMALLOC,
   SLAB_NO_MERGE, SLAB_POISON, SLAB_RECLAIM_ACCOUNT, SLAB_RED_ZONE, SLAB_STORE_USER, SLAB_TYPESAFE_BY_RCU,
@@ -22,9 +22,12 @@ import {
   __GFP_ACCOUNT, __GFP_COMP, __GFP_DIRECT_RECLAIM, __GFP_DMA, __GFP_DMA32, __GFP_FS, __GFP_HARDWALL, __GFP_HIGH,
   __GFP_HIGHMEM, __GFP_IO, __GFP_MEMALLOC, __GFP_NOFAIL, __GFP_NOMEMALLOC, __GFP_NORETRY, __GFP_NOWARN, __GFP_RECLAIM,
   __GFP_RECLAIMABLE, __GFP_RETRY_MAYFAIL, __GFP_THISNODE, __GFP_ZERO, gfpZone, inject, injectable,
-  alignUp, calculateAlignment, ffs, hexPtr, KMALLOC_INFO, KMALLOC_SHIFT_HIGH, KMALLOC_SIZE_INDEX,
-  krealloc, LargeKmallocs, SlabCallChecks, type SlabBytes, zeroOrNullPtr, findMergeable, KmallocTypes, kmemCacheRelease, slabinfoRows,
 } from '@mmsim/core';
+import {
+  parseSlabDebug, type SlabDebugSpec, slabDebugFlags, SlabShrinker, alignUp, calculateAlignment, ffs, hexPtr, KMALLOC_INFO,
+  KMALLOC_SHIFT_HIGH, KMALLOC_SIZE_INDEX, krealloc, LargeKmallocs, SlabCallChecks, type SlabBytes, zeroOrNullPtr, findMergeable,
+  KmallocTypes, kmemCacheRelease, slabinfoRows,
+} from '@mmsim/slab-common';
 import { SLUB_OPTIONS, type SlubOptions } from './options.js';
 import { checkObject, type CheckSite, describeCorruption, freeptrOutside, initObject, setupSlabDebug, slabPadCheck } from './slub_debug.js';
 import {
