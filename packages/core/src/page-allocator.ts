@@ -117,14 +117,17 @@ export interface PageAllocator {
   drainAllPages(): void;
   /** Free blocks of `order` in a zone's free area (nr_free), as /proc/buddyinfo prints them. */
   freeBlocks(zone: Zone, order: number): number;
-  /** Free blocks of `order` and migrate type in a zone, as /proc/pagetypeinfo prints them. */
+  /**
+   * Free blocks of `order` and migrate type in a zone (free_area[order].free_list[mt]).
+   * Generic because memory hotplug isolates ranges: blocks on the
+   * MIGRATE_ISOLATE lists are in nr_free but not in NR_FREE_PAGES, and the
+   * invariant checks must tell them apart.
+   */
   freeBlocksByType(zone: Zone, order: number, migratetype: number): number;
   /** Pages sitting on per-CPU lists of a zone (not counted in NR_FREE_PAGES). */
   pcpPages(zone: Zone): number;
   /** __zone_watermark_ok(): would an order-`order` allocation leave the zone above `mark` pages? */
   zoneWatermarkOk(zone: Zone, order: number, mark: number, highestZoneIdx: number, allocFlags?: number): boolean;
-  /** Pageblocks of each migrate type in a zone (the second table of /proc/pagetypeinfo). */
-  pageblockCounts?(zone: Zone): number[];
   /** Boost, CMA and per-CPU lists of a zone, for /proc/zoneinfo (its NUMA counters are Zone.numaStats). */
   zoneInfo?(zone: Zone): ZoneAllocInfo;
   /** The allocator's vm event counters by /proc/vmstat name (pgalloc_normal, pgfree, compact_stall, ...). */
@@ -133,6 +136,46 @@ export interface PageAllocator {
   setMempolicy?(pid: number, policy: Mempolicy | null): void;
   /** /proc/sys/vm/compact_memory: compacts every zone of every node. */
   compactMemory?(): void;
+
+  // ---- what the reclaim engine (mm/vmscan.c) reads and asks of the allocator (optional) ----
+
+  /**
+   * zone->watermark_boost: pages the watermarks are raised by after a
+   * fallback stole from another migrate type (high_wmark_pages() is
+   * _watermark[WMARK_HIGH] + the boost). Absent: never boosted (0).
+   */
+  watermarkBoost?(zone: Zone): number;
+  /**
+   * balance_pgdat(), at its end: kswapd reclaimed for a boosted zone, so
+   * `zone->watermark_boost -= min(zone->watermark_boost, pages)`.
+   */
+  clearWatermarkBoost?(zone: Zone, pages: number): void;
+  /**
+   * set_reclaim_active() / clear_reclaim_active(): ZONE_RECLAIM_ACTIVE on a
+   * managed zone while kswapd balances its node (the per-CPU free path then
+   * keeps less, nr_pcp_high()).
+   */
+  setReclaimActive?(zone: Zone, active: boolean): void;
+  /**
+   * wakeup_kcompactd(): kswapd is going to sleep (or balanced its boosted
+   * zones, or found the node balanced for a non-blocking high-order
+   * request): compact node `nid` for `order` up to `highestZoneidx`.
+   * Absent: no kcompactd.
+   */
+  wakeupKcompactd?(nid: number, order: number, highestZoneidx: number): void;
+  /**
+   * kswapd_try_to_sleep() → reset_isolation_suitable(): kswapd goes to
+   * sleep on a balanced node `nid`; compaction's pageblock skip hints that a
+   * finished compaction asked to flush are cleared.
+   */
+  kswapdSleep?(nid: number): void;
+  /**
+   * compaction_ready() (shrink_zones(), CONFIG_COMPACTION): is there enough
+   * free memory in `zone` (above the high watermark + compact_gap(order))
+   * that compaction, not more reclaim, should serve a costly request?
+   * Absent: the allocator does not compact, reclaim always runs.
+   */
+  compactionReady?(zone: Zone, order: number, highestZoneidx: number): boolean;
 
   // ---- memory hotplug (optional; SPARSEMEM's onlineSection/offlineSection need them) ----
 
@@ -148,6 +191,55 @@ export interface PageAllocator {
   zoneSpanChanged?(zone: Zone, oldStart: number, oldEnd: number): void;
   /** init_per_zone_wmark_min(): recompute min_free_kbytes (unless set), watermarks and lowmem reserves after managed pages changed. */
   initPerZoneWmarkMin?(): void;
+}
+
+// ---- fragmentation of a free area (mm/vmstat.c) --------------------------
+
+/**
+ * struct contig_page_info: what fill_contig_page_info() gathers of a zone's
+ * free area for one order. Any zoned allocator has it (freeBlocks per
+ * order); compaction decides with it, /sys/kernel/debug/extfrag prints it.
+ */
+export interface ContigPageInfo {
+  freePages: number;
+  freeBlocksTotal: number;
+  freeBlocksSuitable: number;
+}
+
+/** fill_contig_page_info() from a zone's nr_free per order. */
+export function contigPageInfo(nrFree: ArrayLike<number>, order: number): ContigPageInfo {
+  const info = { freePages: 0, freeBlocksTotal: 0, freeBlocksSuitable: 0 };
+  for (let o = 0; o < nrFree.length; o++) {
+    const blocks = nrFree[o]!;
+    info.freeBlocksTotal += blocks;
+    info.freePages += blocks * 2 ** o;
+    if (o >= order) info.freeBlocksSuitable += blocks * 2 ** (o - order);
+  }
+  return info;
+}
+
+/**
+ * __fragmentation_index(): ×1000; towards 0 an order-`order` allocation
+ * would fail for lack of memory, towards 1000 for fragmentation; −1000 when
+ * it would succeed.
+ */
+export function fragmentationIndex(order: number, info: ContigPageInfo): number {
+  if (!info.freeBlocksTotal) return 0;
+  if (info.freeBlocksSuitable) return -1000;
+  const requested = 2 ** order;
+  return 1000 - Math.floor((1000 + Math.floor((info.freePages * 1000) / requested)) / info.freeBlocksTotal);
+}
+
+/** unusable_free_index(): ×1000, the share of free memory unusable for an order-`order` request. */
+export function unusableFreeIndex(order: number, info: ContigPageInfo): number {
+  if (info.freePages === 0) return 1000;
+  return Math.floor(((info.freePages - info.freeBlocksSuitable * 2 ** order) * 1000) / info.freePages);
+}
+
+/** extfrag_for_order(): the percentage of free memory not in blocks of at least `order` (0 with nothing free). */
+export function extfragForOrder(order: number, info: ContigPageInfo): number {
+  if (info.freePages === 0) return 0;
+  return Math.floor(((info.freePages - info.freeBlocksSuitable * 2 ** order) * 100) / info.freePages);
 }
 
 // ---- the kernel's API names (include/linux/gfp.h) ----------------------

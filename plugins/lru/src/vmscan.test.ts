@@ -1,9 +1,10 @@
 import { existsSync } from 'node:fs';
 import {
-  createSimulator, runDefaultWorkload, DEF_PRIORITY, GFP_DMA, GFP_HIGHUSER_MOVABLE, GFP_KERNEL, __GFP_MEMALLOC, isMmsimError, LruList,
+  runDefaultWorkload, DEF_PRIORITY, GFP_DMA, GFP_HIGHUSER_MOVABLE, GFP_KERNEL, __GFP_MEMALLOC, isMmsimError, LruList,
   MEMORY_MODEL, PG_active, PG_lru, PG_mlocked, PG_referenced, PG_swapbacked, PG_unevictable, PG_workingset,
   RECLAIM_POLICY, scanControl, type ScanControl, type SimulatorConfig, type Simulator,
 } from '@mmsim/core';
+import { createSimulator } from '@mmsim/defconfig';
 import { stubSlabPlugin } from '@mmsim/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 import lruPlugin, { LruReclaim, ScanBalance } from './index.js';

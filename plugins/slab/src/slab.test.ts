@@ -1,8 +1,9 @@
 import {
-  createSimulator, GFP_DMA, GFP_KERNEL, isMmsimError, PAGE_SIZE, PageOwner, POISON_FREE, POISON_INUSE, Random,
+  GFP_DMA, GFP_KERNEL, isMmsimError, PAGE_SIZE, PageOwner, POISON_FREE, POISON_INUSE, Random,
   SLAB_HWCACHE_ALIGN, SLAB_POISON, SLAB_RECLAIM_ACCOUNT, SLAB_RED_ZONE, SLAB_STORE_USER, type Simulator, type SimulatorConfig,
   type SlabInfo, __GFP_RECLAIMABLE,
 } from '@mmsim/core';
+import { createSimulator } from '@mmsim/defconfig';
 import { expectCode, pageState, slabAllocatorConformance } from '@mmsim/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RED_ACTIVE_BYTES, RED_INACTIVE_BYTES, type SlabAllocatorImpl, type SlabCache } from './index.js';
@@ -309,7 +310,7 @@ describe('slab: misc', () => {
     const c = slab.createCache('dentry', 192, { flags: SLAB_RECLAIM_ACCOUNT, release: (p) => released.push(p) });
     const ps = Array.from({ length: 5 }, () => slab.cacheAlloc(c, GFP_KERNEL)!);
     for (const p of ps) slab.lruAdd(c, p);
-    const sh = sim.kernel.shrinkers().find((s) => s.name === 'slab-reclaimable')!;
+    const sh = sim.get(lazyAll(SHRINKER))().find((s) => s.name === 'slab-reclaimable')!;
     expect(sh.countObjects(0)).toBe(5);
     expect(sh.scanObjects(0, 2)).toBe(2);
     expect(released).toEqual(ps.slice(0, 2));

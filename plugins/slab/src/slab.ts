@@ -26,8 +26,8 @@ import {
   KMALLOC_MAX_CACHE_SIZE,
 } from '@mmsim/core';
 import {
-  parseSlabDebug, type SlabDebugSpec, slabDebugFlags, SlabShrinker, calculateAlignment, hexPtr, KMALLOC_INFO, KMALLOC_SHIFT_HIGH, krealloc,
-  LargeKmallocs, SlabCallChecks, type SlabBytes, zeroOrNullPtr, findMergeable, KmallocTypes, kmemCacheRelease, slabinfoRows,
+  calculateAlignment, findMergeable, hexPtr, KMALLOC_INFO, KMALLOC_SHIFT_HIGH, KmallocTypes, kmemCacheRelease, krealloc, LargeKmallocs,
+  parseSlabDebug, type SlabBytes, SlabCallChecks, slabDebugFlags, type SlabDebugSpec, slabinfoRows, SlabShrinker, zeroOrNullPtr,
 } from '@mmsim/slab-common';
 import { SLAB_OPTIONS, type SlabOptions } from './options.js';
 import {

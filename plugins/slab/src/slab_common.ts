@@ -2,9 +2,9 @@
  * The sizing rules of SLAB (Linux 6.1, x86_64, CONFIG_NUMA) as pure
  * functions: kmalloc size classes (KMALLOC_SHIFT_LOW is 5 under SLAB, so
  * the smallest cache is kmalloc-32; the tables are slab_common's, in
- * @mmsim/core), cache_estimate()
- * and calculate_slab_order(), the on-slab / off-slab / object-freelist
- * choice of __kmem_cache_create(), and enable_cpucache()'s tunables.
+ * @mmsim/slab-common), cache_estimate() and calculate_slab_order(), the
+ * on-slab / off-slab / object-freelist choice of __kmem_cache_create(),
+ * and enable_cpucache()'s tunables.
  * @module
  */
 import {
@@ -13,13 +13,13 @@ import {
   SLAB_STORE_USER, SLAB_TRACE, SLAB_TYPESAFE_BY_RCU,
 } from '@mmsim/core';
 import {
-  alignUp, fls, type KmallocKind, kmallocIndex as kmallocSizeIndex, kmallocName as kmallocKindName, kmallocSizeIndexTable,
+  alignUp, fls, kmallocIndex as kmallocSizeIndex, type KmallocKind, kmallocName as kmallocKindName, kmallocSizeIndexTable,
 } from '@mmsim/slab-common';
 
 /** BYTES_PER_WORD, REDZONE_ALIGN on x86_64. */
 export const BYTES_PER_WORD = 8;
 export const REDZONE_ALIGN = 8;
-/** KMALLOC_SHIFT_LOW under SLAB: kmalloc-32 .. kmalloc-8k (KMALLOC_SHIFT_HIGH, core's); larger requests go to the page allocator. */
+/** KMALLOC_SHIFT_LOW under SLAB: kmalloc-32 .. kmalloc-8k (KMALLOC_SHIFT_HIGH, slab_common's); larger requests go to the page allocator. */
 export const KMALLOC_SHIFT_LOW = 5;
 export const KMALLOC_MIN_SIZE = 1 << KMALLOC_SHIFT_LOW;
 /** KMALLOC_MAX_ORDER: the highest order calculate_slab_order() tries. */
@@ -54,7 +54,7 @@ export enum KmallocType {
   DMA = 3,
 }
 export const NR_KMALLOC_TYPES = 4;
-/** The kind of each KmallocType (core's KmallocTypes and cache names). */
+/** The kind of each KmallocType (slab_common's KmallocTypes and cache names). */
 export const KMALLOC_KINDS: readonly KmallocKind[] = ['normal', 'cgroup', 'reclaim', 'dma'];
 /** size_index[] after setup_kmalloc_cache_index_table(): sizes below KMALLOC_MIN_SIZE use kmalloc-32. */
 export const SIZE_INDEX = kmallocSizeIndexTable(KMALLOC_SHIFT_LOW);

@@ -1,7 +1,8 @@
 import {
-  createSimulator, GFP_DMA, GFP_KERNEL, PAGE_SIZE, PageOwner, PG_slab, Random, SLAB_HWCACHE_ALIGN, SLAB_RECLAIM_ACCOUNT,
+  GFP_DMA, GFP_KERNEL, PAGE_SIZE, PageOwner, PG_slab, Random, SLAB_HWCACHE_ALIGN, SLAB_RECLAIM_ACCOUNT,
   SLAB_RED_ZONE, type Simulator, __GFP_RECLAIMABLE,
 } from '@mmsim/core';
+import { createSimulator } from '@mmsim/defconfig';
 import { expectCode, pageState, slabAllocatorConformance } from '@mmsim/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type SlobAllocator, SLOB_UNITS_PER_PAGE } from './index.js';
@@ -187,7 +188,7 @@ describe('slob: blocks in pages', () => {
     const p = slob.cacheAlloc(c, GFP_KERNEL | __GFP_RECLAIMABLE)!;
     expect(slob.stats()).toEqual({ reclaimablePages: 0, unreclaimablePages: 1 });
     expect(slob.lruAdd(c, p)).toBe(true);
-    const shrinker = sim.kernel.shrinkers().find((s) => s.name === 'slob-reclaimable')!;
+    const shrinker = sim.get(lazyAll(SHRINKER))().find((s) => s.name === 'slob-reclaimable')!;
     expect(shrinker.countObjects(0)).toBe(1);
     expect(shrinker.scanObjects(0, 1)).toBe(1);
     expect(slob.stats().unreclaimablePages).toBe(0);

@@ -31,7 +31,7 @@ import {
   type SlabFreeOptions, type SlabInfo, type SlabStats, TOPOLOGY, type Topology, type TraceEventName,
   ZERO_SIZE_PTR, __GFP_COMP, __GFP_DMA, __GFP_DMA32, __GFP_ZERO, inject, injectable,
 } from '@mmsim/core';
-import { SlabShrinker, calculateAlignment, hexPtr, krealloc, SlabCallChecks, slabinfoRows, zeroOrNullPtr } from '@mmsim/slab-common';
+import { calculateAlignment, hexPtr, krealloc, SlabCallChecks, slabinfoRows, SlabShrinker, zeroOrNullPtr } from '@mmsim/slab-common';
 import { SLOB_OPTIONS, type SlobOptions } from './options.js';
 
 /** SLOB_UNIT: sizeof(slob_t), a 16-bit slobidx_t with 4 KiB pages. */

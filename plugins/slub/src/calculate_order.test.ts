@@ -2,7 +2,8 @@
 // The oracle below is a second, deliberately plain transcription of the kernel's
 // rule (mm/slub.c, 6.12: calculate_order, calc_slab_order, get_order, fls), written
 // without the plugin's helpers; spot values were worked out by hand.
-import { createSimulator, GFP_KERNEL, type Simulator } from '@mmsim/core';
+import { GFP_KERNEL, type Simulator } from '@mmsim/core';
+import { createSimulator } from '@mmsim/defconfig';
 import { calculateAlignment } from '@mmsim/slab-common';
 import { afterAll, describe, expect, it } from 'vitest';
 import { calculateSizes, slubMinObjects } from './slab_common.js';

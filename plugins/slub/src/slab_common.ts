@@ -4,7 +4,7 @@
  * calc_slab_order(), min_partial and cpu_partial. Linux 6.12, x86_64
  * (8-byte words, 4 KiB pages, CONFIG_SLUB_DEBUG and CONFIG_STACKDEPOT on,
  * no KASAN). The kmalloc size tables, calculate_alignment() and the merge
- * flags are slab_common's, in @mmsim/core.
+ * flags are slab_common's, in @mmsim/slab-common.
  * @module
  */
 import {
@@ -34,7 +34,7 @@ export const PAGE_ALLOC_COSTLY_ORDER = 3;
 export const TRACK_SIZE = 32;
 /** ARCH_KMALLOC_MINALIGN = arch_slab_minalign() = __alignof__(unsigned long long) on x86_64. */
 export const ARCH_KMALLOC_MINALIGN = 8;
-/** KMALLOC_SHIFT_LOW (SLUB: 3, kmalloc-8 is the smallest cache); KMALLOC_SHIFT_HIGH and the size tables are core's (slab_common). */
+/** KMALLOC_SHIFT_LOW (SLUB: 3, kmalloc-8 is the smallest cache); KMALLOC_SHIFT_HIGH and the size tables are slab_common's. */
 export const KMALLOC_SHIFT_LOW = 3;
 /** SHRINK_PROMOTE_MAX: kmem_cache_shrink() sorts slabs with up to this many free objects. */
 export const SHRINK_PROMOTE_MAX = 32;
@@ -49,7 +49,7 @@ export enum KmallocType {
   CGROUP = 3,
 }
 export const NR_KMALLOC_TYPES = 4;
-/** The kind of each KmallocType (core's KmallocTypes and cache names). */
+/** The kind of each KmallocType (slab_common's KmallocTypes and cache names). */
 export const KMALLOC_KINDS: readonly KmallocKind[] = ['normal', 'reclaim', 'dma', 'cgroup'];
 
 /** The size class kmalloc(size) uses (1..8192). */

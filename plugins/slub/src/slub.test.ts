@@ -1,8 +1,9 @@
 import {
-  createSimulator, GFP_ATOMIC, GFP_DMA, GFP_KERNEL, isMmsimError, type KmemCache, PAGE_SIZE, PageOwner, PG_head,
+  GFP_ATOMIC, GFP_DMA, GFP_KERNEL, isMmsimError, type KmemCache, PAGE_SIZE, PageOwner, PG_head,
   PG_slab, PG_tail, Random, SLAB_CACHE_DMA, SLAB_HWCACHE_ALIGN, SLAB_RECLAIM_ACCOUNT, SLAB_RED_ZONE, type Simulator,
   type SimulatorConfig, type SlabInfo, ZERO_SIZE_PTR, __GFP_RECLAIMABLE,
 } from '@mmsim/core';
+import { createSimulator } from '@mmsim/defconfig';
 import { expectCode, pageState, slabAllocatorConformance } from '@mmsim/testkit';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { SlubAllocator, SlubCache } from './index.js';

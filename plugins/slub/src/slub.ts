@@ -12,7 +12,7 @@
  * @module
  */
 import {
-  type AllocOptions, type CacheOptions, CLOCK, DEBUG_METADATA_FLAGS, EVENTS, type EventBus, GFP_NOWAIT, getOrder, KERNEL, type Kernel,
+  type AllocOptions, type CacheOptions, CLOCK, DEBUG_METADATA_FLAGS, EVENTS, type EventBus, GFP_NOWAIT, getOrder,
   KMALLOC_MAX_CACHE_SIZE, SLAB_DEBUG_FLAGS, SLAB_CONSISTENCY_CHECKS, type SimClock, type SlabCorruption,
   type SlabFreeOptions, SLUB_RED_ACTIVE, SLUB_RED_INACTIVE,
   type KmemCache, MEMORY_MODEL, type MemoryModel, MmsimError, PAGE_ALLOCATOR, PAGE_SIZE, type PageAllocator,
@@ -24,9 +24,9 @@ import {
   __GFP_RECLAIMABLE, __GFP_RETRY_MAYFAIL, __GFP_THISNODE, __GFP_ZERO, gfpZone, inject, injectable,
 } from '@mmsim/core';
 import {
-  parseSlabDebug, type SlabDebugSpec, slabDebugFlags, SlabShrinker, alignUp, calculateAlignment, ffs, hexPtr, KMALLOC_INFO,
-  KMALLOC_SHIFT_HIGH, KMALLOC_SIZE_INDEX, krealloc, LargeKmallocs, SlabCallChecks, type SlabBytes, zeroOrNullPtr, findMergeable,
-  KmallocTypes, kmemCacheRelease, slabinfoRows,
+  alignUp, calculateAlignment, ffs, findMergeable, hexPtr, KMALLOC_INFO, KMALLOC_SHIFT_HIGH, KMALLOC_SIZE_INDEX, KmallocTypes,
+  kmemCacheRelease, krealloc, LargeKmallocs, parseSlabDebug, type SlabBytes, SlabCallChecks, slabDebugFlags, type SlabDebugSpec,
+  slabinfoRows, SlabShrinker, zeroOrNullPtr,
 } from '@mmsim/slab-common';
 import { SLUB_OPTIONS, type SlubOptions } from './options.js';
 import { checkObject, type CheckSite, describeCorruption, freeptrOutside, initObject, setupSlabDebug, slabPadCheck } from './slub_debug.js';
@@ -268,7 +268,6 @@ export class SlubAllocator implements SlabAllocator {
     @inject(MEMORY_MODEL) private readonly memory: MemoryModel,
     @inject(TOPOLOGY) private readonly topology: Topology,
     @inject(EVENTS) private readonly events: EventBus,
-    @inject(KERNEL) readonly kernel: Kernel,
     @inject(SLUB_OPTIONS) private readonly options: SlubOptions,
     @inject(CLOCK) private readonly clock: SimClock,
   ) {

@@ -1,8 +1,9 @@
 import {
-  createSimulator, GFP_KERNEL, isMmsimError, type MmsimError, PAGE_SIZE, POISON_END, POISON_FREE, POISON_INUSE,
+  GFP_KERNEL, isMmsimError, type MmsimError, PAGE_SIZE, POISON_END, POISON_FREE, POISON_INUSE,
   SLAB_CONSISTENCY_CHECKS, SLAB_POISON, SLAB_RECLAIM_ACCOUNT, SLAB_RED_ZONE, SLAB_STORE_USER, type Simulator, type SlabCorruption,
   SLUB_RED_ACTIVE, SLUB_RED_INACTIVE, __GFP_ZERO,
 } from '@mmsim/core';
+import { createSimulator } from '@mmsim/defconfig';
 import { expectCode, pageState } from '@mmsim/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { SlubAllocator, SlubCache } from './index.js';
@@ -226,7 +227,7 @@ describe('slub shrinker (list_lru of SLAB_RECLAIM_ACCOUNT caches)', () => {
     const released: number[] = [];
     const c = slub.createCache('dentry', 192, { flags: SLAB_RECLAIM_ACCOUNT, release: (p) => released.push(p) });
     const objs = Array.from({ length: 10 }, () => slub.cacheAlloc(c, GFP_KERNEL)!);
-    const shrinker = sim.kernel.shrinkers().find((s) => s.name === 'slub-reclaimable')!;
+    const shrinker = sim.get(lazyAll(SHRINKER))().find((s) => s.name === 'slub-reclaimable')!;
     expect(shrinker).toBeDefined();
     expect(shrinker.countObjects(0)).toBe(0);
     for (const p of objs.slice(0, 6)) expect(slub.lruAdd(c, p)).toBe(true);
