@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { bootReport, compareBootWithLog, createSimulator, formatBootReport } from '@mmsim/defconfig';
+import { bootReport, compareBootWithLog, createSimulator, formatBootReport, printedBoot } from '@mmsim/defconfig';
+import { zoneBatchsize } from '@mmsim/plugin-buddy';
 import { describe, expect, it } from 'vitest';
 
 const FIXTURE = new URL('./fixtures/dmesg/aio-h87-k5.4.txt', import.meta.url).pathname;
@@ -10,7 +11,7 @@ describe('booting a real machine from its boot log (aio-h87, Linux 5.4)', () => 
   it('reproduces present pages, memmap pages, LIFO batch per zone, totalpages and Total pages exactly', async () => {
     const sim = await createSimulator({ machine: { dmesg: FIXTURE }, plugins: { memoryModel: 'sparsemem' } });
     expect(sim.config.kernel).toBe('5.4');
-    const r = bootReport(sim.topology, sim.memory);
+    const r = bootReport(sim.topology, sim.memory, { zoneBatchsize });
     const n = r.nodes[0]!;
     expect(n.totalpages).toBe(4156887);
     expect(n.zones.filter((z) => z.present).map((z) => [z.name, z.present, z.memmapPages, z.batch])).toEqual([
@@ -18,7 +19,7 @@ describe('booting a real machine from its boot log (aio-h87, Linux 5.4)', () => 
     ]);
     expect(n.zones[0]!.reserved).toBe(23);
     expect(r.totalPages).toBe(4091911);
-    expect(compareBootWithLog(r, sim.topology.layout.bootLog!)).toEqual([]);
+    expect(compareBootWithLog(r, printedBoot(sim.topology.layout)!)).toEqual([]);
     // the simulator's zones are the kernel's: managed = present - memmap - DMA reserve
     expect(sim.topology.nodes[0]!.zones.map((z) => z.managedPages)).toEqual([3909, 866938, 3221064, 0]);
     sim.check();
@@ -27,7 +28,7 @@ describe('booting a real machine from its boot log (aio-h87, Linux 5.4)', () => 
 
   it('prints the same lines the kernel printed, in its order', async () => {
     const sim = await createSimulator({ machine: { dmesg: FIXTURE }, plugins: { memoryModel: 'sparsemem' } });
-    const out = formatBootReport(bootReport(sim.topology, sim.memory)).trimEnd().split('\n');
+    const out = formatBootReport(bootReport(sim.topology, sim.memory, { zoneBatchsize })).trimEnd().split('\n');
     sim.dispose();
     let at = 0;
     for (const line of out) {
@@ -42,13 +43,13 @@ describe('booting a real machine from its boot log (aio-h87, Linux 5.4)', () => 
 
   it('differs where the memory model changes the accounting, and follows the kernel version asked for', async () => {
     const flat = await createSimulator({ machine: { dmesg: FIXTURE }, plugins: { memoryModel: 'flatmem' } });
-    const fr = bootReport(flat.topology, flat.memory);
+    const fr = bootReport(flat.topology, flat.memory, { zoneBatchsize });
     // FLATMEM charges the DMA32 zone for its whole span, holes included
     expect(fr.nodes[0]!.zones[1]!.memmapPages).toBe(16320);
-    expect(compareBootWithLog(fr, flat.topology.layout.bootLog!).map((m) => m.what)).toEqual(expect.arrayContaining(['node 0 DMA32 memmap pages', 'Total pages']));
+    expect(compareBootWithLog(fr, printedBoot(flat.topology.layout)!).map((m) => m.what)).toEqual(expect.arrayContaining(['node 0 DMA32 memmap pages', 'Total pages']));
     flat.dispose();
     const modern = await createSimulator({ machine: { dmesg: FIXTURE }, plugins: { memoryModel: 'sparsemem' }, kernel: '6.12' });
-    const mr = bootReport(modern.topology, modern.memory);
+    const mr = bootReport(modern.topology, modern.memory, { zoneBatchsize });
     expect(mr.kernel).toBe('6.12');
     // 6.10+: no memmap charged per zone, managed = present when the batch is sized
     expect(mr.totalPages).toBe(4156887);

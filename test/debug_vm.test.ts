@@ -1,4 +1,4 @@
-// The core invariant checker (debug_vm.ts): it passes on healthy state of
+// The invariant checker of @mmsim/debug (debug_vm.ts): it passes on healthy state of
 // every kind, reads without writing, and reports each kind of corruption
 // with an ECORRUPT naming the pfn and what is wrong.
 import {
@@ -37,14 +37,14 @@ function corrupted(sim: Simulator, match: RegExp): MmsimError {
   const before = simFingerprint(sim);
   let err: unknown;
   try {
-    checkVm(sim.kernel);
+    checkVm(sim);
   } catch (e) {
     err = e;
   }
   expect(isMmsimError(err, 'ECORRUPT'), `expected ECORRUPT, got ${String(err)}`).toBe(true);
   expect((err as Error).message).toMatch(match);
   expect(simFingerprint(sim), 'checkVm must not change the state').toBe(before);
-  // and sim.check() (every point's own check, then the core's) refuses it too
+  // and sim.check() (every point's own check, then the INVARIANT_CHECK contributions) refuses it too
   expect(() => sim.check()).toThrowError(/ECORRUPT/);
   return err as MmsimError;
 }
@@ -54,7 +54,7 @@ describe('debug_vm: checkVm on healthy state', () => {
     for (const pa of ['buddy', 'mmsim-plugin-bitmap']) {
       const sim = await loaded(pa);
       const before = simFingerprint(sim);
-      const r = checkVm(sim.kernel);
+      const r = checkVm(sim);
       expect(simFingerprint(sim)).toBe(before);
       expect(r.mode).toBe(pa === 'buddy' ? 'flags' : 'opaque');
       expect(r.present).toBe(sim.topology.totalPresentPages);
@@ -76,7 +76,7 @@ describe('debug_vm: checkVm on healthy state', () => {
       const sim = await createSimulator({ machine });
       sims.push(sim);
       runDefaultWorkload(sim, { ops: 2000 });
-      const r = checkVm(sim.kernel);
+      const r = checkVm(sim);
       expect(r.reserved + r.free + r.pcp + r.allocated).toBe(r.present);
     }
   });

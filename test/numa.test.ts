@@ -91,14 +91,14 @@ describe('NUMA', () => {
 
   it('interleaves over a node set, counting interleave_hit', async () => {
     const sim = await createSimulator(twoNodes());
-    const nodes = [0, 1, 2, 3].map(() => nodeOf(sim, allocPagesPolicy(sim.kernel, GFP_KERNEL, 0, { mode: 'interleave', nodes: [0, 1] })!));
+    const nodes = [0, 1, 2, 3].map(() => nodeOf(sim, allocPagesPolicy(sim, GFP_KERNEL, 0, { mode: 'interleave', nodes: [0, 1] })!));
     expect(nodes).toEqual([0, 1, 0, 1]);
     const hits = sim.topology.zones.reduce((s, z) => s + z.numaStats.numa_interleave, 0);
     expect(hits).toBe(4);
     expect(sim.proc('numastat')).toMatch(/^interleave_hit +2 +2$/m);
-    expect(nodeOf(sim, allocPagesPolicy(sim.kernel, GFP_KERNEL, 0, { mode: 'preferred', node: 1 })!)).toBe(1);
-    expect(nodeOf(sim, allocPagesPolicy(sim.kernel, GFP_KERNEL, 0, { mode: 'local' }, 3)!)).toBe(1);
-    expect(() => allocPagesPolicy(sim.kernel, GFP_KERNEL, 0, { mode: 'preferred', node: 7 })).toThrowError(/EINVAL/);
+    expect(nodeOf(sim, allocPagesPolicy(sim, GFP_KERNEL, 0, { mode: 'preferred', node: 1 })!)).toBe(1);
+    expect(nodeOf(sim, allocPagesPolicy(sim, GFP_KERNEL, 0, { mode: 'local' }, 3)!)).toBe(1);
+    expect(() => allocPagesPolicy(sim, GFP_KERNEL, 0, { mode: 'preferred', node: 7 })).toThrowError(/EINVAL/);
     sim.dispose();
   });
 });

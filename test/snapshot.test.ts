@@ -242,7 +242,7 @@ describe('snapshot refusals', () => {
     const sim = await createSimulator({ machine });
     const off = sim.pageOwners.register({ name: 'test', kind: PageOwner.ANON, evict: () => false });
     const snap = JSON.parse(JSON.stringify(sim.snapshot())) as Snapshot;
-    expect(await code(() => createSimulator({ machine, restore: snap }))).toMatch(/^ESNAPSHOT: kernel\.evictors\.get\(\d+\): held a function/);
+    expect(await code(() => createSimulator({ machine, restore: snap }))).toMatch(/^ESNAPSHOT: PageOwners\.registered\[\d+\]\.evict: held a function/);
     off();
     const ok = await createSimulator({ machine, restore: sim.snapshot() });
     ok.dispose();

@@ -7,8 +7,10 @@
 import type { Command } from 'commander';
 import {
   bootReport, type BootMismatch, type BootReport, compareBootWithLog, createSimulator, formatBootReport, formatBytes, isMmsimError,
-  MmsimError, type SimulatorConfig,
+  MmsimError, printedBoot, type SimulatorConfig,
 } from '@mmsim/defconfig';
+// the pcp batch printed as `LIFO batch:N` is the page allocator's formula: the boot report takes buddy's
+import { zoneBatchsize } from '@mmsim/plugin-buddy';
 
 /** Where the command writes. */
 interface Io {
@@ -54,8 +56,8 @@ function machineConfig(o: BootOptions): SimulatorConfig {
 export async function runBoot(o: BootOptions): Promise<{ report: BootReport; log?: { kernel?: string; mismatches: BootMismatch[] } }> {
   const sim = await createSimulator(machineConfig(o));
   try {
-    const report = bootReport(sim.topology, sim.memory, sim.config.kernel);
-    const printed = sim.topology.layout.bootLog;
+    const report = bootReport(sim.topology, sim.memory, { zoneBatchsize, kernel: sim.config.kernel });
+    const printed = printedBoot(sim.topology.layout);
     if (!printed) return { report };
     return { report, log: { mismatches: compareBootWithLog(report, printed) } };
   } finally {

@@ -2,11 +2,12 @@
  * The x86 firmware memory map (arch/x86/kernel/e820.c): entries, the
  * kernel's own updates (e820__range_update / e820__range_remove, as it
  * prints them: `e820: update [mem ...] usable ==> reserved`), and the RAM
- * memblock takes from it.
+ * memblock takes from it. Reading the map back from a boot log (the
+ * kernel's spelling of the types, its address formats) is the importer's,
+ * in @mmsim/machine.
  * @module
  */
 import { MmsimError } from './errors.js';
-import type { PfnRange } from './machine.js';
 
 /** An e820 type, as the kernel prints it (e820_print_type). */
 export type E820Type = 'usable' | 'reserved' | 'ACPI data' | 'ACPI NVS' | 'unusable' | 'persistent' | 'soft reserved';
@@ -34,15 +35,6 @@ export function qemuE820(bytes: number): E820Entry[] {
   e.push({ start: 0xfffc0000, end: 0x100000000, type: 'reserved' });
   if (bytes > low) e.push({ start: 4 * GiB, end: 4 * GiB + (bytes - low), type: 'usable' });
   return e;
-}
-
-/** The kernel's spelling of an e820 type → {@link E820Type} ('persistent (type 12)' → 'persistent'; unknown types are reserved). */
-export function e820TypeFromString(s: string): E820Type | undefined {
-  const t = s.trim();
-  if (t === 'usable' || t === 'reserved' || t === 'ACPI data' || t === 'ACPI NVS' || t === 'unusable' || t === 'soft reserved') return t;
-  if (/^persistent( \(type \d+\))?$/.test(t)) return 'persistent';
-  if (/^type \d+$/.test(t)) return 'reserved';
-  return undefined;
 }
 
 /** Sorts by start and merges touching entries of one type (e820__update_table, for printing). */
@@ -86,8 +78,9 @@ export function e820RangeRemove(map: readonly E820Entry[], start: number, end: n
 }
 
 /** Usable e820 ranges → page-aligned pfn ranges; page 0 is always reserved (as x86 trims it). */
-export function e820ToPfnRanges(e820: readonly E820Entry[]): PfnRange[] {
-  const out: PfnRange[] = [];
+export function e820ToPfnRanges(e820: readonly E820Entry[]): { start: number; end: number }[] {
+  // a PfnRange each (machine.ts's; spelled out here so e820.ts imports nothing of the machine layout that imports it)
+  const out: { start: number; end: number }[] = [];
   for (const r of e820) {
     if (r.type !== 'usable') continue;
     let start = Math.ceil(r.start / 4096);
@@ -102,14 +95,4 @@ export function e820ToPfnRanges(e820: readonly E820Entry[]): PfnRange[] {
     }
   }
   return out;
-}
-
-/** Formats an address as the kernel's `%#018Lx` (0x + 16 hex digits). */
-export function hex18(n: number): string {
-  return `0x${n.toString(16).padStart(16, '0')}`;
-}
-
-/** Formats an address as the kernel's `%#010Lx` (at least 8 hex digits). */
-export function hex10(n: number): string {
-  return `0x${n.toString(16).padStart(8, '0')}`;
 }

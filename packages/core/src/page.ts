@@ -56,6 +56,13 @@ export enum PageOwner {
 /** Sentinel for "no page" in link arrays. */
 export const NO_PAGE = -1;
 
+/** MAX_PAGE_ORDER on x86_64 (6.12; MAX_ORDER - 1 in older kernels). */
+export const MAX_PAGE_ORDER = 10;
+/** NR_PAGE_ORDERS */
+export const NR_PAGE_ORDERS = MAX_PAGE_ORDER + 1;
+/** MAX_ORDER_NR_PAGES: pages in a block of the highest order; mem_map ends and ZONE_MOVABLE starts are aligned to it. */
+export const MAX_ORDER_NR_PAGES = 1 << MAX_PAGE_ORDER;
+
 /**
  * struct page as parallel typed arrays (structure of arrays). Hot paths read
  * and write the arrays directly; nothing here allocates per page.

@@ -8,7 +8,7 @@
 import { type ZoneConfig, ZoneType } from './gfp.js';
 import { DEFAULT_KERNEL } from './kversion.js';
 import type { CoreSpec, MachineLayout, PfnRange, ZoneSpec } from './machine.js';
-import { MAX_ORDER_NR_PAGES } from './page-allocator.js';
+import { MAX_ORDER_NR_PAGES } from './page.js';
 
 /** MAX_DMA_PFN, MAX_DMA32_PFN on x86. */
 const MAX_DMA_PFN = 4096;

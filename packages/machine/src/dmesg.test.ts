@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { isMmsimError, layoutMachine } from '@mmsim/core';
 import { machineFromDmesg, parseDmesg } from './dmesg.js';
-import { isMmsimError } from './errors.js';
-import { layoutMachine } from './machine.js';
+import { importMachine } from './machine.js';
 
 const FIXTURE = new URL('../../../test/fixtures/dmesg/aio-h87-k5.4.txt', import.meta.url).pathname;
 const text = readFileSync(FIXTURE, 'utf8');
@@ -49,7 +49,7 @@ describe('boot log parser', () => {
     const a = machineFromDmesg(parseDmesg(text, 'a'));
     const b = machineFromDmesg(parseDmesg(withoutNodeMap, 'b'));
     expect(b.nodes).toEqual(a.nodes);
-    const layout = layoutMachine({ dmesg: FIXTURE });
+    const layout = layoutMachine({ dmesg: FIXTURE }, importMachine);
     expect(layout.nodes[0]!.ranges.reduce((s, r) => s + r.end - r.start, 0)).toBe(4156887);
     expect(layout.kernel).toBe('5.4');
     expect(layout.dmaReserve).toBe(23);

@@ -4,16 +4,15 @@
  * build_all_zonelists), computed for a simulated machine: zone ranges, the
  * node map, per zone the memmap charged, the DMA reserve, present pages and
  * the pcp batch, and the "Total pages" the zonelists cover. Formulas and
- * wording follow the kernel version the simulator runs (`kernel`).
+ * wording follow the kernel version the simulator runs (`kernel`). The
+ * pcp batch is the page allocator's formula (zone_batchsize()), which the
+ * caller passes in: a tool names no plugin (the CLI passes
+ * @mmsim/plugin-buddy's).
  * @module
  */
-import { hex18 } from './e820.js';
-import { MIGRATE_TYPES, ZoneType } from './gfp.js';
-import { kernelAtLeast } from './kversion.js';
-import type { MemoryModel } from './memory-model.js';
+import { kernelAtLeast, MIGRATE_TYPES, type MemoryModel, type Topology, ZoneType } from '@mmsim/core';
 import type { PrintedBoot } from './dmesg.js';
-import { zoneBatchsize } from './pcp.js';
-import type { Topology } from './topology.js';
+import { hex18 } from './e820.js';
 
 /** pageblock_order on x86_64 */
 const PAGEBLOCK_ORDER = 9;
@@ -81,8 +80,20 @@ function unavailableCount(memory: MemoryModel, spfn: number, epfn: number): numb
   return n;
 }
 
+/** zone_batchsize(): the pcp batch of a zone with these page counts, by the formula of `kernel` (e.g. @mmsim/plugin-buddy's zoneBatchsize). */
+export type ZoneBatchsize = (zone: { managedPages: number; presentPages: number }, kernel: string) => number;
+
+/** What {@link bootReport} needs besides the machine. */
+export interface BootReportOptions {
+  /** The page allocator's zone_batchsize(), for `LIFO batch:N`. */
+  zoneBatchsize: ZoneBatchsize;
+  /** Kernel version whose formulas and wording apply (default: the topology's). */
+  kernel?: string;
+}
+
 /** Computes the boot report of a booted simulator's machine. */
-export function bootReport(topology: Topology, memory: MemoryModel, kernel: string = topology.kernel): BootReport {
+export function bootReport(topology: Topology, memory: MemoryModel, opts: BootReportOptions): BootReport {
+  const { zoneBatchsize, kernel = topology.kernel } = opts;
   const modern = kernelAtLeast(kernel, '6.10'); // memmap no longer charged per zone, dma_reserve gone
   const x86_64 = topology.arch === 'x86_64';
   const zoneRanges: BootReport['zoneRanges'] = topology.archZones

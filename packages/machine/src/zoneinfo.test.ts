@@ -1,8 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { isMmsimError } from './errors.js';
-import { layoutMachine } from './machine.js';
-import { Topology } from './topology.js';
+import { isMmsimError, layoutMachine, Topology } from '@mmsim/core';
+import { importMachine } from './machine.js';
 import { machineFromZoneinfo, parseZoneinfo } from './zoneinfo.js';
 
 const FIXTURE = new URL('../../../test/fixtures/proc-vm1/zoneinfo', import.meta.url).pathname;
@@ -19,7 +18,7 @@ describe('/proc/zoneinfo parser', () => {
   });
 
   it('rebuilds the zones exactly', () => {
-    const t = new Topology(layoutMachine({ zoneinfo: FIXTURE }));
+    const t = new Topology(layoutMachine({ zoneinfo: FIXTURE }, importMachine));
     const [dma, dma32, normal, movable] = t.nodes[0]!.zones;
     expect([dma!.zoneStartPfn, dma!.spannedPages, dma!.presentPages, dma!.managedPages]).toEqual([1, 4095, 3997, 3976]);
     expect([dma32!.zoneStartPfn, dma32!.spannedPages, dma32!.presentPages, dma32!.managedPages]).toEqual([4096, 1044480, 782288, 758708]);

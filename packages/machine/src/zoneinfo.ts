@@ -4,9 +4,7 @@
  * simulator computes everything else (watermarks, lists) itself.
  * @module
  */
-import { ZoneType } from './gfp.js';
-import { MmsimError } from './errors.js';
-import type { MachineDescription, ZoneSpec } from './machine.js';
+import { type MachineDescription, MmsimError, type ZoneSpec, ZoneType } from '@mmsim/core';
 
 /** One zone as /proc/zoneinfo printed it. */
 export interface ZoneinfoZone {

@@ -4,11 +4,11 @@
  * (one node first, then the nearest others) and MPOL_INTERLEAVE (round
  * robin over a node set, counting interleave_hit when the page lands on
  * the node asked for). The fallback and its numa_miss / numa_foreign
- * accounting are the page allocator's.
+ * accounting are the page allocator's. The interleave cursor is
+ * current->il_prev, kept by the task table (TASKS), so snapshots carry it.
  * @module
  */
-import { MmsimError } from './errors.js';
-import type { Kernel } from './kernel.js';
+import { MmsimError, type PageAllocator, type TaskTable, type Topology } from '@mmsim/core';
 
 /** A memory policy. */
 export type MemPolicy =
@@ -16,45 +16,48 @@ export type MemPolicy =
   | { mode: 'preferred'; node: number }
   | { mode: 'interleave'; nodes: readonly number[] };
 
-/** il_prev per simulator: the last node an interleaved allocation used. */
-const ilPrev = new WeakMap<Kernel, number>();
-
-/** il_prev of `k`, for snapshots. @internal */
-export function interleavePrev(k: Kernel): number | undefined {
-  return ilPrev.get(k);
+/** current->il_prev: the node the last interleaved allocation used (-1: none yet). @mmsim/mm's TaskList keeps it. */
+export interface InterleaveState {
+  ilPrev: number;
 }
-/** Sets il_prev of `k` (restoring a snapshot). @internal */
-export function setInterleavePrev(k: Kernel, prev: number | undefined): void {
-  if (prev === undefined) ilPrev.delete(k);
-  else ilPrev.set(k, prev);
+
+/** What alloc_pages_mpol() needs: a Simulator has all three (`sim.pages`, `sim.topology`, `sim.tasks`). */
+export interface MempolicyContext {
+  readonly pages: PageAllocator;
+  readonly topology: Topology;
+  /** The state holder: the task table, whose `ilPrev` (current->il_prev) the interleave moves. */
+  readonly tasks: TaskTable | (TaskTable & InterleaveState);
 }
 
 /**
  * alloc_pages_mpol(): a 2^order block under `policy` for an allocation on
- * `cpu`; null when the allocator cannot satisfy it.
+ * `cpu`; null when the allocator cannot satisfy it. `sim` is a Simulator,
+ * or anything with its pages, topology and tasks.
  */
-export function allocPagesPolicy(k: Kernel, gfp: number, order: number, policy: MemPolicy, cpu = 0): number | null {
-  const nodes = k.topology.nodes;
+export function allocPagesPolicy(sim: MempolicyContext, gfp: number, order: number, policy: MemPolicy, cpu = 0): number | null {
+  const { pages, topology } = sim;
+  const nodes = topology.nodes;
   const check = (nid: number) => {
     if (!Number.isInteger(nid) || !nodes[nid]) throw new MmsimError('EINVAL', `mempolicy: node ${nid} does not exist`, { details: { nid } });
   };
   switch (policy.mode) {
     case 'local':
-      return k.pages.allocPages(gfp, order, { cpu });
+      return pages.allocPages(gfp, order, { cpu });
     case 'preferred':
       check(policy.node);
-      return k.pages.allocPages(gfp, order, { nid: policy.node, cpu });
+      return pages.allocPages(gfp, order, { nid: policy.node, cpu });
     case 'interleave': {
       if (!policy.nodes.length) throw new MmsimError('EINVAL', 'mempolicy: interleave needs at least one node');
       const set = [...new Set(policy.nodes)].sort((a, b) => a - b);
       set.forEach(check);
       // interleave_nodes(): the next node of the set after the last one used
-      const prev = ilPrev.get(k) ?? -1;
+      const state = sim.tasks as Partial<InterleaveState>;
+      const prev = state.ilPrev ?? -1;
       const nid = set.find((n) => n > prev) ?? set[0]!;
-      ilPrev.set(k, nid);
-      const pfn = k.pages.allocPages(gfp, order, { nid, cpu });
+      state.ilPrev = nid;
+      const pfn = pages.allocPages(gfp, order, { nid, cpu });
       if (pfn !== null) {
-        const z = k.topology.pfnZone(pfn);
+        const z = topology.pfnZone(pfn);
         if (z && z.nid === nid) z.numaStats.numa_interleave++; // NUMA_INTERLEAVE_HIT
       }
       return pfn;

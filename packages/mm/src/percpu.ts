@@ -15,12 +15,12 @@
  * atomic pool and depopulation of partly used chunks.
  * @module
  */
-import { MmsimError } from './errors.js';
-import { GFP_KERNEL, __GFP_HIGHMEM, __GFP_ZERO } from './gfp.js';
-import type { Kernel } from './kernel.js';
-import { PageOwner } from './page.js';
-import { PAGE_SIZE } from './size.js';
-import { formatAddr, VM_ALLOC, VM_NO_GUARD, type VmStruct } from './vmalloc.js';
+import {
+  GFP_KERNEL, inject, injectable, type InvariantCheck, type Lazy, lazy, MEMORY_MODEL, type MemoryModel, MmsimError, PAGE_ALLOCATOR,
+  PAGE_SIZE, type PageAllocator, PageOwner, type Percpu, PERCPU, SLAB_ALLOCATOR, type SlabAllocator, TOPOLOGY, type Topology, VMALLOC,
+  VMSTAT, type VmStat, __GFP_HIGHMEM, __GFP_ZERO,
+} from '@mmsim/core';
+import { formatAddr, VM_ALLOC, VM_NO_GUARD, type VmallocAllocator, type VmStruct } from './vmalloc.js';
 
 /** PCPU_MIN_ALLOC_SIZE: allocation granularity. */
 export const PCPU_MIN_ALLOC_SIZE = 4;
@@ -30,13 +30,10 @@ export const PCPU_MIN_UNIT_SIZE = 32 << 10;
 /** sizeof(struct pcpu_chunk) on x86_64 (kzalloc'ed per chunk, with its bitmaps). */
 const PCPU_CHUNK_SIZE = 160;
 
-/** Options of the per-CPU allocator. */
-export interface PercpuOptions {
-  /** pcpu_unit_size in bytes (default 512 KiB, what a small x86_64 VM prints as `u524288`). */
-  unitSize?: number;
-  /** pcpu_atom_size: alignment of a chunk's vmalloc area (default PMD_SIZE, 2 MiB). */
-  atomSize?: number;
-}
+/** pcpu_unit_size in bytes: 512 KiB, what a small x86_64 VM prints as `u524288`. */
+export const PCPU_UNIT_SIZE = 512 << 10;
+/** pcpu_atom_size: alignment of a chunk's vmalloc area, PMD_SIZE (2 MiB). */
+export const PCPU_ATOM_SIZE = 2 << 20;
 
 /** struct pcpu_chunk */
 export interface PcpuChunk {
@@ -56,22 +53,25 @@ export interface PcpuChunk {
   meta: number[];
 }
 
-/** The per-CPU allocator of one simulator. */
-export class Percpu {
-  readonly unitSize: number;
-  readonly atomSize: number;
+/** The per-CPU allocator of one simulator: PERCPU of @mmsim/mm. Its chunks' address ranges come from @mmsim/mm's vmalloc. */
+@injectable()
+export class PercpuAllocator implements Percpu {
+  readonly unitSize = PCPU_UNIT_SIZE;
+  readonly atomSize = PCPU_ATOM_SIZE;
   readonly nrUnits: number;
   private readonly chunks: PcpuChunk[] = [];
   private nextId = 1;
   private populatedPages = 0;
 
-  constructor(private readonly kernel: Kernel, opts: PercpuOptions = {}) {
-    this.unitSize = opts.unitSize ?? 512 << 10;
-    this.atomSize = opts.atomSize ?? 2 << 20;
-    if (this.unitSize < PCPU_MIN_UNIT_SIZE || this.unitSize % PAGE_SIZE !== 0) {
-      throw new MmsimError('EINVAL', `percpu: unit size ${this.unitSize} must be a multiple of ${PAGE_SIZE} of at least ${PCPU_MIN_UNIT_SIZE}`);
-    }
-    this.nrUnits = Math.max(1, kernel.topology.nrCpus);
+  constructor(
+    @inject(TOPOLOGY) private readonly topology: Topology,
+    @inject(MEMORY_MODEL) private readonly memory: MemoryModel,
+    @inject(PAGE_ALLOCATOR) private readonly pages: PageAllocator,
+    @inject(lazy(SLAB_ALLOCATOR)) private readonly slab: Lazy<SlabAllocator>,
+    @inject(VMALLOC) private readonly vmalloc: VmallocAllocator,
+    @inject(VMSTAT) private readonly vmstat: VmStat,
+  ) {
+    this.nrUnits = Math.max(1, topology.nrCpus);
   }
 
   /** Every chunk (pcpu_chunk_lists), oldest first. */
@@ -87,7 +87,7 @@ export class Percpu {
   /** Per-unit CPUs: unit i serves CPU i (pcpu_unit_map, identity here). */
   private cpus(): number[] {
     const cpus: number[] = [];
-    for (const n of this.kernel.topology.nodes) cpus.push(...n.cpus);
+    for (const n of this.topology.nodes) cpus.push(...n.cpus);
     cpus.sort((a, b) => a - b);
     while (cpus.length < this.nrUnits) cpus.push(cpus.length);
     return cpus.slice(0, this.nrUnits);
@@ -95,11 +95,11 @@ export class Percpu {
 
   /** pcpu_mem_zalloc(): kzalloc up to a page, vzalloc above. */
   private memZalloc(size: number, gfp: number): number | null {
-    return size <= PAGE_SIZE ? this.kernel.slab.kmalloc(size, gfp | __GFP_ZERO) : this.kernel.vmalloc.vzalloc(size, { gfp, caller: 'pcpu_mem_zalloc+0x0/0x0' });
+    return size <= PAGE_SIZE ? this.slab().kmalloc(size, gfp | __GFP_ZERO) : this.vmalloc.vzalloc(size, { gfp, caller: 'pcpu_mem_zalloc+0x0/0x0' });
   }
   private memFree(ptr: number): void {
-    if (ptr < 0) this.kernel.vmalloc.vfree(ptr);
-    else this.kernel.slab.kfree(ptr);
+    if (ptr < 0) this.vmalloc.vfree(ptr);
+    else this.slab().kfree(ptr);
   }
 
   /** pcpu_create_chunk(): metadata, then a vmalloc area for all units from the top of the range. */
@@ -115,7 +115,7 @@ export class Percpu {
       }
       meta.push(p);
     }
-    const vm = this.kernel.vmalloc.getVmArea(this.unitSize * this.nrUnits, VM_ALLOC | VM_NO_GUARD, {
+    const vm = this.vmalloc.getVmArea(this.unitSize * this.nrUnits, VM_ALLOC | VM_NO_GUARD, {
       align: this.atomSize, topDown: true, caller: 'pcpu_get_vm_areas+0x0/0x0',
     });
     if (!vm) {
@@ -134,7 +134,7 @@ export class Percpu {
   private destroyChunk(c: PcpuChunk): void {
     const pages = this.unitSize / PAGE_SIZE;
     for (let p = 0; p < pages; p++) if (c.populated[p]) this.depopulate(c, p);
-    this.kernel.vmalloc.freeVmArea(c.vm);
+    this.vmalloc.freeVmArea(c.vm);
     for (const m of c.meta) this.memFree(m);
     c.meta = [];
     this.chunks.splice(this.chunks.indexOf(c), 1);
@@ -143,41 +143,41 @@ export class Percpu {
   /** pcpu_populate_chunk() for one page: one page per unit, on the unit's CPU's node. False (nothing kept) when a page cannot be had. */
   private populate(c: PcpuChunk, page: number, gfp: number): boolean {
     const cpus = this.cpus();
-    const t = this.kernel.memory.pages;
+    const t = this.memory.pages;
     for (let u = 0; u < this.nrUnits; u++) {
-      const pfn = this.kernel.pages.allocPages((gfp & ~__GFP_ZERO) | __GFP_HIGHMEM, 0, { nid: this.kernel.topology.cpuToNode(cpus[u]!), cpu: cpus[u]! });
+      const pfn = this.pages.allocPages((gfp & ~__GFP_ZERO) | __GFP_HIGHMEM, 0, { nid: this.topology.cpuToNode(cpus[u]!), cpu: cpus[u]! });
       if (pfn === null) {
         for (let v = 0; v < u; v++) {
           const q = c.pfns[page * this.nrUnits + v]!;
-          t.ownerKind[this.kernel.memory.pfnToPage(q)] = PageOwner.KERNEL;
-          this.kernel.pages.freePages(q, 0);
+          t.ownerKind[this.memory.pfnToPage(q)] = PageOwner.KERNEL;
+          this.pages.freePages(q, 0);
           c.pfns[page * this.nrUnits + v] = -1;
         }
         return false;
       }
-      const pg = this.kernel.memory.pfnToPage(pfn);
+      const pg = this.memory.pfnToPage(pfn);
       t.ownerKind[pg] = PageOwner.PERCPU;
       t.owner[pg] = c.id;
       c.pfns[page * this.nrUnits + u] = pfn;
     }
     c.populated[page] = 1;
     this.populatedPages++;
-    this.kernel.vmstat.nr_percpu! += this.nrUnits;
+    this.vmstat.node.nr_percpu! += this.nrUnits;
     return true;
   }
 
   private depopulate(c: PcpuChunk, page: number): void {
-    const t = this.kernel.memory.pages;
+    const t = this.memory.pages;
     for (let u = 0; u < this.nrUnits; u++) {
       const pfn = c.pfns[page * this.nrUnits + u]!;
-      t.ownerKind[this.kernel.memory.pfnToPage(pfn)] = PageOwner.KERNEL;
-      t.owner[this.kernel.memory.pfnToPage(pfn)] = 0;
-      this.kernel.pages.freePages(pfn, 0);
+      t.ownerKind[this.memory.pfnToPage(pfn)] = PageOwner.KERNEL;
+      t.owner[this.memory.pfnToPage(pfn)] = 0;
+      this.pages.freePages(pfn, 0);
       c.pfns[page * this.nrUnits + u] = -1;
     }
     c.populated[page] = 0;
     this.populatedPages--;
-    this.kernel.vmstat.nr_percpu! -= this.nrUnits;
+    this.vmstat.node.nr_percpu! -= this.nrUnits;
   }
 
   /** First fit of `size` bytes aligned to `align` in a chunk's unit, or -1. */
@@ -279,7 +279,7 @@ export class Percpu {
     const bad = (m: string): never => {
       throw new MmsimError('ECORRUPT', `percpu check: ${m}`);
     };
-    const t = this.kernel.memory.pages;
+    const t = this.memory.pages;
     let populated = 0;
     for (const c of this.chunks) {
       const areas = [...c.areas.entries()].sort((a, b) => a[0] - b[0]);
@@ -296,12 +296,22 @@ export class Percpu {
         if (!c.populated[p]) continue;
         populated++;
         for (let u = 0; u < this.nrUnits; u++) {
-          const pg = this.kernel.memory.pfnToPage(c.pfns[p * this.nrUnits + u]!);
+          const pg = this.memory.pfnToPage(c.pfns[p * this.nrUnits + u]!);
           if (pg < 0 || t.ownerKind[pg] !== PageOwner.PERCPU || t.owner[pg] !== c.id) bad(`chunk ${c.id}: page ${p} unit ${u} is not marked as the chunk's`);
         }
       }
     }
     if (populated !== this.populatedPages) bad(`${populated} populated pages, counter says ${this.populatedPages}`);
-    if (this.nrPages !== this.kernel.vmstat.nr_percpu) bad(`pcpu_nr_pages ${this.nrPages} but nr_percpu is ${this.kernel.vmstat.nr_percpu}`);
+    if (this.nrPages !== this.vmstat.node.nr_percpu) bad(`pcpu_nr_pages ${this.nrPages} but nr_percpu is ${this.vmstat.node.nr_percpu}`);
+  }
+}
+
+/** The per-CPU allocator's invariants, as an INVARIANT_CHECK contribution. */
+@injectable()
+export class PercpuCheck implements InvariantCheck {
+  readonly name = 'percpu';
+  constructor(@inject(PERCPU) private readonly percpu: Percpu) {}
+  check(): void {
+    (this.percpu as Partial<PercpuAllocator>).check?.();
   }
 }

@@ -1,11 +1,24 @@
-/** The task table the OOM killer chooses from (task_struct + mm counters). */
-import { MmsimError } from './errors.js';
-import { OOM_SCORE_ADJ_MAX, OOM_SCORE_ADJ_MIN, type Task } from './oom.js';
+/**
+ * The task table the OOM killer chooses from (task_struct + mm counters),
+ * and what the simulator keeps of `current`, the task whose allocation is
+ * running: its PF_MEMALLOC nesting and its interleave cursor (il_prev).
+ * @module
+ */
+import { injectable, MmsimError, OOM_SCORE_ADJ_MAX, OOM_SCORE_ADJ_MIN, type Task, type TaskTable } from '@mmsim/core';
 
-/** Tasks by pid; pids are handed out from 1 up, as alloc_pid does after boot. */
-export class TaskTable {
+/** Tasks by pid; pids are handed out from 1 up, as alloc_pid does after boot. TASKS of @mmsim/mm. */
+@injectable()
+export class TaskList implements TaskTable {
   private readonly byPid = new Map<number, Task>();
   private nextPid = 1;
+  /**
+   * current->flags & PF_MEMALLOC, as a nesting depth: reclaim and compaction
+   * raise it so that their own allocations use the reserves and never
+   * recurse into reclaim.
+   */
+  memalloc = 0;
+  /** current->il_prev: the node the last MPOL_INTERLEAVE allocation used (-1: none yet). */
+  ilPrev = -1;
 
   /** Creates a task (fork + exec). Counters start at zero unless given. */
   fork(t: Partial<Omit<Task, 'pid'>> & { comm: string }): Task {

@@ -14,11 +14,11 @@
  * as the kernel does.
  * @module
  */
-import { MmsimError } from './errors.js';
-import { GFP_DMA, GFP_DMA32, GFP_KERNEL, __GFP_HIGHMEM, __GFP_NOWARN, __GFP_ZERO } from './gfp.js';
-import type { Kernel } from './kernel.js';
-import { PageOwner } from './page.js';
-import { PAGE_SIZE } from './size.js';
+import {
+  GFP_DMA, GFP_DMA32, GFP_KERNEL, inject, injectable, type InvariantCheck, type Lazy, lazy, MEMORY_MODEL, type MemoryModel, MmsimError,
+  PAGE_ALLOCATOR, PAGE_SIZE, type PageAllocator, PageOwner, SLAB_ALLOCATOR, type SlabAllocator, TOPOLOGY, type Topology, VMALLOC,
+  type Vmalloc, VMSTAT, type VmStat, __GFP_HIGHMEM, __GFP_NOWARN, __GFP_ZERO,
+} from '@mmsim/core';
 
 /** VMALLOC_START (x86_64, 4-level paging, no KASLR) as a signed 64-bit value: 0xffffc90000000000. */
 export const VMALLOC_START = -0x370000000000;
@@ -80,8 +80,9 @@ interface Range {
   vm: VmStruct | null;
 }
 
-/** The vmalloc allocator of one simulator. */
-export class Vmalloc {
+/** The vmalloc allocator of one simulator: VMALLOC of @mmsim/mm. */
+@injectable()
+export class VmallocAllocator implements Vmalloc {
   /** Busy areas, sorted by address. */
   private readonly busy: Range[] = [];
   /** Freed areas waiting for a purge (vmap_area_lazy), in free order. */
@@ -90,11 +91,18 @@ export class Vmalloc {
   private nextId = 1;
   private readonly byAddr = new Map<number, VmStruct>();
 
-  constructor(private readonly kernel: Kernel) {}
+  constructor(
+    @inject(TOPOLOGY) private readonly topology: Topology,
+    @inject(MEMORY_MODEL) private readonly memory: MemoryModel,
+    @inject(PAGE_ALLOCATOR) private readonly pages: PageAllocator,
+    // kmalloc for vm_structs and page arrays; the slab allocator may still be booting when vmalloc is first resolved
+    @inject(lazy(SLAB_ALLOCATOR)) private readonly slab: Lazy<SlabAllocator>,
+    @inject(VMSTAT) private readonly vmstat: VmStat,
+  ) {}
 
   /** lazy_max_pages(): fls(num_online_cpus()) × 32 MiB of pages. */
   lazyMaxPages(): number {
-    const n = Math.max(1, this.kernel.topology.nrCpus);
+    const n = Math.max(1, this.topology.nrCpus);
     return (32 - Math.clz32(n)) * ((32 * 1024 * 1024) / PAGE_SIZE);
   }
 
@@ -157,7 +165,7 @@ export class Vmalloc {
     }
     const requested = size;
     size = Math.ceil(size / PAGE_SIZE) * PAGE_SIZE;
-    const slab = this.kernel.slab;
+    const slab = this.slab();
     // kzalloc_node(sizeof(*area), gfp_mask & GFP_RECLAIM_MASK, node)
     const vmStruct = slab.kmalloc(VM_STRUCT_SIZE, GFP_KERNEL | __GFP_ZERO, opts.nid === undefined ? undefined : { nid: opts.nid });
     if (vmStruct === null) return null;
@@ -184,9 +192,9 @@ export class Vmalloc {
   vmalloc(size: number, opts: VmallocOptions = {}): number | null {
     if (!Number.isInteger(size) || size < 0) throw new MmsimError('EBAD_SIZE', `vmalloc(${size}): size must be a non-negative integer`, { details: { size } });
     // as __vmalloc_node_range(): nothing for 0 bytes or more than all RAM
-    if (size === 0 || size / PAGE_SIZE > this.kernel.topology.totalManagedPages) return null;
+    if (size === 0 || size / PAGE_SIZE > this.topology.totalManagedPages) return null;
     const nid = opts.nid;
-    if (nid !== undefined && nid !== -1 && !this.kernel.topology.nodes.some((n) => n.nid === nid)) {
+    if (nid !== undefined && nid !== -1 && !this.topology.nodes.some((n) => n.nid === nid)) {
       throw new MmsimError('EINVAL', `vmalloc_node: node ${nid} does not exist`, { details: { nid } });
     }
     let gfp = opts.gfp ?? GFP_KERNEL;
@@ -199,25 +207,25 @@ export class Vmalloc {
     const arraySize = nrPages * PTR_SIZE;
     vm.pagesArray = arraySize > PAGE_SIZE
       ? this.vmalloc(arraySize, { gfp: nested, nid: node, caller: opts.caller })
-      : this.kernel.slab.kmalloc(arraySize, nested, node === undefined ? undefined : { nid: node });
+      : this.slab().kmalloc(arraySize, nested, node === undefined ? undefined : { nid: node });
     if (vm.pagesArray === null) {
       this.release(vm);
       return null;
     }
     if (!(gfp & (GFP_DMA | GFP_DMA32))) gfp |= __GFP_HIGHMEM;
-    const pa = this.kernel.pages;
-    const t = this.kernel.memory.pages;
+    const pa = this.pages;
+    const t = this.memory.pages;
     for (let i = 0; i < nrPages; i++) {
       const pfn = pa.allocPages(gfp | __GFP_NOWARN, 0, node === undefined ? undefined : { nid: node });
       if (pfn === null) {
         this.release(vm);
         return null;
       }
-      const page = this.kernel.memory.pfnToPage(pfn);
+      const page = this.memory.pfnToPage(pfn);
       t.ownerKind[page] = PageOwner.VMALLOC;
       t.owner[page] = vm.id;
       vm.pages.push(pfn);
-      this.kernel.vmstat.nr_vmalloc!++;
+      this.vmstat.node.nr_vmalloc!++;
     }
     (vm as { flags: number }).flags = vm.flags & ~VM_UNINITIALIZED;
     return vm.addr;
@@ -230,19 +238,19 @@ export class Vmalloc {
 
   /** Gives back an area's pages, arrays and vm_struct, and puts its range on the lazy list. */
   private release(vm: VmStruct): void {
-    const pa = this.kernel.pages;
-    const t = this.kernel.memory.pages;
+    const pa = this.pages;
+    const t = this.memory.pages;
     for (const pfn of vm.pages) {
-      const page = this.kernel.memory.pfnToPage(pfn);
+      const page = this.memory.pfnToPage(pfn);
       t.ownerKind[page] = PageOwner.KERNEL;
       t.owner[page] = 0;
       pa.freePages(pfn, 0);
-      this.kernel.vmstat.nr_vmalloc!--;
+      this.vmstat.node.nr_vmalloc!--;
     }
     vm.pages.length = 0;
     if (vm.pagesArray !== null) {
       if (vm.pagesArray < 0) this.vfree(vm.pagesArray);
-      else this.kernel.slab.kfree(vm.pagesArray);
+      else this.slab().kfree(vm.pagesArray);
       vm.pagesArray = null;
     }
     this.unmap(vm);
@@ -258,7 +266,7 @@ export class Vmalloc {
     this.lazy.push(r);
     this.lazyNr += (r.end - r.start) / PAGE_SIZE;
     if (vm.vmStruct !== null) {
-      this.kernel.slab.kfree(vm.vmStruct);
+      this.slab().kfree(vm.vmStruct);
       vm.vmStruct = null;
     }
     if (this.lazyNr > this.lazyMaxPages()) this.purge();
@@ -314,7 +322,7 @@ export class Vmalloc {
   /** /proc/vmallocinfo (vmalloc_info_show), CONFIG_NUMA: busy areas by address, then the unpurged ones. */
   showVmallocinfo(): string {
     let out = '';
-    const nodes = this.kernel.topology.nodes;
+    const nodes = this.topology.nodes;
     for (const r of this.busy) {
       const v = r.vm;
       if (!v || v.flags & VM_UNINITIALIZED) continue;
@@ -331,7 +339,7 @@ export class Vmalloc {
       // show_numa_info()
       const counters = new Map<number, number>();
       for (const pfn of v.pages) {
-        const nid = this.kernel.topology.pfnZone(pfn)?.nid ?? 0;
+        const nid = this.topology.pfnZone(pfn)?.nid ?? 0;
         counters.set(nid, (counters.get(nid) ?? 0) + 1);
       }
       for (const n of nodes) if (counters.get(n.nid)) out += ` N${n.nid}=${counters.get(n.nid)}`;
@@ -352,21 +360,31 @@ export class Vmalloc {
       if (r.start < VMALLOC_START || r.end > VMALLOC_END + 1) bad(`range 0x${formatAddr(r.start)} outside the vmalloc range`);
       if (i > 0 && all[i - 1]!.end > r.start) bad(`ranges at 0x${formatAddr(all[i - 1]!.start)} and 0x${formatAddr(r.start)} overlap`);
     }
-    const t = this.kernel.memory.pages;
+    const t = this.memory.pages;
     let pages = 0;
     for (const r of this.busy) {
       if (!r.vm) continue;
       for (const pfn of r.vm.pages) {
-        const page = this.kernel.memory.pfnToPage(pfn);
+        const page = this.memory.pfnToPage(pfn);
         if (t.ownerKind[page] !== PageOwner.VMALLOC || t.owner[page] !== r.vm.id || t.refcount[page] !== 1) bad(`page ${pfn} of area 0x${formatAddr(r.vm.addr)} is not marked as its own`);
       }
       pages += r.vm.pages.length;
     }
-    if (pages !== this.kernel.vmstat.nr_vmalloc) bad(`areas hold ${pages} pages, nr_vmalloc is ${this.kernel.vmstat.nr_vmalloc}`);
+    if (pages !== this.vmstat.node.nr_vmalloc) bad(`areas hold ${pages} pages, nr_vmalloc is ${this.vmstat.node.nr_vmalloc}`);
     let lazy = 0;
     for (const r of this.lazy) lazy += (r.end - r.start) / PAGE_SIZE;
     if (lazy !== this.lazyNr) bad(`lazy ranges hold ${lazy} pages, vmap_lazy_nr is ${this.lazyNr}`);
     if (this.overlaps(VMALLOC_END + 1, VMALLOC_END + 2)) bad('a range extends past VMALLOC_END');
+  }
+}
+
+/** The vmalloc invariants, as an INVARIANT_CHECK contribution. */
+@injectable()
+export class VmallocCheck implements InvariantCheck {
+  readonly name = 'vmalloc';
+  constructor(@inject(VMALLOC) private readonly vmalloc: Vmalloc) {}
+  check(): void {
+    (this.vmalloc as Partial<VmallocAllocator>).check?.();
   }
 }
 

@@ -1,24 +1,59 @@
 /**
- * The mm/vmstat.c views: /proc/zoneinfo, /proc/pagetypeinfo, /proc/vmstat
- * and the debugfs fragmentation indices (extfrag/extfrag_index,
- * extfrag/unusable_index), printed in the kernel's exact formats (Linux
- * 6.12, an x86_64 distribution config: NUMA, ZSMALLOC, SWAP, CMA,
- * COMPACTION, MIGRATION, TRANSPARENT_HUGEPAGE, HUGETLB, KSM, ZSWAP,
- * MEMORY_BALLOON). Counters the simulator does not model print 0. They read
- * the extension points' interfaces only; a page allocator that does not
- * implement the optional reporting methods shows zeros there.
+ * mm/vmstat.c: the vm counters that cross mechanisms (VMSTAT: node stat
+ * items and vm events, whoever owns the pages keeps them current) and the
+ * views printed from them: /proc/zoneinfo, /proc/vmstat and the debugfs
+ * fragmentation indices (extfrag/extfrag_index, extfrag/unusable_index), in
+ * the kernel's exact formats (Linux 6.12, an x86_64 distribution config:
+ * NUMA, ZSMALLOC, SWAP, CMA, COMPACTION, MIGRATION, TRANSPARENT_HUGEPAGE,
+ * HUGETLB, KSM, ZSWAP, MEMORY_BALLOON). Counters the simulator does not
+ * model print 0. The views read the extension points' interfaces only; a
+ * page allocator that does not implement the optional reporting methods
+ * shows zeros there. /proc/pagetypeinfo is the buddy allocator's own.
  * @module
  */
-import type { Kernel } from './kernel.js';
-import { MIGRATE_TYPES, MIGRATETYPE_NAMES, ZoneType } from './gfp.js';
-import { NR_PAGE_ORDERS, WMARK_HIGH, WMARK_LOW, WMARK_MIN, WMARK_PROMO } from './page-allocator.js';
-import { LruList } from './reclaim.js';
+import {
+  contigPageInfo, fragmentationIndex, inject, injectable, LruList, MEMORY_MODEL, type MemoryModel, NR_PAGE_ORDERS,
+  PAGE_ALLOCATOR, type PageAllocator, type ProcEntry, RECLAIM_POLICY, type ReclaimPolicy, SLAB_ALLOCATOR, type SlabAllocator,
+  TOPOLOGY, type Topology, unusableFreeIndex, VMSTAT, type VmStat, WMARK_HIGH, WMARK_LOW, WMARK_MIN, WMARK_PROMO, type Zone, ZoneType,
+} from '@mmsim/core';
 import { totalReservePages } from './proc.js';
-import type { Zone } from './topology.js';
-import { calculateNormalThreshold } from './watermark.js';
 
-/** pageblock_order on x86_64. */
-const PAGEBLOCK_ORDER = 9;
+/**
+ * vm_node_stat[] and vm_event_states: the counters one mechanism keeps and
+ * another reads (node stat items in pages, nr_kernel_stack in kB; vm events
+ * by /proc/vmstat name). /proc/vmstat adds the page allocator's own events.
+ */
+@injectable()
+export class VmStatCounters implements VmStat {
+  /**
+   * Node-stat counters in pages, by /proc/vmstat name (nr_anon_pages,
+   * nr_file_pages, nr_shmem, nr_mapped, nr_dirty, nr_writeback,
+   * nr_page_table_pages, nr_vmalloc, nr_swapcached; nr_kernel_stack in kB).
+   */
+  readonly node: Record<string, number> = {
+    nr_anon_pages: 0, nr_mapped: 0, nr_file_pages: 0, nr_dirty: 0, nr_writeback: 0, nr_shmem: 0,
+    nr_kernel_stack: 0, nr_page_table_pages: 0, nr_vmalloc: 0, nr_swapcached: 0, nr_mlock: 0,
+    nr_percpu: 0, nr_committed: 0,
+  };
+  /** vm event counters (oom_kill, pgsteal_kswapd, allocstall_normal, ...), by name. */
+  readonly events: Record<string, number> = { oom_kill: 0 };
+}
+
+/** count_vm_events(): adds `n` to the vm event `name`. */
+export function countVmEvents(vs: VmStat, name: string, n = 1): void {
+  vs.events[name] = (vs.events[name] ?? 0) + n;
+}
+
+/**
+ * calculate_normal_threshold(): the per-CPU vmstat drift a zone tolerates
+ * (`vm stats threshold` in /proc/zoneinfo): 2 × fls(cpus) × (1 + fls(managed
+ * in 128 MiB units)), at most 125.
+ */
+export function calculateNormalThreshold(managedPages: number, onlineCpus: number): number {
+  const fls = (x: number) => (x <= 0 ? 0 : 32 - Math.clz32(x));
+  const mem = Math.floor(managedPages / 2 ** (27 - 12));
+  return Math.min(125, 2 * fls(onlineCpus) * (1 + fls(mem)));
+}
 
 /** enum zone_stat_item names. */
 export const ZONE_STAT_ITEMS = [
@@ -51,9 +86,14 @@ const ZONE_SUFFIX: Record<string, string> = {
   [ZoneType.MOVABLE]: 'movable', [ZoneType.DEVICE]: 'device',
 };
 
+/** A per-zone vm event's name (TEXTS_FOR_ZONES): `allocstall` of a Normal zone is `allocstall_normal`. */
+export function zoneEventName(prefix: string, zoneType: string): string {
+  return `${prefix}_${ZONE_SUFFIX[zoneType] ?? zoneType.toLowerCase()}`;
+}
+
 /** enum vm_event_item names (6.12) for a machine with `zoneTypes`. */
 export function vmEventNames(zoneTypes: readonly string[]): string[] {
-  const zones = (p: string) => zoneTypes.map((t) => `${p}_${ZONE_SUFFIX[t] ?? t.toLowerCase()}`);
+  const zones = (p: string) => zoneTypes.map((t) => zoneEventName(p, t));
   return [
     'pgpgin', 'pgpgout', 'pswpin', 'pswpout', ...zones('pgalloc'), ...zones('allocstall'), ...zones('pgskip'),
     'pgfree', 'pgactivate', 'pgdeactivate', 'pglazyfree', 'pgfault', 'pgmajfault', 'pglazyfreed', 'pgrefill', 'pgreuse',
@@ -83,34 +123,43 @@ const LRU_ITEM: Record<string, LruList> = {
   nr_active_file: LruList.ACTIVE_FILE, nr_unevictable: LruList.UNEVICTABLE,
 };
 
+/** What the mm/vmstat.c views read: the zones, the extension points and the shared counters. */
+export interface VmstatSources {
+  readonly topology: Topology;
+  readonly pages: PageAllocator;
+  readonly slab: SlabAllocator;
+  readonly reclaim: ReclaimPolicy;
+  readonly vmstat: VmStat;
+}
+
 /**
  * node_page_state_pages() for one node. Counters the simulator keeps only
- * machine-wide (Kernel.vmstat, slab pages) are reported on node 0.
+ * machine-wide (VMSTAT's node counters, slab pages) are reported on node 0.
  */
-function nodeStat(k: Kernel, nid: number, name: string, lru: readonly number[]): number {
+function nodeStat(src: VmstatSources, nid: number, name: string, lru: readonly number[]): number {
   const l = LRU_ITEM[name];
   if (l !== undefined) return lru[l] ?? 0;
-  if (nid !== k.topology.nodes[0]!.nid) return 0;
+  if (nid !== src.topology.nodes[0]!.nid) return 0;
   if (name === 'nr_slab_reclaimable' || name === 'nr_slab_unreclaimable') {
-    const s = k.slab.stats();
+    const s = src.slab.stats();
     return name === 'nr_slab_reclaimable' ? s.reclaimablePages : s.unreclaimablePages;
   }
-  return k.vmstat[name] ?? 0;
+  return src.vmstat.node[name] ?? 0;
 }
 
 /** zone_page_state() of one zone. */
-function zoneStat(k: Kernel, z: Zone, name: string): number {
+function zoneStat(src: VmstatSources, z: Zone, name: string): number {
   switch (name) {
     case 'nr_free_pages':
       return z.stats.nrFreePages;
     case 'nr_free_cma':
-      return k.pages.zoneInfo?.(z).nrFreeCma ?? 0;
+      return src.pages.zoneInfo?.(z).nrFreeCma ?? 0;
     case 'nr_zone_inactive_anon':
     case 'nr_zone_active_anon':
     case 'nr_zone_inactive_file':
     case 'nr_zone_active_file':
     case 'nr_zone_unevictable': {
-      const sizes = k.reclaim.zoneLruSizes?.(z.nid, z.idx);
+      const sizes = src.reclaim.zoneLruSizes?.(z.nid, z.idx);
       return sizes ? sizes[LRU_ITEM[name.replace('nr_zone_', 'nr_')]!]! : 0;
     }
     default:
@@ -121,19 +170,20 @@ function zoneStat(k: Kernel, z: Zone, name: string): number {
 const pad = (s: string | number, w: number): string => String(s).padStart(w);
 
 /** /proc/zoneinfo (zoneinfo_show_print), every zone of every node, empty ones too. */
-export function showZoneinfo(k: Kernel): string {
-  const cpus = k.topology.nodes.reduce((s, n) => s + n.cpus.length, 0);
+export function showZoneinfo(src: VmstatSources): string {
+  const { topology, pages } = src;
+  const cpus = topology.nodes.reduce((s, n) => s + n.cpus.length, 0);
   let out = '';
-  for (const node of k.topology.nodes) {
-    const lru = k.reclaim.lruSizes(node.nid);
+  for (const node of topology.nodes) {
+    const lru = src.reclaim.lruSizes(node.nid);
     const first = node.zones.find((z) => z.populated);
     for (const z of node.zones) {
       out += `Node ${node.nid}, zone ${pad(z.name, 8)}`;
       if (z === first) {
         out += '\n  per-node stats';
-        for (const n of NODE_STAT_ITEMS) out += `\n      ${n.padEnd(12)} ${nodeStat(k, node.nid, n, lru)}`;
+        for (const n of NODE_STAT_ITEMS) out += `\n      ${n.padEnd(12)} ${nodeStat(src, node.nid, n, lru)}`;
       }
-      const info = z.populated ? k.pages.zoneInfo?.(z) : undefined;
+      const info = z.populated ? pages.zoneInfo?.(z) : undefined;
       out += `\n  pages free     ${z.stats.nrFreePages}`;
       out += `\n        boost    ${info?.boost ?? 0}`;
       out += `\n        min      ${z.watermark[WMARK_MIN]}`;
@@ -150,7 +200,7 @@ export function showZoneinfo(k: Kernel): string {
         out += '\n';
         continue;
       }
-      for (const n of ZONE_STAT_ITEMS) out += `\n      ${n.padEnd(12)} ${zoneStat(k, z, n)}`;
+      for (const n of ZONE_STAT_ITEMS) out += `\n      ${n.padEnd(12)} ${zoneStat(src, z, n)}`;
       for (const n of NUMA_STAT_ITEMS) out += `\n      ${n.padEnd(12)} ${z.numaStats[n]}`;
       out += '\n  pagesets';
       const threshold = calculateNormalThreshold(z.managedPages, cpus);
@@ -165,88 +215,8 @@ export function showZoneinfo(k: Kernel): string {
   return out;
 }
 
-/**
- * /proc/pagetypeinfo (pagetypeinfo_show) for each node with memory: free
- * blocks per order and migrate type, then pageblocks per migrate type.
- */
-export function showPagetypeinfo(k: Kernel): string {
-  let out = '';
-  for (const node of k.topology.nodes) {
-    const zones = node.zones.filter((z) => z.populated);
-    if (zones.length === 0) continue;
-    out += `Page block order: ${PAGEBLOCK_ORDER}\nPages per block:  ${1 << PAGEBLOCK_ORDER}\n\n`;
-    out += `${'Free pages count per migrate type at order'.padEnd(43)} `;
-    for (let o = 0; o < NR_PAGE_ORDERS; o++) out += `${pad(o, 6)} `;
-    out += '\n';
-    for (const z of zones) {
-      for (let mt = 0; mt < MIGRATE_TYPES; mt++) {
-        out += `Node ${pad(node.nid, 4)}, zone ${pad(z.name, 8)}, type ${pad(MIGRATETYPE_NAMES[mt]!, 12)} `;
-        for (let o = 0; o < NR_PAGE_ORDERS; o++) {
-          const n = k.pages.freeBlocksByType(z, o, mt);
-          // the kernel stops counting a list at 100000 entries
-          out += n >= 100000 ? `>${pad(100000, 6)} ` : `${pad(n, 6)} `;
-        }
-        out += '\n';
-      }
-    }
-    out += `\n${'Number of blocks type '.padEnd(23)}`;
-    for (let mt = 0; mt < MIGRATE_TYPES; mt++) out += `${pad(MIGRATETYPE_NAMES[mt]!, 12)} `;
-    out += '\n';
-    for (const z of zones) {
-      const counts = k.pages.pageblockCounts?.(z) ?? new Array<number>(MIGRATE_TYPES).fill(0);
-      out += `Node ${node.nid}, zone ${pad(z.name, 8)} `;
-      for (let mt = 0; mt < MIGRATE_TYPES; mt++) out += `${pad(counts[mt] ?? 0, 12)} `;
-      out += '\n';
-    }
-  }
-  return out;
-}
-
-/** struct contig_page_info (fill_contig_page_info) of a zone for `order`. */
-export interface ContigPageInfo {
-  freePages: number;
-  freeBlocksTotal: number;
-  freeBlocksSuitable: number;
-}
-
-/** fill_contig_page_info() from a zone's nr_free per order. */
-export function contigPageInfo(nrFree: ArrayLike<number>, order: number): ContigPageInfo {
-  const info = { freePages: 0, freeBlocksTotal: 0, freeBlocksSuitable: 0 };
-  for (let o = 0; o < nrFree.length; o++) {
-    const blocks = nrFree[o]!;
-    info.freeBlocksTotal += blocks;
-    info.freePages += blocks * 2 ** o;
-    if (o >= order) info.freeBlocksSuitable += blocks * 2 ** (o - order);
-  }
-  return info;
-}
-
-/**
- * __fragmentation_index(): ×1000; towards 0 an order-`order` allocation
- * would fail for lack of memory, towards 1000 for fragmentation; −1000 when
- * it would succeed.
- */
-export function fragmentationIndex(order: number, info: ContigPageInfo): number {
-  if (!info.freeBlocksTotal) return 0;
-  if (info.freeBlocksSuitable) return -1000;
-  const requested = 2 ** order;
-  return 1000 - Math.floor((1000 + Math.floor((info.freePages * 1000) / requested)) / info.freeBlocksTotal);
-}
-
-/** unusable_free_index(): ×1000, the share of free memory unusable for an order-`order` request. */
-export function unusableFreeIndex(order: number, info: ContigPageInfo): number {
-  if (info.freePages === 0) return 1000;
-  return Math.floor(((info.freePages - info.freeBlocksSuitable * 2 ** order) * 1000) / info.freePages);
-}
-
-/** extfrag_for_order(): the percentage of free memory not in blocks of at least `order` (0 with nothing free). */
-export function extfragForOrder(order: number, info: ContigPageInfo): number {
-  if (info.freePages === 0) return 0;
-  return Math.floor(((info.freePages - info.freeBlocksSuitable * 2 ** order) * 100) / info.freePages);
-}
-
-function nrFreeOf(k: Kernel, z: Zone): number[] {
-  return Array.from({ length: NR_PAGE_ORDERS }, (_, o) => k.pages.freeBlocks(z, o));
+function nrFreeOf(pages: PageAllocator, z: Zone): number[] {
+  return Array.from({ length: NR_PAGE_ORDERS }, (_, o) => pages.freeBlocks(z, o));
 }
 
 /** %d.%03d of an index ×1000 as C prints it (the sign lives in the integer part only). */
@@ -257,10 +227,10 @@ function fmtIndex(index: number, width: number): string {
 }
 
 /** debugfs extfrag/unusable_index (unusable_show_print). */
-export function showUnusableIndex(k: Kernel): string {
+export function showUnusableIndex(topology: Topology, pages: PageAllocator): string {
   let out = '';
-  for (const z of k.topology.populatedZones) {
-    const nr = nrFreeOf(k, z);
+  for (const z of topology.populatedZones) {
+    const nr = nrFreeOf(pages, z);
     out += `Node ${z.nid}, zone ${pad(z.name, 8)} `;
     for (let o = 0; o < NR_PAGE_ORDERS; o++) out += `${fmtIndex(unusableFreeIndex(o, contigPageInfo(nr, o)), 1)} `;
     out += '\n';
@@ -269,10 +239,10 @@ export function showUnusableIndex(k: Kernel): string {
 }
 
 /** debugfs extfrag/extfrag_index (extfrag_show_print). */
-export function showExtfragIndex(k: Kernel): string {
+export function showExtfragIndex(topology: Topology, pages: PageAllocator): string {
   let out = '';
-  for (const z of k.topology.populatedZones) {
-    const nr = nrFreeOf(k, z);
+  for (const z of topology.populatedZones) {
+    const nr = nrFreeOf(pages, z);
     out += `Node ${z.nid}, zone ${pad(z.name, 8)} `;
     for (let o = 0; o < NR_PAGE_ORDERS; o++) out += `${fmtIndex(fragmentationIndex(o, contigPageInfo(nr, o)), 2)} `;
     out += '\n';
@@ -284,12 +254,12 @@ export function showExtfragIndex(k: Kernel): string {
  * global_dirty_limits() with the default vm.dirty_ratio 20 and
  * vm.dirty_background_ratio 10: [background, dirty] thresholds in pages.
  */
-export function globalDirtyLimits(k: Kernel): [number, number] {
+export function globalDirtyLimits(topology: Topology, reclaim: ReclaimPolicy): [number, number] {
   let x = 0;
-  for (const z of k.topology.zones) if (z.type !== ZoneType.HIGHMEM) x += z.stats.nrFreePages;
-  x -= Math.min(x, totalReservePages(k));
-  for (const n of k.topology.nodes) {
-    const lru = k.reclaim.lruSizes(n.nid);
+  for (const z of topology.zones) if (z.type !== ZoneType.HIGHMEM) x += z.stats.nrFreePages;
+  x -= Math.min(x, totalReservePages(topology));
+  for (const n of topology.nodes) {
+    const lru = reclaim.lruSizes(n.nid);
     x += lru[LruList.INACTIVE_FILE]! + lru[LruList.ACTIVE_FILE]!;
   }
   const available = x + 1;
@@ -301,29 +271,96 @@ export function globalDirtyLimits(k: Kernel): [number, number] {
   return [bg, thresh];
 }
 
-/** Every /proc/vmstat name and value, in the kernel's order. */
-export function vmstatItems(k: Kernel): [string, number][] {
+/**
+ * Every /proc/vmstat name and value, in the kernel's order. A vm event is
+ * the page allocator's count (vmEvents()) plus VMSTAT's: each counter is
+ * kept by one of them only.
+ */
+export function vmstatItems(src: VmstatSources & { readonly memory: MemoryModel }): [string, number][] {
+  const { topology } = src;
   const items: [string, number][] = [];
-  const zones = k.topology.populatedZones;
-  for (const n of ZONE_STAT_ITEMS) items.push([n, zones.reduce((s, z) => s + zoneStat(k, z, n), 0)]);
+  const zones = topology.populatedZones;
+  for (const n of ZONE_STAT_ITEMS) items.push([n, zones.reduce((s, z) => s + zoneStat(src, z, n), 0)]);
   for (const n of NUMA_STAT_ITEMS) items.push([n, zones.reduce((s, z) => s + z.numaStats[n], 0)]);
-  const lrus = k.topology.nodes.map((node) => k.reclaim.lruSizes(node.nid));
-  for (const n of NODE_STAT_ITEMS) items.push([n, k.topology.nodes.reduce((s, node, i) => s + nodeStat(k, node.nid, n, lrus[i]!), 0)]);
-  const [bg, dirty] = globalDirtyLimits(k);
+  const lrus = topology.nodes.map((node) => src.reclaim.lruSizes(node.nid));
+  for (const n of NODE_STAT_ITEMS) items.push([n, topology.nodes.reduce((s, node, i) => s + nodeStat(src, node.nid, n, lrus[i]!), 0)]);
+  const [bg, dirty] = globalDirtyLimits(topology, src.reclaim);
   let memmap = 0;
-  for (const z of zones) memmap += k.memory.memmapPages(z);
+  for (const z of zones) memmap += src.memory.memmapPages(z);
   const vm: Record<(typeof VM_STAT_ITEMS)[number], number> = {
     nr_dirty_threshold: dirty, nr_dirty_background_threshold: bg, nr_memmap_pages: 0, nr_memmap_boot_pages: memmap,
   };
   for (const n of VM_STAT_ITEMS) items.push([n, vm[n]]);
-  const pa = k.pages.vmEvents?.() ?? {};
-  for (const n of vmEventNames(k.topology.zoneTypes)) items.push([n, (pa[n] ?? 0) + (k.vmEvents[n] ?? 0)]);
+  const pa = src.pages.vmEvents?.() ?? {};
+  const ev = src.vmstat.events;
+  for (const n of vmEventNames(topology.zoneTypes)) items.push([n, (pa[n] ?? 0) + (ev[n] ?? 0)]);
   return items;
 }
 
 /** /proc/vmstat (vmstat_show): `name value` lines, then the deprecated `nr_unstable 0`. */
-export function showVmstat(k: Kernel): string {
+export function showVmstat(src: VmstatSources & { readonly memory: MemoryModel }): string {
   let out = '';
-  for (const [n, v] of vmstatItems(k)) out += `${n} ${v}\n`;
+  for (const [n, v] of vmstatItems(src)) out += `${n} ${v}\n`;
   return `${out}nr_unstable 0\n`;
+}
+
+// ---- the views, as PROC_ENTRY contributions ---------------------------------------
+
+/** /proc/zoneinfo */
+@injectable()
+export class ZoneinfoProc implements ProcEntry, VmstatSources {
+  readonly name = 'zoneinfo';
+  constructor(
+    @inject(TOPOLOGY) readonly topology: Topology,
+    @inject(PAGE_ALLOCATOR) readonly pages: PageAllocator,
+    @inject(SLAB_ALLOCATOR) readonly slab: SlabAllocator,
+    @inject(RECLAIM_POLICY) readonly reclaim: ReclaimPolicy,
+    @inject(VMSTAT) readonly vmstat: VmStat,
+  ) {}
+  show(): string {
+    return showZoneinfo(this);
+  }
+}
+
+/** /proc/vmstat */
+@injectable()
+export class VmstatProc implements ProcEntry, VmstatSources {
+  readonly name = 'vmstat';
+  constructor(
+    @inject(TOPOLOGY) readonly topology: Topology,
+    @inject(MEMORY_MODEL) readonly memory: MemoryModel,
+    @inject(PAGE_ALLOCATOR) readonly pages: PageAllocator,
+    @inject(SLAB_ALLOCATOR) readonly slab: SlabAllocator,
+    @inject(RECLAIM_POLICY) readonly reclaim: ReclaimPolicy,
+    @inject(VMSTAT) readonly vmstat: VmStat,
+  ) {}
+  show(): string {
+    return showVmstat(this);
+  }
+}
+
+/** /sys/kernel/debug/extfrag/extfrag_index, reachable as `extfrag/extfrag_index`. */
+@injectable()
+export class ExtfragIndexProc implements ProcEntry {
+  readonly name = 'extfrag/extfrag_index';
+  constructor(
+    @inject(TOPOLOGY) private readonly topology: Topology,
+    @inject(PAGE_ALLOCATOR) private readonly pages: PageAllocator,
+  ) {}
+  show(): string {
+    return showExtfragIndex(this.topology, this.pages);
+  }
+}
+
+/** /sys/kernel/debug/extfrag/unusable_index, reachable as `extfrag/unusable_index`. */
+@injectable()
+export class UnusableIndexProc implements ProcEntry {
+  readonly name = 'extfrag/unusable_index';
+  constructor(
+    @inject(TOPOLOGY) private readonly topology: Topology,
+    @inject(PAGE_ALLOCATOR) private readonly pages: PageAllocator,
+  ) {}
+  show(): string {
+    return showUnusableIndex(this.topology, this.pages);
+  }
 }

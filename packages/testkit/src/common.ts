@@ -63,16 +63,15 @@ export function simFingerprint(sim: Simulator): string {
   const t = sim.memory.pages;
   let h = 0x811c9dc5;
   for (const a of [t.flags, t.refcount, t.mapcount, t.private, t.lruNext, t.lruPrev, t.ownerKind, t.owner]) h = fnv(h, a);
-  const k = sim.kernel;
   const zones = sim.topology.zones.map((z) => [z.nid, z.name, z.presentPages, z.managedPages, z.stats.nrFreePages, sim.pages.pcpPages(z), ...z.watermark, ...z.lowmemReserve].join(':'));
   const lru = sim.topology.nodes.map((n) => sim.reclaim.lruSizes(n.nid).join(','));
   return [
     `pages ${t.size} ${h.toString(16)}`,
     `zones ${zones.join(' ')}`,
     `lru ${lru.join(' | ')}`,
-    `tasks ${JSON.stringify(k.tasks.all())}`,
+    `tasks ${JSON.stringify(sim.tasks.all())}`,
     `sysctl ${JSON.stringify(sim.sysctl.entries())}`,
-    `vmstat ${JSON.stringify(k.vmstat)} events ${JSON.stringify(k.vmEvents)} swap ${JSON.stringify(k.swap)}`,
+    `vmstat ${JSON.stringify(sim.vmstat.node)} events ${JSON.stringify(sim.vmstat.events)} swap ${JSON.stringify(sim.swap)}`,
     `present ${JSON.stringify(sim.memory.presentRanges())} memmap ${sim.memory.memmapBytes()}`,
     sim.proc('buddyinfo'),
     sim.proc('slabinfo'),

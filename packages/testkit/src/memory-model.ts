@@ -212,7 +212,7 @@ export function memoryModelConformance(target: SuiteTarget): void {
           expect(m.pageToPfn(m.pages.size)).toBe(-1);
           const total = ranges.reduce((s, r) => s + r.end - r.start, 0);
           expect(total).toBe(sim.topology.totalPresentPages);
-          const report = checkVm(sim.kernel);
+          const report = checkVm(sim);
           expect(report.present).toBe(total);
           sim.check();
         } finally {

@@ -99,7 +99,7 @@ export const oomScorerModel: OpModel<OomOp, OomModelState> = {
   ),
   init: () => ({ pids: [] }),
   apply(sim, s, op) {
-    const k = sim.kernel;
+    const k = { tasks: sim.tasks, oomTotalPages: () => sim.oomKiller.totalPages(), vmEvents: sim.vmstat.events, outOfMemory: () => sim.oomKiller.outOfMemory() };
     const total = k.oomTotalPages();
     switch (op.k) {
       case 'fork': {
@@ -201,7 +201,7 @@ export function oomScorerConformance(target: SuiteTarget): void {
     });
 
     it('out_of_memory() marks the victim, counts oom_kill and fires mark_victim; /proc/<pid>/oom_score is oomScore()', () => {
-      const k = sim.kernel;
+      const k = { tasks: sim.tasks, oomTotalPages: () => sim.oomKiller.totalPages(), vmEvents: sim.vmstat.events, outOfMemory: () => sim.oomKiller.outOfMemory() };
       const a = k.tasks.fork({ comm: 'hog', anonRss: 20000, totalVm: 30000 });
       const b = k.tasks.fork({ comm: 'idle', anonRss: 10, totalVm: 100 });
       expect(sim.proc(`${a.pid}/oom_score`)).toBe(`${o.oomScore(a, k.oomTotalPages())}\n`);

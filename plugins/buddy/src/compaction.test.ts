@@ -1,6 +1,6 @@
 import {
   createSimulator, GFP_HIGHUSER_MOVABLE, GFP_NOWAIT, PageOwner, type Simulator, type Zone, __GFP_MEMALLOC, __GFP_MOVABLE,
-} from '@mmsim/core';
+} from '@mmsim/defconfig';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { BuddyAllocator } from './index.js';
 import { fragmentationScoreNode, fragmentationScoreWmark, fragmentationScoreZone } from './compaction.js';
@@ -18,11 +18,11 @@ async function fragmented(options: Record<string, unknown> = {}, keep: (pfn: num
   const pa = sim.pages as BuddyAllocator;
   const owned = new Set<number>();
   let moves = 0;
-  sim.kernel.registerMover(PageOwner.ANON, (from, to) => {
+  sim.pageOwners.register({ name: 'test', kind: PageOwner.ANON, migrate: (from, to) => {
     owned.delete(from);
     owned.add(to);
     moves++;
-  });
+  } });
   const zone = sim.topology.zones.find((z) => z.name === 'DMA32')!;
   const held: number[] = [];
   for (let p = sim.pages.allocPages(GFP_HIGHUSER_MOVABLE | __GFP_MEMALLOC, 0); p !== null; p = sim.pages.allocPages(GFP_HIGHUSER_MOVABLE | __GFP_MEMALLOC, 0)) held.push(p);
@@ -149,7 +149,7 @@ describe('proactive compaction (kcompactd every 500 ms of simulated time)', () =
     const wake0 = pa.vmEvents().compact_daemon_wake ?? 0;
     expect(sim.tick(499)).toBe(0);
     expect(moves()).toBe(0);
-    expect(sim.kernel.clock.now()).toBe(499e6);
+    expect(sim.clock.now()).toBe(499e6);
     expect(sim.tick(1)).toBeGreaterThan(0);
     expect(moves()).toBeGreaterThan(0);
     expect(owned.size).toBeGreaterThan(0);
@@ -205,7 +205,7 @@ describe('proactive compaction (kcompactd every 500 ms of simulated time)', () =
     sim.tick(500);
     expect(node0Score(pa)).toBe(before);
     expect(moves()).toBeGreaterThan(0); // it tried
-    const due = () => sim.kernel.timers.pending().find((w) => w.name === 'kcompactd0')!.due;
+    const due = () => sim.timers.pending().find((w) => w.name === 'kcompactd0')!.due;
     expect(due()).toBe(500e6 + 64 * 500e6);
     // a write of the sysctl wakes kcompactd: its pass (no progress again) sleeps the deferral from now
     sim.tick(1000);
@@ -215,6 +215,6 @@ describe('proactive compaction (kcompactd every 500 ms of simulated time)', () =
 
   it('kcompactd off (or compaction off): no proactive work is queued', async () => {
     await fragmented({ kcompactd: false });
-    expect(sim.kernel.timers.pending().map((w) => w.name)).not.toContain('kcompactd0');
+    expect(sim.timers.pending().map((w) => w.name)).not.toContain('kcompactd0');
   });
 });

@@ -1,8 +1,8 @@
 /**
  * Memory compaction (mm/compaction.c): a migration scanner walks a zone
  * upwards isolating movable pages, a free scanner walks down isolating free
- * pages, and the movable pages move to the free ones (Kernel.migratePage,
- * whose owners follow their pages) until the scanners meet or a block of the
+ * pages, and the movable pages move to the free ones (PAGE_OWNERS
+ * migratePage, whose owners follow their pages) until the scanners meet or a block of the
  * wanted order is free. Direct compaction from the allocation slow path
  * (try_to_compact_pages with deferral and priorities), kcompactd-style
  * background compaction woken by kswapd and allocations (run
@@ -278,7 +278,7 @@ function isolateMigratepagesBlock(a: BuddyAllocator, cc: CompactControl, lowPfn:
       lowPfn += (1 << order) - 1;
       continue;
     }
-    if (!a.kernel.isMovable(lowPfn)) {
+    if (!a.owners.isMovable(lowPfn)) {
       if (order > 0) lowPfn += (1 << order) - 1;
       continue;
     }
@@ -453,7 +453,7 @@ function migratePages(a: BuddyAllocator, cc: CompactControl): boolean {
   let ok = true;
   for (const src of cc.migratepages) {
     const order = t.private[a.memory.pfnToPage(src)]!;
-    if (!a.kernel.isMovable(src)) {
+    if (!a.owners.isMovable(src)) {
       count(a, 'pgmigrate_fail');
       continue;
     }
@@ -462,7 +462,7 @@ function migratePages(a: BuddyAllocator, cc: CompactControl): boolean {
       ok = false;
       break;
     }
-    a.kernel.migratePage(src, dst);
+    a.owners.migratePage(src, dst);
     a.freePages(src, order, { cpu: cc.cpu });
   }
   cc.migratepages.length = 0;
@@ -567,7 +567,7 @@ export function compactZone(a: BuddyAllocator, cc: CompactControl): number {
     if (cc.migratePfn <= zs.compactInitMigratePfn) cc.wholeZone = true;
   }
   traceCompaction(a, cc, false);
-  a.pfMemalloc++;
+  a.tasks.memalloc++;
   let ret: number;
   let lastMigratedPfn = 0;
   try {
@@ -590,7 +590,7 @@ export function compactZone(a: BuddyAllocator, cc: CompactControl): number {
       }
     }
   } finally {
-    a.pfMemalloc--;
+    a.tasks.memalloc--;
   }
   if (cc.nrFreepages > 0) {
     const freePfn = pbStart(releaseFreeList(a, cc));
@@ -612,7 +612,7 @@ export function directCompact(a: BuddyAllocator, gfp: number, order: number, all
   if (!order || !a.options.compaction) return { result: COMPACT_SKIPPED, pfn: -1 };
   let rc = COMPACT_SKIPPED;
   let lastZone: ZoneState | undefined;
-  a.pfMemalloc++;
+  a.tasks.memalloc++;
   try {
     for (const zs of ac.zonelist) {
       if (zs.idx > ac.highestIdx || (ac.nodemask !== null && !ac.nodemask[zs.nid])) continue;
@@ -635,7 +635,7 @@ export function directCompact(a: BuddyAllocator, gfp: number, order: number, all
       if (prio !== COMPACT_PRIO_ASYNC && (status === COMPACT_COMPLETE || status === COMPACT_PARTIAL_SKIPPED)) deferCompaction(zs, order);
     }
   } finally {
-    a.pfMemalloc--;
+    a.tasks.memalloc--;
   }
   if (rc === COMPACT_SKIPPED) return { result: rc, pfn: -1 };
   count(a, 'compact_stall');
@@ -661,10 +661,7 @@ export function directCompact(a: BuddyAllocator, gfp: number, order: number, all
 export function shouldCompactRetry(a: BuddyAllocator, ac: AllocContext, order: number, result: number, prio: { p: CompactPriority }, retries: { n: number }): boolean {
   if (!order) return false;
   if (result === COMPACT_SKIPPED) {
-    return compactionZonelistSuitable(ac, order, (zs) => {
-      const sizes = a.kernel.reclaim.zoneLruSizes?.(zs.nid, zs.idx);
-      return sizes ? sizes[2]! + sizes[3]! + (a.kernel.swap.free > 0 ? sizes[0]! + sizes[1]! : 0) : 0;
-    });
+    return compactionZonelistSuitable(ac, order, (zs) => a.reclaim().zoneReclaimablePages(zs.zone));
   }
   if (result === COMPACT_SUCCESS) {
     const maxRetries = order > PAGE_ALLOC_COSTLY_ORDER ? MAX_COMPACT_RETRIES / 4 : MAX_COMPACT_RETRIES;

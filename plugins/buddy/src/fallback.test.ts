@@ -1,10 +1,9 @@
 import {
   createSimulator, GFP_ATOMIC, GFP_HIGHUSER_MOVABLE, GFP_KERNEL, MigrateType, type Simulator, type SimulatorConfig, type Zone,
-  __GFP_MEMALLOC, __GFP_RECLAIMABLE,
-} from '@mmsim/core';
+  type Vmscan, __GFP_MEMALLOC, __GFP_RECLAIMABLE,
+} from '@mmsim/defconfig';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type BuddyAllocator, FALLBACKS, PAGEBLOCK_ORDER } from './index.js';
-import { wakeupKswapd } from './vmscan.js';
 
 let sim: Simulator;
 afterEach(() => sim?.dispose());
@@ -138,8 +137,9 @@ describe('migrate types and fallbacks', () => {
     expect(zs.boost).toBeGreaterThan(0);
     const wakes: number[] = [];
     sim.events.on('mm_vmscan_kswapd_wake', (e) => wakes.push(e.nid));
-    pb.pgdat[zs.nid]!.kswapdFailures = 0;
-    wakeupKswapd(pb, zs, 0, 0, zs.idx);
+    const vmscan = sim.vmscan as Vmscan;
+    vmscan.pgdat[zs.nid]!.kswapdFailures = 0;
+    vmscan.wakeupKswapd(zs.zone, 0, 0, zs.idx);
     expect(wakes.length).toBeGreaterThan(0); // once per kswapd round; it keeps going while the node is unbalanced
     expect(zs.boost).toBe(0);
   });

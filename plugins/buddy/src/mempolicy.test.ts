@@ -1,4 +1,4 @@
-import { createSimulator, GFP_DMA, GFP_HIGHUSER_MOVABLE, GFP_KERNEL, isMmsimError, PageOwner, type Simulator, type SimulatorConfig, __GFP_RETRY_MAYFAIL, __GFP_THISNODE } from '@mmsim/core';
+import { createSimulator, GFP_DMA, GFP_HIGHUSER_MOVABLE, GFP_KERNEL, isMmsimError, PageOwner, type Simulator, type SimulatorConfig, __GFP_RETRY_MAYFAIL, __GFP_THISNODE } from '@mmsim/defconfig';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { BuddyAllocator } from './index.js';
 
@@ -97,8 +97,8 @@ describe('vm.zone_reclaim_mode', () => {
       sim.pages.freePages(pfn, 0);
       return true;
     };
-    sim.kernel.registerEvictor(PageOwner.PAGE_CACHE, evict('file'));
-    sim.kernel.registerEvictor(PageOwner.ANON, evict('anon'));
+    sim.pageOwners.register({ name: 'test', kind: PageOwner.PAGE_CACHE, evict: evict('file') });
+    sim.pageOwners.register({ name: 'test', kind: PageOwner.ANON, evict: evict('anon') });
     const dma32 = sim.topology.nodes[0]!.zones.find((z) => z.name === 'DMA32')!;
     const total = dma32.stats.nrFreePages;
     let i = 0;
@@ -131,13 +131,13 @@ describe('vm.zone_reclaim_mode', () => {
     const c = fillNode0(1);
     for (let i = 0; i < 2000; i++) expect(nodeOf(sim.pages.allocPages(GFP_KERNEL, 0, { cpu: 0 })!)).toBe(0);
     expect(c.file()).toBeGreaterThan(0);
-    expect(pa.vmEvents().zone_reclaim_success).toBeGreaterThan(0);
+    expect(sim.vmstat.events.zone_reclaim_success).toBeGreaterThan(0);
     expect(sim.proc('vmstat')).toMatch(/^zone_reclaim_success [1-9]\d*$/m);
   });
 
   it('4: node reclaim may also swap anonymous pages; 1 leaves them alone', async () => {
     await boot({ sysctl: { 'vm.zone_reclaim_mode': 1 } });
-    sim.kernel.swap.total = sim.kernel.swap.free = 100000;
+    sim.swap.total = sim.swap.free = 100000;
     const c = fillNode0(0.1);
     for (let i = 0; i < 2000; i++) sim.pages.allocPages(GFP_KERNEL, 0, { cpu: 0 });
     expect(c.file()).toBeGreaterThan(0);

@@ -135,6 +135,18 @@ export interface ZoneShared {
   zoneIdOfPfn(pfn: number): number;
 }
 
+/** The pglist_data fields of kcompactd, of one node (kswapd's are the reclaim engine's). */
+export class KcompactdState {
+  /** kcompactd_max_order / kcompactd_highest_zoneidx: what kcompactd was woken for. */
+  kcompactdMaxOrder = 0;
+  kcompactdHighestZoneidx: number;
+  /** kcompactd is running (synchronously, inside whoever woke it). */
+  kcompactdRunning = false;
+  constructor(readonly nrZones: number) {
+    this.kcompactdHighestZoneidx = nrZones - 1;
+  }
+}
+
 /** One populated zone's allocator state. */
 export class ZoneState {
   readonly zone: Zone;

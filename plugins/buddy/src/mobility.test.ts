@@ -1,4 +1,4 @@
-import { createSimulator, freeBlocksOfOrder, runMobilityWorkload } from '@mmsim/core';
+import { createSimulator, freeBlocksOfOrder, runMobilityWorkload } from '@mmsim/defconfig';
 import { describe, expect, it } from 'vitest';
 
 interface Outcome {

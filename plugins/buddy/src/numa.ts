@@ -9,7 +9,7 @@
  * page_alloc.ts counts its hits inline and leaves the clock still.
  * @module
  */
-import type { Kernel, SimClock, Topology } from '@mmsim/core';
+import type { SimClock, Topology } from '@mmsim/core';
 import type { ZoneState } from './mmzone.js';
 
 /** zone_statistics() and the remote-access cost, for one allocator. */
@@ -17,9 +17,8 @@ export class NumaAccounting {
   /** Cost per page by (CPU node, page node), in ns: localNs scaled by node distance. */
   private readonly cost: Float64Array;
   private readonly stride: number;
-  private clock: SimClock | undefined;
 
-  constructor(topology: Topology, private readonly kernel: Kernel) {
+  constructor(topology: Topology, private readonly clock: SimClock) {
     const nids = topology.nodes.map((n) => n.nid);
     this.stride = Math.max(...nids) + 1;
     this.cost = new Float64Array(this.stride * this.stride);
@@ -46,7 +45,6 @@ export class NumaAccounting {
     }
     if (zs.nid === local) s.numa_local++;
     else s.numa_other++;
-    // cached: Kernel.clock resolves through the container
-    (this.clock ??= this.kernel.clock).advance(this.cost[local * this.stride + zs.nid]! * (1 << order));
+    this.clock.advance(this.cost[local * this.stride + zs.nid]! * (1 << order));
   }
 }

@@ -1,4 +1,5 @@
-import type { Token, WatermarkFormula } from '@mmsim/core';
+import type { Token } from '@mmsim/core';
+import type { WatermarkFormula } from './watermark_calc.js';
 
 /** Options of the buddy plugin. */
 export interface BuddyOptions {
@@ -14,7 +15,7 @@ export interface BuddyOptions {
   watermarks?: WatermarkFormula;
   /** CONFIG_COMPACTION: direct compaction in the slow path and kcompactd. */
   compaction: boolean;
-  /** Run kswapd (synchronously) when an allocation wakes it. */
+  /** Run kswapd (synchronously) when an allocation wakes it: the `run` argument of the reclaim engine's wakeupKswapd(). */
   kswapd: boolean;
   /** Run kcompactd (synchronously) when kswapd or an allocation wakes it. */
   kcompactd: boolean;

@@ -1,4 +1,4 @@
-import { createSimulator, GFP_DMA, GFP_HIGHUSER_MOVABLE, GFP_KERNEL, MigrateType, type Simulator, type Zone, __GFP_MEMALLOC } from '@mmsim/core';
+import { createSimulator, GFP_DMA, GFP_HIGHUSER_MOVABLE, GFP_KERNEL, MigrateType, type Simulator, type Zone, __GFP_MEMALLOC } from '@mmsim/defconfig';
 import { pageAllocatorConformance } from '@mmsim/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 

@@ -6,33 +6,39 @@
  * retries, the OOM killer, __GFP_NOFAIL), and the free path
  * (free_unref_page, __free_one_page). The mechanisms live beside it:
  * mmzone.ts (zone state, free lists), fallback.ts, pcp.ts, watermark.ts,
- * vmscan.ts (kswapd, direct and node reclaim), compaction.ts, mempolicy.ts,
- * numa.ts (zone_statistics on NUMA machines), page_isolation.ts (hotplug).
+ * compaction.ts (and kcompactd), mempolicy.ts, numa.ts (zone_statistics on
+ * NUMA machines), page_isolation.ts (hotplug), pagetypeinfo.ts. Reclaim
+ * (kswapd, direct and node reclaim) is the RECLAIM engine's and the OOM
+ * killer the OOM_KILLER service's: the slow path calls them as
+ * page_alloc.c calls mm/vmscan.c and mm/oom_kill.c.
  * @module
  */
 import {
   ALLOC_CMA, ALLOC_CPUSET, ALLOC_HIGHATOMIC, ALLOC_KSWAPD, ALLOC_MIN_RESERVE, ALLOC_NO_WATERMARKS, ALLOC_NOFRAGMENT,
-  ALLOC_NON_BLOCK, ALLOC_OOM, ALLOC_WMARK_HIGH, ALLOC_WMARK_LOW, ALLOC_WMARK_MASK, ALLOC_WMARK_MIN, type AllocOptions, EVENTS, type EventBus,
-  type FreeOptions, gfpMigratetype, gfpZone, KERNEL, type Kernel, kernelAtLeast, MAX_PAGE_ORDER, MEMORY_MODEL,
-  type Mempolicy, type MemoryModel, MigrateType, MIGRATE_TYPES, MmsimError, NR_PAGE_ORDERS, type PageAllocator,
-  type PageFrameTable, PageOwner, PG_buddy, PG_head, PG_lru, PG_pcp, PG_reserved, PG_slab, SYSCTL, type Sysctl, type DelayedWork,
-  TOPOLOGY, type Topology, type WatermarkFormula, type Zone, type ZoneAllocInfo, ZoneType, __GFP_COMP,
+  ALLOC_NON_BLOCK, ALLOC_OOM, ALLOC_WMARK_HIGH, ALLOC_WMARK_LOW, ALLOC_WMARK_MASK, ALLOC_WMARK_MIN, type AllocOptions, CLOCK, EVENTS,
+  type EventBus, type FreeOptions, gfpMigratetype, gfpZone, kernelAtLeast, type Lazy, lazy, MAX_PAGE_ORDER, MEMORY_MODEL,
+  type Mempolicy, type MemoryModel, MigrateType, MIGRATE_TYPES, MmsimError, NODE_RECLAIM_FULL, NODE_RECLAIM_NOSCAN, NR_PAGE_ORDERS,
+  OOM_KILLER, type OomKiller, type PageAllocator, type PageFrameTable, PageOwner, PAGE_OWNERS, type PageOwners, PG_buddy, PG_head,
+  PG_lru, PG_pcp, PG_reserved, PG_slab, RECLAIM, type Reclaim, type SimClock, SYSCTL, type Sysctl, TASKS, type TaskTable, type DelayedWork,
+  type DelayedWorkQueue, TIMERS, TOPOLOGY, type Topology, type Zone, type ZoneAllocInfo, ZoneType, __GFP_COMP,
   __GFP_DIRECT_RECLAIM, __GFP_HARDWALL, __GFP_HIGH, __GFP_IO, __GFP_KSWAPD_RECLAIM, __GFP_MEMALLOC, __GFP_NOFAIL,
   __GFP_NOMEMALLOC, __GFP_NORETRY, __GFP_RETRY_MAYFAIL, __GFP_THISNODE, inject, injectable,
 } from '@mmsim/core';
 import {
   COMPACT_DEFERRED, COMPACT_SKIPPED, DEF_COMPACT_PRIORITY, INIT_COMPACT_PRIORITY,
-  compactNodes, type CompactPriority, directCompact, HPAGE_FRAG_CHECK_INTERVAL_NS, kcompactdProactive, shouldCompactRetry,
+  compactGap, compactNodes, type CompactPriority, directCompact, HPAGE_FRAG_CHECK_INTERVAL_NS, kcompactdProactive, shouldCompactRetry,
+  wakeupKcompactd,
 } from './compaction.js';
 import { SNAPSHOT_EXCLUDE } from '@mmsim/core';
 import { type FallbackContext, RMQUEUE_NORMAL, resetRmqueueMode, reserveHighatomicPageblock, rmqueue, unreserveHighatomicPageblock } from './fallback.js';
 import { policyPlacement, policyZone, resolveMempolicy, type ResolvedMempolicy } from './mempolicy.js';
 import { NumaAccounting } from './numa.js';
 import * as isolation from './page_isolation.js';
-import { MAX_RECLAIM_RETRIES, MIGRATE_PCPTYPES, NR_PCP_LISTS, orderToPindex, PAGE_ALLOC_COSTLY_ORDER, PAGEBLOCK_ORDER, PerCpuPages, pindexToOrder, type ZoneShared, ZoneState } from './mmzone.js';
+import { KcompactdState, MAX_RECLAIM_RETRIES, MIGRATE_PCPTYPES, NR_PCP_LISTS, orderToPindex, PAGE_ALLOC_COSTLY_ORDER, PAGEBLOCK_ORDER, PerCpuPages, pindexToOrder, type ZoneShared, ZoneState } from './mmzone.js';
 import { BUDDY_OPTIONS, type BuddyOptions } from './options.js';
 import { decayPcpHigh, drainPagesZone, freeUnrefPageCommit, type PcpContext, pcpAllowedOrder, rmqueuePcplist } from './pcp.js';
-import { directReclaim, NODE_RECLAIM_FULL, NODE_RECLAIM_NOSCAN, NodeState, nodeReclaim, wakeupKswapd, zoneReclaimablePages } from './vmscan.js';
+import type { PageblockInfo } from './pagetypeinfo.js';
+import type { WatermarkFormula } from './watermark_calc.js';
 import { initPerZoneWmarkMin, setupLowmemReserveAll, setupPerZoneWmarksAll, type WatermarkHost, wmarkPages, zonePcpUpdate, zoneWatermarkFast, zoneWatermarkOk, zoneWatermarkOkFree } from './watermark.js';
 
 export { FALLBACKS } from './fallback.js';
@@ -61,15 +67,15 @@ export interface AllocContext {
 
 /** The zoned buddy allocator: PAGE_ALLOCATOR of the buddy plugin. */
 @injectable()
-export class BuddyAllocator implements PageAllocator, WatermarkHost {
+export class BuddyAllocator implements PageAllocator, PageblockInfo, WatermarkHost {
   /** callPolicy memoises resolved policies by the caller's object: a cache, rebuilt on demand. */
   static readonly [SNAPSHOT_EXCLUDE] = ['callPolicy'];
   readonly name = 'buddy';
   readonly maxOrder = MAX_PAGE_ORDER;
   /** Populated zones, node by node, lowest first. @internal */
   readonly zones: ZoneState[] = [];
-  /** Per-node kswapd / kcompactd / node-reclaim state, by nid. @internal */
-  readonly pgdat: NodeState[] = [];
+  /** Per-node kcompactd state, by nid (kswapd's is the reclaim engine's). @internal */
+  readonly pgdat: KcompactdState[] = [];
   /** Each node's kcompactd timer (proactive compaction), re-armed when kcompactd is woken. @internal */
   readonly kcompactdWork: DelayedWork[] = [];
   /** @internal */
@@ -78,8 +84,6 @@ export class BuddyAllocator implements PageAllocator, WatermarkHost {
   readonly pcpCtx: PcpContext;
   readonly kernelVersion: string;
   readonly formula: WatermarkFormula;
-  /** PF_MEMALLOC depth: inside reclaim or compaction, allocations use the reserves and never recurse into reclaim. @internal */
-  pfMemalloc = 0;
   private readonly byZone = new Map<Zone, ZoneState>();
   private zonelists: ZoneState[][] = [];
   private zonelistsThisNode: ZoneState[][] = [];
@@ -110,9 +114,7 @@ export class BuddyAllocator implements PageAllocator, WatermarkHost {
   /** PGALLOC per zone index, PGFREE. */
   private readonly pgalloc: Float64Array;
   private pgfree = 0;
-  /** Other vm events (allocstall per zone index in allocstall[]). @internal */
-  readonly allocstall: Float64Array;
-  /** @internal */
+  /** The allocator's other vm events (compaction's, pgmigrate_fail); reclaim's and the OOM killer's are VMSTAT's. @internal */
   readonly ev: Record<string, number> = {};
   /** The migrate type each isolated pageblock had (by first pfn), restored by undoIsolateRange. @internal */
   readonly isolatedFrom = new Map<number, number>();
@@ -123,12 +125,21 @@ export class BuddyAllocator implements PageAllocator, WatermarkHost {
     @inject(TOPOLOGY) readonly topology: Topology,
     @inject(MEMORY_MODEL) readonly memory: MemoryModel,
     @inject(EVENTS) readonly events: EventBus,
-    @inject(KERNEL) readonly kernel: Kernel,
     @inject(SYSCTL) readonly sysctl: Sysctl,
     @inject(BUDDY_OPTIONS) readonly options: BuddyOptions,
+    /** `current`: PF_MEMALLOC nesting (memalloc), and set_mempolicy's pids. @internal */
+    @inject(TASKS) readonly tasks: TaskTable,
+    /** Migration (compaction, hotplug) through the pages' owners. @internal */
+    @inject(PAGE_OWNERS) readonly owners: PageOwners,
+    @inject(TIMERS) timers: DelayedWorkQueue,
+    @inject(CLOCK) clock: SimClock,
+    // reclaim and the OOM killer ask the allocator in turn: resolved on first use
+    /** The reclaim engine (kswapd, direct and node reclaim). @internal */
+    @inject(lazy(RECLAIM)) readonly reclaim: Lazy<Reclaim>,
+    @inject(lazy(OOM_KILLER)) private readonly oomKiller: Lazy<OomKiller>,
   ) {
     this.t = memory.pages;
-    this.kernelVersion = kernel.version;
+    this.kernelVersion = topology.kernel;
     const v = this.kernelVersion;
     this.formula = options.watermarks ?? (kernelAtLeast(v, '4.6') ? 'scale-factor' : 'classic');
     this.pcpOn = options.pcp;
@@ -143,9 +154,8 @@ export class BuddyAllocator implements PageAllocator, WatermarkHost {
     this.normalIdx = topology.zoneIndex(ZoneType.NORMAL);
     this.policyZoneIdx = policyZone(topology);
     this.multiNode = topology.nodes.length > 1;
-    this.numa = this.multiNode ? new NumaAccounting(topology, kernel) : null;
+    this.numa = this.multiNode ? new NumaAccounting(topology, clock) : null;
     this.pgalloc = new Float64Array(topology.zoneTypes.length);
-    this.allocstall = new Float64Array(topology.zoneTypes.length);
     for (let bits = 0; bits < 16; bits++) {
       let idx = -1;
       try {
@@ -168,7 +178,7 @@ export class BuddyAllocator implements PageAllocator, WatermarkHost {
       },
     };
     this.cpus = topology.nodes.flatMap((n) => n.cpus).sort((a, b) => a - b);
-    for (const n of topology.nodes) this.pgdat[n.nid] = new NodeState(topology.zoneTypes.length);
+    for (const n of topology.nodes) this.pgdat[n.nid] = new KcompactdState(topology.zoneTypes.length);
     this.buildZoneMaps();
     this.freeBootMemory();
     initPerZoneWmarkMin(this);
@@ -198,11 +208,11 @@ export class BuddyAllocator implements PageAllocator, WatermarkHost {
     });
     // the daemons' periodic work, run as simulated time passes (Simulator.tick)
     if (options.compaction && options.kcompactd) {
-      for (const n of topology.nodes) this.kcompactdWork[n.nid] = kernel.timers.queue(`kcompactd${n.nid}`, HPAGE_FRAG_CHECK_INTERVAL_NS, () => kcompactdProactive(this, n.nid));
+      for (const n of topology.nodes) this.kcompactdWork[n.nid] = timers.queue(`kcompactd${n.nid}`, HPAGE_FRAG_CHECK_INTERVAL_NS, () => kcompactdProactive(this, n.nid));
     }
     if (this.pcpCtx.autoTune) {
       // vmstat_update() → refresh_cpu_vm_stats(true) → decay_pcp_high() for every zone and CPU
-      kernel.timers.queue('vmstat_update', sysctl.get('vm.stat_interval') * 1e9, () => {
+      timers.queue('vmstat_update', sysctl.get('vm.stat_interval') * 1e9, () => {
         for (const zs of this.zones) for (const pcp of zs.pcp) if (pcp) decayPcpHigh(zs, pcp);
         return sysctl.get('vm.stat_interval') * 1e9;
       });
@@ -492,7 +502,7 @@ export class BuddyAllocator implements PageAllocator, WatermarkHost {
           const mark = wmarkPages(zs, allocFlags & ALLOC_WMARK_MASK);
           if (!zoneWatermarkFast(zs, order, mark, hz, allocFlags) && !(allocFlags & ALLOC_NO_WATERMARKS)) {
             if (!(this.sysctl.get('vm.zone_reclaim_mode') & 7) || this.topology.distances[zl[start]!.nid]![zs.nid]! > 30) continue;
-            const ret = nodeReclaim(this, zs.nid, gfp, order, hz, this.cpuNode[cpu]!);
+            const ret = this.reclaim().nodeReclaim(zs.nid, gfp, order, hz, this.cpuNode[cpu]!);
             if (ret === NODE_RECLAIM_NOSCAN || ret === NODE_RECLAIM_FULL) continue;
             if (!zoneWatermarkOk(zs, order, mark, hz, allocFlags)) continue;
           }
@@ -541,7 +551,7 @@ export class BuddyAllocator implements PageAllocator, WatermarkHost {
     // ALLOC_KSWAPD is __GFP_KSWAPD_RECLAIM
     if (gfp & ALLOC_KSWAPD && pref.boostedWatermark) {
       pref.boostedWatermark = false;
-      wakeupKswapd(this, pref, 0, 0, pref.idx);
+      this.reclaim().wakeupKswapd(pref.zone, 0, 0, pref.idx, this.options.kswapd);
     }
     return pfn;
   }
@@ -567,7 +577,7 @@ export class BuddyAllocator implements PageAllocator, WatermarkHost {
     if (pfn >= 0) this.accountAlloc(pref, zs, order, cpu);
     if (allocFlags & ALLOC_KSWAPD && zs.boostedWatermark) {
       zs.boostedWatermark = false;
-      wakeupKswapd(this, zs, 0, 0, zs.idx);
+      this.reclaim().wakeupKswapd(zs.zone, 0, 0, zs.idx, this.options.kswapd);
     }
     return pfn;
   }
@@ -615,13 +625,14 @@ export class BuddyAllocator implements PageAllocator, WatermarkHost {
   private pfmemallocFlags(gfp: number, pid: number): number {
     if (gfp & __GFP_NOMEMALLOC) return 0;
     if (gfp & __GFP_MEMALLOC) return ALLOC_NO_WATERMARKS;
-    if (this.pfMemalloc > 0) return ALLOC_NO_WATERMARKS;
-    if (pid && this.kernel.tasks.has(pid) && this.kernel.tasks.get(pid).oomSkip) return ALLOC_OOM;
+    if (this.tasks.memalloc > 0) return ALLOC_NO_WATERMARKS;
+    if (this.isOomVictim(pid)) return ALLOC_OOM;
     return 0;
   }
 
+  /** tsk_is_oom_victim() of the allocating task (pid 0: none). */
   private isOomVictim(pid: number): boolean {
-    return pid !== 0 && this.kernel.tasks.has(pid) && this.kernel.tasks.get(pid).oomSkip === true;
+    return pid !== 0 && this.oomKiller().isVictim(pid);
   }
 
   /** wake_all_kswapds(): once per node of the eligible zones. */
@@ -631,7 +642,7 @@ export class BuddyAllocator implements PageAllocator, WatermarkHost {
       const zs = ac.zonelist[i]!;
       if (zs.idx > ac.highestIdx || (ac.nodemask !== null && !ac.nodemask[zs.nid])) continue;
       if (zs.nid !== last) {
-        wakeupKswapd(this, zs, gfp, order, ac.highestIdx);
+        this.reclaim().wakeupKswapd(zs.zone, gfp, order, ac.highestIdx, this.options.kswapd);
         last = zs.nid;
       }
     }
@@ -639,6 +650,20 @@ export class BuddyAllocator implements PageAllocator, WatermarkHost {
 
   private gpff(gfp: number, order: number, allocFlags: number, ac: AllocContext): number {
     return this.getPageFromFreelist(gfp, order, allocFlags, ac.zonelist, ac.start, ac.highestIdx, ac.migratetype, ac.nodemask, ac.preferredNid, ac.cpu, ac.cold);
+  }
+
+  /**
+   * __perform_reclaim(): direct reclaim through the RECLAIM engine
+   * (try_to_free_pages) on the nodes of the zones this request may use, in
+   * zonelist order. Returns the pages freed. @internal
+   */
+  directReclaim(gfp: number, order: number, ac: AllocContext): number {
+    const nodes: number[] = [];
+    for (const zs of ac.zonelist) {
+      if (zs.idx > ac.highestIdx || (ac.nodemask !== null && !ac.nodemask[zs.nid])) continue;
+      if (!nodes.includes(zs.nid)) nodes.push(zs.nid);
+    }
+    return this.reclaim().tryToFreePages({ gfp, order, highestZoneidx: ac.highestIdx, nodes });
   }
 
   /** first_zones_zonelist() for a context whose nodemask changed. */
@@ -656,7 +681,7 @@ export class BuddyAllocator implements PageAllocator, WatermarkHost {
     if (loops.n <= MAX_RECLAIM_RETRIES) {
       for (const zs of ac.zonelist) {
         if (zs.idx > ac.highestIdx || (ac.nodemask !== null && !ac.nodemask[zs.nid])) continue;
-        const available = zoneReclaimablePages(this, zs) + zs.stats.nrFreePages;
+        const available = this.reclaim().zoneReclaimablePages(zs.zone) + zs.stats.nrFreePages;
         if (zoneWatermarkOkFree(zs, order, zs.wmarkMin + zs.boost, ac.highestIdx, allocFlags, available)) {
           ret = true;
           break;
@@ -680,7 +705,7 @@ export class BuddyAllocator implements PageAllocator, WatermarkHost {
     if (order > PAGE_ALLOC_COSTLY_ORDER) return -1;
     if (gfp & (__GFP_RETRY_MAYFAIL | __GFP_THISNODE)) return -1;
     if (ac.highestIdx < this.normalIdx) return -1;
-    const victim = this.kernel.outOfMemory({ gfpMask: gfp, order, constraint: ac.nodemask ? 'CONSTRAINT_MEMORY_POLICY' : 'CONSTRAINT_NONE' });
+    const victim = this.oomKiller().outOfMemory({ gfpMask: gfp, order, constraint: ac.nodemask ? 'CONSTRAINT_MEMORY_POLICY' : 'CONSTRAINT_NONE' });
     if (victim || gfp & __GFP_NOFAIL) {
       progress.n = 1;
       if (gfp & __GFP_NOFAIL) {
@@ -740,9 +765,9 @@ export class BuddyAllocator implements PageAllocator, WatermarkHost {
       pfn = this.gpff(gfp, order, allocFlags, ac);
       if (pfn >= 0) return pfn;
       if (!canDirectReclaim) break;
-      if (this.pfMemalloc > 0) break; // avoid recursing into reclaim
+      if (this.tasks.memalloc > 0) break; // avoid recursing into reclaim
       // __alloc_pages_direct_reclaim()
-      progress.n = directReclaim(this, gfp, order, ac);
+      progress.n = this.directReclaim(gfp, order, ac);
       if (progress.n > 0) {
         pfn = this.gpff(gfp, order, allocFlags, ac);
         if (pfn < 0) {
@@ -784,7 +809,7 @@ export class BuddyAllocator implements PageAllocator, WatermarkHost {
         if (pfn < 0) pfn = this.gpff(gfp, order, ALLOC_MIN_RESERVE, ac);
         if (pfn >= 0) return pfn;
         this.drainAllPages();
-        directReclaim(this, gfp, order, ac);
+        this.directReclaim(gfp, order, ac);
       }
       throw new MmsimError('ENOFAIL', `a __GFP_NOFAIL order-${order} allocation cannot be satisfied: reclaim, compaction, the OOM killer and the reserves are exhausted`, { plugin: this.name, details: { gfp, order } });
     }
@@ -931,6 +956,42 @@ export class BuddyAllocator implements PageAllocator, WatermarkHost {
     this.zonesChanged();
   }
 
+  // ---- what the reclaim engine asks of the allocator (mm/vmscan.c) ---------------
+
+  /** zone->watermark_boost */
+  watermarkBoost(zone: Zone): number {
+    return this.byZone.get(zone)?.boost ?? 0;
+  }
+  /** balance_pgdat(): `zone->watermark_boost -= min(zone->watermark_boost, pages)` after boosted reclaim. */
+  clearWatermarkBoost(zone: Zone, pages: number): void {
+    const zs = this.byZone.get(zone);
+    if (zs) zs.boost -= Math.min(zs.boost, pages);
+  }
+  /** set_reclaim_active() / clear_reclaim_active(): ZONE_RECLAIM_ACTIVE, which nr_pcp_high() reads. */
+  setReclaimActive(zone: Zone, active: boolean): void {
+    const zs = this.byZone.get(zone);
+    if (zs) zs.reclaimActive = active;
+  }
+  /** wakeup_kcompactd() (compaction.ts). */
+  wakeupKcompactd(nid: number, order: number, highestZoneidx: number): void {
+    wakeupKcompactd(this, nid, order, highestZoneidx);
+  }
+  /** kswapd_try_to_sleep() → reset_isolation_suitable(): the skip hints a finished compaction asked to flush are cleared. */
+  kswapdSleep(nid: number): void {
+    for (const zs of this.zones) {
+      if (zs.nid === nid && zs.compactBlockskipFlush) {
+        zs.pageblockSkip.fill(0);
+        zs.compactBlockskipFlush = false;
+      }
+    }
+  }
+  /** compaction_ready(): with compaction on, the zone is above high + compact_gap(order) at order 0. */
+  compactionReady(zone: Zone, order: number, highestZoneidx: number): boolean {
+    if (!this.options.compaction) return false;
+    const zs = this.byZone.get(zone);
+    return zs !== undefined && zoneWatermarkOk(zs, 0, zs.wmarkHigh + zs.boost + compactGap(order), highestZoneidx, 0);
+  }
+
   // ---- reports -------------------------------------------------------------
 
   freeBlocks(zone: Zone, order: number): number {
@@ -961,7 +1022,7 @@ export class BuddyAllocator implements PageAllocator, WatermarkHost {
         const p = zs.pcp[c]!;
         return { cpu: c, count: p.count, high: p.high, batch: p.batch };
       }),
-      nodeUnreclaimable: this.pgdat[zs.nid]!.kswapdFailures >= MAX_RECLAIM_RETRIES,
+      nodeUnreclaimable: this.reclaim().kswapdFailures(zs.nid) >= MAX_RECLAIM_RETRIES,
     };
   }
   /** The allocator's /proc/vmstat event counters. */
@@ -970,14 +1031,13 @@ export class BuddyAllocator implements PageAllocator, WatermarkHost {
     const suffix: Record<string, string> = { DMA: 'dma', DMA32: 'dma32', Normal: 'normal', HighMem: 'high', Movable: 'movable', Device: 'device' };
     this.topology.zoneTypes.forEach((ty, i) => {
       out[`pgalloc_${suffix[ty]}`] = this.pgalloc[i]!;
-      out[`allocstall_${suffix[ty]}`] = this.allocstall[i]!;
     });
     out.pgfree = this.pgfree;
     return out;
   }
   /** set_mempolicy(2) for task `pid`; null (or MPOL_DEFAULT) removes it. EINVAL / ETASK_UNKNOWN change nothing. */
   setMempolicy(pid: number, policy: Mempolicy | null): void {
-    this.kernel.tasks.get(pid);
+    this.tasks.get(pid);
     if (policy === null || policy.mode === 'MPOL_DEFAULT') {
       if (policy) resolveMempolicy(this.topology, policy, this.name);
       this.taskPolicy.delete(pid);
@@ -987,7 +1047,7 @@ export class BuddyAllocator implements PageAllocator, WatermarkHost {
   }
   /** get_mempolicy(2) for task `pid`. */
   getMempolicy(pid: number): Mempolicy {
-    this.kernel.tasks.get(pid);
+    this.tasks.get(pid);
     const p = this.taskPolicy.get(pid);
     return p ? { mode: p.mode, nodes: [...p.nodes] } : { mode: 'MPOL_DEFAULT' };
   }
@@ -1074,6 +1134,15 @@ export class BuddyAllocator implements PageAllocator, WatermarkHost {
           }
         }
         if (count !== pcp.count) bad(`${where0} cpu ${pcp.cpu}: pcp lists hold ${count} pages, count says ${pcp.count}`);
+      }
+    }
+    // every zone, from the counters /proc/buddyinfo and /proc/pagetypeinfo print: free areas less
+    // the isolated free blocks (memory offlining) are NR_FREE_PAGES
+    for (const z of this.topology.populatedZones) {
+      let fromAreas = 0;
+      for (let o = 0; o <= this.maxOrder; o++) fromAreas += (this.freeBlocks(z, o) - this.freeBlocksByType(z, o, MigrateType.ISOLATE)) << o;
+      if (fromAreas !== z.stats.nrFreePages) {
+        throw new MmsimError('ECORRUPT', `node ${z.nid} zone ${z.name}: free areas hold ${fromAreas} pages but NR_FREE_PAGES is ${z.stats.nrFreePages}`);
       }
     }
   }

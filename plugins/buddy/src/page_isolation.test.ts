@@ -1,4 +1,4 @@
-import { createSimulator, GFP_HIGHUSER_MOVABLE, GFP_KERNEL, isMmsimError, MigrateType, PG_buddy, PG_pcp, type Simulator, ZoneType } from '@mmsim/core';
+import { createSimulator, GFP_HIGHUSER_MOVABLE, GFP_KERNEL, isMmsimError, MigrateType, PG_buddy, PG_pcp, type Simulator, ZoneType } from '@mmsim/defconfig';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { BuddyAllocator } from './index.js';
 

@@ -1,6 +1,7 @@
-import { createSimulator, GFP_DMA32, GFP_KERNEL, GFP_HIGHUSER_MOVABLE, type Simulator, type SimulatorConfig, zoneBatchsize, ZoneType, __GFP_THISNODE } from '@mmsim/core';
+import { createSimulator, GFP_DMA32, GFP_KERNEL, GFP_HIGHUSER_MOVABLE, type Simulator, type SimulatorConfig, ZoneType, __GFP_THISNODE } from '@mmsim/defconfig';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { BuddyAllocator } from './index.js';
+import { zoneBatchsize } from './pcp_calc.js';
 
 let sim: Simulator;
 afterEach(() => sim?.dispose());
@@ -222,16 +223,16 @@ describe('decay_pcp_high (the vmstat worker, every vm.stat_interval)', () => {
     expect(z.stats.nrFreePages).toBeGreaterThanOrEqual(free0); // drained pages went back to the buddy lists
     // vm.stat_interval 5: the next decay comes 5 s later
     sim.sysctl.set('vm.stat_interval', 5);
-    const now = sim.kernel.clock.now();
+    const now = sim.clock.now();
     sim.tick(1000); // the run already queued for 1 s from the last one
-    const next = sim.kernel.timers.pending().find((w) => w.name === 'vmstat_update')!;
+    const next = sim.timers.pending().find((w) => w.name === 'vmstat_update')!;
     expect(next.due).toBe(now + 1e9 + 5e9);
     sim.check();
   });
 
   it('is not there before 6.7 (pcp->high fixed)', async () => {
     await boot({ kernel: '6.6' });
-    expect(sim.kernel.timers.pending().map((w) => w.name)).not.toContain('vmstat_update');
+    expect(sim.timers.pending().map((w) => w.name)).not.toContain('vmstat_update');
   });
 });
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { kernelAtLeast, parseKernelVersion } from './kversion.js';
-import { pcpBatchCapBytes, zoneBatchsize } from './pcp.js';
+import { kernelAtLeast, parseKernelVersion } from '@mmsim/core';
+import { pcpBatchCapBytes, zoneBatchsize } from './pcp_calc.js';
 
 describe('zone_batchsize (pcp batch) and its kernel variants', () => {
   it('parses and compares kernel versions', () => {

@@ -4,8 +4,7 @@
  * page allocator; the boot report prints the batch as `LIFO batch:N`.
  * @module
  */
-import { kernelAtLeast, DEFAULT_KERNEL } from './kversion.js';
-import { PAGE_SIZE } from './size.js';
+import { DEFAULT_KERNEL, kernelAtLeast, PAGE_SIZE } from '@mmsim/core';
 
 /** MIN_PERCPU_PAGELIST_HIGH_FRACTION: the high_max fraction of auto-tuned pcp lists. */
 export const MIN_PERCPU_PAGELIST_HIGH_FRACTION = 8;

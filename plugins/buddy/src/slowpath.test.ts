@@ -2,7 +2,7 @@ import {
   __free_pages, __get_dma_pages, __get_free_pages, alloc_page, alloc_pages, alloc_pages_node, createSimulator, free_pages,
   get_zeroed_page, GFP_ATOMIC, GFP_HIGHUSER_MOVABLE, GFP_KERNEL, GFP_NOWAIT, isMmsimError, PageOwner, type Simulator,
   __GFP_HIGHMEM, __GFP_MEMALLOC, __GFP_NOFAIL, __GFP_NORETRY, __GFP_RETRY_MAYFAIL,
-} from '@mmsim/core';
+} from '@mmsim/defconfig';
 import { afterEach, describe, expect, it } from 'vitest';
 
 let sim: Simulator;
@@ -17,12 +17,12 @@ async function boot(options: Record<string, unknown> = {}): Promise<Simulator> {
 function pageCache() {
   const pages = new Set<number>();
   let evicted = 0;
-  sim.kernel.registerEvictor(PageOwner.PAGE_CACHE, (pfn) => {
+  sim.pageOwners.register({ name: 'test', kind: PageOwner.PAGE_CACHE, evict: (pfn) => {
     pages.delete(pfn);
     evicted++;
     sim.pages.freePages(pfn, 0);
     return true;
-  });
+  } });
   return {
     pages,
     get evicted() {
@@ -51,8 +51,8 @@ describe('the allocation slow path', () => {
     while (wakes.length === 0) expect(cache.add()).toBe(true);
     expect(cache.evicted).toBeGreaterThan(0);
     expect(dma32.stats.nrFreePages).toBeGreaterThan(dma32.watermark[2]!);
-    expect(sim.pages.vmEvents!().pageoutrun).toBeGreaterThan(0);
-    expect(sim.kernel.vmEvents.pgsteal_kswapd).toBe(cache.evicted);
+    expect(sim.vmstat.events.pageoutrun).toBeGreaterThan(0);
+    expect(sim.vmstat.events.pgsteal_kswapd).toBe(cache.evicted);
     // the cache keeps being recycled: a workload of more than the memory never fails
     for (let i = 0; i < sim.topology.totalManagedPages / 4; i++) expect(cache.add()).toBe(true);
     sim.check();
@@ -67,7 +67,7 @@ describe('the allocation slow path', () => {
     expect(direct.length).toBeGreaterThan(0);
     expect(direct.every((n) => n >= 32)).toBe(true); // SWAP_CLUSTER_MAX per stall
     // counted against sc->reclaim_idx = gfp_zone(GFP_HIGHUSER_MOVABLE) = ZONE_MOVABLE
-    expect(sim.pages.vmEvents!().allocstall_movable).toBe(direct.length);
+    expect(sim.vmstat.events.allocstall_movable).toBe(direct.length);
     sim.check();
   });
 
@@ -94,7 +94,7 @@ describe('the allocation slow path', () => {
     // memory full of a task's unreclaimable pages
     const hogPages: number[] = [];
     for (let p = sim.pages.allocPages(GFP_KERNEL, 0); p !== null; p = sim.pages.allocPages(GFP_KERNEL, 0)) hogPages.push(p);
-    expect(sim.kernel.vmEvents.oom_kill).toBe(0); // no task to kill: the allocation just failed
+    expect(sim.vmstat.events.oom_kill).toBe(0); // no task to kill: the allocation just failed
     const hog = sim.tasks.fork({ comm: 'hog', anonRss: hogPages.length, totalVm: hogPages.length });
     sim.tasks.fork({ comm: 'small', anonRss: 10, totalVm: 10 });
     const victims: string[] = [];
@@ -105,7 +105,7 @@ describe('the allocation slow path', () => {
     const p = sim.pages.allocPages(GFP_KERNEL, 0);
     expect(p).not.toBeNull();
     expect(victims).toEqual(['hog']);
-    expect(sim.kernel.vmEvents.oom_kill).toBe(1);
+    expect(sim.vmstat.events.oom_kill).toBe(1);
     sim.check();
   });
 

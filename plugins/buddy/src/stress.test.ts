@@ -1,7 +1,7 @@
 import {
   createSimulator, GFP_ATOMIC, GFP_DMA, GFP_HIGHUSER_MOVABLE, GFP_KERNEL, GFP_NOWAIT, PageOwner, Random, type SimulatorConfig,
   __GFP_MEMALLOC, __GFP_NORETRY, __GFP_RECLAIMABLE, __GFP_RETRY_MAYFAIL,
-} from '@mmsim/core';
+} from '@mmsim/defconfig';
 import { describe, expect, it } from 'vitest';
 import type { BuddyAllocator } from './index.js';
 
@@ -24,17 +24,17 @@ async function stress(cfg: SimulatorConfig, ops: number, seed: number): Promise<
     list[i] = list[list.length - 1]!;
     list.pop();
   };
-  sim.kernel.registerMover(PageOwner.ANON, (from, to) => {
+  sim.pageOwners.register({ name: 'test', kind: PageOwner.ANON, migrate: (from, to) => {
     const h = held.get(from)!;
     drop(from);
     held.set(to, h);
     list.push(to);
-  });
-  sim.kernel.registerEvictor(PageOwner.PAGE_CACHE, (pfn) => {
+  } });
+  sim.pageOwners.register({ name: 'test', kind: PageOwner.PAGE_CACHE, evict: (pfn) => {
     drop(pfn);
     sim.pages.freePages(pfn, 0);
     return true;
-  });
+  } });
   const cpus = sim.topology.nrCpus;
   for (let i = 0; i < ops; i++) {
     const x = r.below(1000);
@@ -73,7 +73,7 @@ async function stress(cfg: SimulatorConfig, ops: number, seed: number): Promise<
   }
   sim.check();
   // the mix reached the slow path: reclaim ran and compaction stalled
-  expect(pa.vmEvents().pageoutrun).toBeGreaterThan(0);
+  expect(sim.vmstat.events.pageoutrun).toBeGreaterThan(0);
   // everything back: the free lists hold every managed page but the owners'
   for (const pfn of [...list]) {
     const h = held.get(pfn)!;

@@ -1,8 +1,6 @@
-import {
-  ALLOC_MIN_RESERVE, ALLOC_NON_BLOCK, ALLOC_OOM, calculateMinFreeKbytes, createSimulator, setupPerZoneLowmemReserve,
-  setupPerZoneWmarks, type Simulator, type SimulatorConfig, ZoneType,
-} from '@mmsim/core';
+import { ALLOC_MIN_RESERVE, ALLOC_NON_BLOCK, ALLOC_OOM, createSimulator, type Simulator, type SimulatorConfig, ZoneType } from '@mmsim/defconfig';
 import { afterEach, describe, expect, it } from 'vitest';
+import { calculateMinFreeKbytes, setupPerZoneLowmemReserve, setupPerZoneWmarks } from './watermark_calc.js';
 
 let sim: Simulator;
 afterEach(() => sim?.dispose());

@@ -8,11 +8,11 @@
  */
 import {
   ALLOC_CMA, ALLOC_HIGHATOMIC, ALLOC_MIN_RESERVE, ALLOC_NON_BLOCK, ALLOC_OOM, ALLOC_RESERVES, ALLOC_WMARK_MASK,
-  calculateMinFreeKbytes, kernelAtLeast, MIGRATE_TYPES, MigrateType, MIN_PERCPU_PAGELIST_HIGH_FRACTION, NO_PAGE, PAGE_SHIFT,
-  NR_PAGE_ORDERS, setupPerZoneLowmemReserve, setupPerZoneWmarks, type Sysctl, type Topology, WMARK_MIN, type WatermarkFormula,
-  ZoneType, zoneBatchsize, zoneHighsize,
+  kernelAtLeast, MIGRATE_TYPES, MigrateType, NO_PAGE, PAGE_SHIFT, NR_PAGE_ORDERS, type Sysctl, type Topology, WMARK_MIN, ZoneType,
 } from '@mmsim/core';
 import { PCPF_FREE_HIGH_BATCH, type ZoneState } from './mmzone.js';
+import { MIN_PERCPU_PAGELIST_HIGH_FRACTION, zoneBatchsize, zoneHighsize } from './pcp_calc.js';
+import { calculateMinFreeKbytes, setupPerZoneLowmemReserve, setupPerZoneWmarks, type WatermarkFormula } from './watermark_calc.js';
 
 /** What the watermark setup works on. */
 export interface WatermarkHost {

@@ -6,7 +6,7 @@
  * them to its zones.
  * @module
  */
-import { kernelAtLeast } from './kversion.js';
+import { kernelAtLeast } from '@mmsim/core';
 
 /** SWAP_CLUSTER_MAX: the floor of a highmem/movable zone's min watermark. */
 const SWAP_CLUSTER_MAX = 32;
@@ -128,15 +128,4 @@ export function setupPerZoneLowmemReserve(managed: readonly number[], ratios: re
     out.push(row);
   }
   return out;
-}
-
-/**
- * calculate_normal_threshold(): the per-CPU vmstat drift a zone tolerates
- * (`vm stats threshold` in /proc/zoneinfo): 2 × fls(cpus) × (1 + fls(managed
- * in 128 MiB units)), at most 125.
- */
-export function calculateNormalThreshold(managedPages: number, onlineCpus: number): number {
-  const fls = (x: number) => (x <= 0 ? 0 : 32 - Math.clz32(x));
-  const mem = Math.floor(managedPages / 2 ** (27 - 12));
-  return Math.min(125, 2 * fls(onlineCpus) * (1 + fls(mem)));
 }

@@ -1,10 +1,10 @@
 import { existsSync } from 'node:fs';
 import {
-  runDefaultWorkload, DEF_PRIORITY, GFP_DMA, GFP_HIGHUSER_MOVABLE, GFP_KERNEL, __GFP_MEMALLOC, isMmsimError, LruList,
+  DEF_PRIORITY, GFP_DMA, GFP_HIGHUSER_MOVABLE, GFP_KERNEL, __GFP_MEMALLOC, isMmsimError, LruList,
   MEMORY_MODEL, PG_active, PG_lru, PG_mlocked, PG_referenced, PG_swapbacked, PG_unevictable, PG_workingset,
   RECLAIM_POLICY, scanControl, type ScanControl, type SimulatorConfig, type Simulator,
 } from '@mmsim/core';
-import { createSimulator } from '@mmsim/defconfig';
+import { createSimulator, runDefaultWorkload } from '@mmsim/defconfig';
 import { stubSlabPlugin } from '@mmsim/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 import lruPlugin, { LruReclaim, ScanBalance } from './index.js';
@@ -30,7 +30,7 @@ async function boot(cfg: Omit<SimulatorConfig, 'plugins'> = {}): Promise<Simulat
 
 /** A fresh LruReclaim over the simulator's page table (the class, not the registered instance). */
 function lruOf(s: Simulator): LruReclaim {
-  return new LruReclaim(s.memory, s.topology, s.sysctl, s.events, s.kernel);
+  return new LruReclaim(s.memory, s.topology, s.sysctl, s.events, s.vmstat, s.swap);
 }
 
 function flags(pfn: number): number {
@@ -106,7 +106,7 @@ describe('lru: folio_add_lru and folio_mark_accessed', () => {
     lru.pageAccessed(p);
     expect(flags(p) & (PG_referenced | PG_active)).toBe(PG_referenced | PG_active);
     expect(activated).toEqual([p]);
-    expect(sim.kernel.vmEvents.pgactivate).toBe(1);
+    expect(sim.vmstat.events.pgactivate).toBe(1);
     lru.check();
   });
 
@@ -241,9 +241,9 @@ describe('lru: shrink', () => {
     const lru = lruOf(sim);
     const anon = alloc(10);
     for (const p of anon) lru.pageAdded(p, true);
-    expect(sim.kernel.swap.total).toBe(0);
+    expect(sim.swap.total).toBe(0);
     expect(lru.shrink(sc())).toEqual([]);
-    sim.kernel.swap.total = sim.kernel.swap.free = 1000;
+    sim.swap.total = sim.swap.free = 1000;
     expect(lru.shrink(sc({ maySwap: false }))).toEqual([]);
     expect(lru.shrink(sc({ nrToReclaim: 4 }))).toEqual(anon.slice(0, 4));
     lru.check();
@@ -254,20 +254,20 @@ describe('lru: shrink', () => {
     const lru = lruOf(sim);
     const anon = alloc(10);
     for (const p of anon) lru.pageAdded(p, true);
-    sim.kernel.swap.total = 100;
-    sim.kernel.swap.free = 3;
+    sim.swap.total = 100;
+    sim.swap.free = 3;
     expect(lru.shrink(sc())).toEqual(anon.slice(0, 3));
     // the others could not get a slot: activated (add_to_swap failed), then the
     // anon aging at the end of shrink_lruvec deactivated them again (inactive was low)
     expect(lru.lruSizes(0)).toEqual([7, 0, 0, 0, 0]);
-    expect(sim.kernel.vmEvents.pgactivate).toBe(7);
-    expect(sim.kernel.vmEvents.pgdeactivate).toBe(7);
+    expect(sim.vmstat.events.pgactivate).toBe(7);
+    expect(sim.vmstat.events.pgdeactivate).toBe(7);
     lru.check();
   });
 
   it('swappiness balances anon against file: 0 → file only, 100 → even, 200 → anon only', async () => {
     await boot();
-    sim.kernel.swap.total = sim.kernel.swap.free = 100000;
+    sim.swap.total = sim.swap.free = 100000;
     const lru = lruOf(sim);
     for (const p of alloc(4096)) lru.pageAdded(p, true);
     // a file LRU whose inactive list is low (so no cache trim mode)
@@ -302,7 +302,7 @@ describe('lru: shrink', () => {
 
   it('swappiness 0 still reclaims anon when the file LRU is empty and memory is exhausted (file_is_tiny)', async () => {
     await boot({ sysctl: { 'vm.swappiness': 0 } });
-    sim.kernel.swap.total = sim.kernel.swap.free = 1000;
+    sim.swap.total = sim.swap.free = 1000;
     const lru = lruOf(sim);
     const anon = alloc(16);
     for (const p of anon) lru.pageAdded(p, true);
@@ -326,7 +326,7 @@ describe('lru: shrink', () => {
 
   it('at priority 0 with swappiness > 0 scans anon and file equally (SCAN_EQUAL)', async () => {
     await boot();
-    sim.kernel.swap.total = sim.kernel.swap.free = 1000;
+    sim.swap.total = sim.swap.free = 1000;
     const lru = lruOf(sim);
     for (const p of alloc(40)) lru.pageAdded(p, true);
     for (const p of alloc(40)) lru.pageAdded(p, false);

@@ -34,10 +34,11 @@
  * @module
  */
 import {
-  EVENTS, type EventBus, KERNEL, type Kernel, LruList, MEMORY_MODEL, type MemoryModel, MmsimError, NO_PAGE,
+  EVENTS, type EventBus, LruList, MEMORY_MODEL, type MemoryModel, MmsimError, NO_PAGE,
   NR_LRU_LISTS, PG_active, PG_anon, PG_buddy, PG_dirty, PG_lru, PG_mlocked, PG_private, PG_referenced, PG_reclaim,
   PG_slab, PG_swapbacked, PG_unevictable, PG_workingset, PG_writeback, type PageFrameTable, type ReclaimPolicy,
-  type ScanControl, SYSCTL, type Sysctl, TOPOLOGY, type Topology, WMARK_HIGH, inject, injectable,
+  type ScanControl, SWAP, type SwapSpace, SYSCTL, type Sysctl, TOPOLOGY, type Topology, VMSTAT, type VmStat, WMARK_HIGH,
+  inject, injectable,
 } from '@mmsim/core';
 
 /** SWAP_CLUSTER_MAX: pages per isolation batch. */
@@ -148,7 +149,8 @@ export class LruReclaim implements ReclaimPolicy {
     @inject(TOPOLOGY) private readonly topology: Topology,
     @inject(SYSCTL) private readonly sysctl: Sysctl,
     @inject(EVENTS) private readonly events: EventBus,
-    @inject(KERNEL) private readonly kernel: Kernel,
+    @inject(VMSTAT) private readonly vmstat: VmStat,
+    @inject(SWAP) private readonly swap: SwapSpace,
   ) {
     const nrZones = topology.zoneTypes.length;
     this.vecs = [];
@@ -163,7 +165,7 @@ export class LruReclaim implements ReclaimPolicy {
   }
 
   private count(name: string, n: number): void {
-    if (n) this.kernel.vmEvents[name] = (this.kernel.vmEvents[name] ?? 0) + n;
+    if (n) this.vmstat.events[name] = (this.vmstat.events[name] ?? 0) + n;
   }
 
   /** The lruvec of node `nid` (mem_cgroup_lruvec(NULL, NODE_DATA(nid))). */
@@ -402,7 +404,7 @@ export class LruReclaim implements ReclaimPolicy {
 
   /** can_reclaim_anon_pages() for global reclaim: is there a free swap slot? */
   private canReclaimAnon(): boolean {
-    return this.kernel.swap.free > 0;
+    return this.swap.free > 0;
   }
 
   /** prepare_scan_control() */
@@ -512,7 +514,7 @@ export class LruReclaim implements ReclaimPolicy {
     }
     sc.nrReclaimed += reclaimed;
     // even when anon was not scanned, keep its active/inactive balance (can_age_anon_pages)
-    if (this.kernel.swap.total > 0 && this.inactiveIsLow(vec, LruList.INACTIVE_ANON)) {
+    if (this.swap.total > 0 && this.inactiveIsLow(vec, LruList.INACTIVE_ANON)) {
       this.shrinkActiveList(SWAP_CLUSTER_MAX, vec, sc, LruList.ACTIVE_ANON);
     }
     return victims;
@@ -656,7 +658,7 @@ export class LruReclaim implements ReclaimPolicy {
           t.flags[page] = f;
           continue;
         }
-        if (s.swapClaimed >= this.kernel.swap.free) {
+        if (s.swapClaimed >= this.swap.free) {
           activate = true; // add_to_swap() failed
         } else {
           s.swapClaimed++;

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import {
   createSimulator, OOM_SCORER, type OomControl, type Simulator, type Task,
-} from '@mmsim/core';
+} from '@mmsim/defconfig';
 import { stubSlabPlugin } from '@mmsim/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 import oomPlugin, { LinuxOomScorer } from './index.js';
@@ -140,7 +140,7 @@ describe('oom-linux: composed by createSimulator', () => {
     expect(sim.oom.name).toBe('oom-linux');
     expect(sim.container.resolve(OOM_SCORER)).toBe(sim.oom);
     expect(oomPlugin.provides).toBe(OOM_SCORER);
-    const total = sim.kernel.oomTotalPages();
+    const total = sim.oomKiller.totalPages();
     const k = Math.floor(total / 1000);
     const init = sim.tasks.fork({ comm: 'init', anonRss: 300, unkillable: true });
     const sshd = sim.tasks.fork({ comm: 'sshd', anonRss: 2000, oomScoreAdj: -1000 });
@@ -160,9 +160,9 @@ describe('oom-linux: composed by createSimulator', () => {
     sim.events.on('mark_victim', (e) => marked.push(e.comm));
     const first = chromePoints > dbPoints ? chrome : db;
     const second = first === chrome ? db : chrome;
-    expect(sim.kernel.outOfMemory()).toBe(first);
-    expect(sim.kernel.outOfMemory()).toBe(second);
-    expect(sim.kernel.outOfMemory()).toBeNull(); // only init and sshd (-1000) are left
+    expect(sim.oomKiller.outOfMemory()).toBe(first);
+    expect(sim.oomKiller.outOfMemory()).toBe(second);
+    expect(sim.oomKiller.outOfMemory()).toBeNull(); // only init and sshd (-1000) are left
     expect(marked).toEqual([first.comm, second.comm]);
     sim.check();
   });
@@ -171,6 +171,6 @@ describe('oom-linux: composed by createSimulator', () => {
     sim = await createSimulator({ machine: { memory: '1G', cpus: 2 }, plugins: { reclaim: 'lru', oom: 'oom-linux' } });
     expect(sim.composition.oom).toBe('oom-linux');
     const t = sim.tasks.fork({ comm: 'x', anonRss: 1 });
-    expect(sim.oom.selectVictim(sim.tasks.all(), { totalPages: sim.kernel.oomTotalPages(), gfpMask: 0xcc0, order: 0, constraint: 'CONSTRAINT_NONE' })).toBe(t);
+    expect(sim.oom.selectVictim(sim.tasks.all(), { totalPages: sim.oomKiller.totalPages(), gfpMask: 0xcc0, order: 0, constraint: 'CONSTRAINT_NONE' })).toBe(t);
   });
 });

@@ -1,7 +1,7 @@
 import {
-  GFP_DMA, GFP_KERNEL, isMmsimError, PAGE_SIZE, PageOwner, POISON_FREE, POISON_INUSE, Random,
+  GFP_DMA, GFP_KERNEL, isMmsimError, lazyAll, PAGE_SIZE, PageOwner, POISON_FREE, POISON_INUSE, Random,
   SLAB_HWCACHE_ALIGN, SLAB_POISON, SLAB_RECLAIM_ACCOUNT, SLAB_RED_ZONE, SLAB_STORE_USER, type Simulator, type SimulatorConfig,
-  type SlabInfo, __GFP_RECLAIMABLE,
+  SHRINKER, type SlabInfo, __GFP_RECLAIMABLE,
 } from '@mmsim/core';
 import { createSimulator } from '@mmsim/defconfig';
 import { expectCode, pageState, slabAllocatorConformance } from '@mmsim/testkit';

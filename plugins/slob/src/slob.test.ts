@@ -1,6 +1,6 @@
 import {
-  GFP_DMA, GFP_KERNEL, PAGE_SIZE, PageOwner, PG_slab, Random, SLAB_HWCACHE_ALIGN, SLAB_RECLAIM_ACCOUNT,
-  SLAB_RED_ZONE, type Simulator, __GFP_RECLAIMABLE,
+  GFP_DMA, GFP_KERNEL, lazyAll, PAGE_SIZE, PageOwner, PG_slab, Random, SLAB_HWCACHE_ALIGN, SLAB_RECLAIM_ACCOUNT,
+  SHRINKER, SLAB_RED_ZONE, type Simulator, __GFP_RECLAIMABLE,
 } from '@mmsim/core';
 import { createSimulator } from '@mmsim/defconfig';
 import { expectCode, pageState, slabAllocatorConformance } from '@mmsim/testkit';

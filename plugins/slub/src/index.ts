@@ -3,6 +3,7 @@
  * @module @mmsim/plugin-slub
  */
 import { definePlugin, Lifecycle, SHRINKER, SLAB_ALLOCATOR } from '@mmsim/core';
+import { ListLru } from '@mmsim/slab-common';
 import { SLUB_OPTIONS, slubOptionsSchema, type SlubOptions } from './options.js';
 import { type FreeOptions, SlubAllocator, SlubCache, type Track } from './slub.js';
 
@@ -14,6 +15,8 @@ export default definePlugin<unknown, SlubOptions>({
   name: 'slub',
   provides: SLAB_ALLOCATOR,
   apiVersion: '1',
+  // a reclaimable cache's list_lru is created when the cache is: a snapshot may hold one a fresh boot has not met
+  snapshotClasses: [ListLru],
   description: 'SLUB: per-CPU slabs with lockless-style freelists and CPU partial lists, per-node partial lists, kmalloc-8 .. kmalloc-8k',
   options: slubOptionsSchema,
   register(container, opts) {

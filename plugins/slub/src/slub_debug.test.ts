@@ -1,7 +1,7 @@
 import {
-  GFP_KERNEL, isMmsimError, type MmsimError, PAGE_SIZE, POISON_END, POISON_FREE, POISON_INUSE,
+  GFP_KERNEL, isMmsimError, lazyAll, type MmsimError, PAGE_SIZE, POISON_END, POISON_FREE, POISON_INUSE,
   SLAB_CONSISTENCY_CHECKS, SLAB_POISON, SLAB_RECLAIM_ACCOUNT, SLAB_RED_ZONE, SLAB_STORE_USER, type Simulator, type SlabCorruption,
-  SLUB_RED_ACTIVE, SLUB_RED_INACTIVE, __GFP_ZERO,
+  SHRINKER, SLUB_RED_ACTIVE, SLUB_RED_INACTIVE, __GFP_ZERO,
 } from '@mmsim/core';
 import { createSimulator } from '@mmsim/defconfig';
 import { expectCode, pageState } from '@mmsim/testkit';

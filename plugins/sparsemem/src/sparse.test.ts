@@ -1,10 +1,10 @@
-import { layoutMachine, type Kernel, STRUCT_PAGE_SIZE, Topology } from '@mmsim/core';
+import { layoutMachine, type MemoryHotplug, STRUCT_PAGE_SIZE, Topology } from '@mmsim/core';
 import { describe, expect, it } from 'vitest';
 import { SparseMem, type SparsememOptions } from './sparse.js';
 
 const GiB = 2 ** 30;
 const make = (machine: Parameters<typeof layoutMachine>[0], options: Partial<SparsememOptions> = {}) =>
-  new SparseMem(new Topology(layoutMachine(machine)), {} as Kernel, { sectionSizeBits: 27, vmemmap: true, slotLayout: 'auto', ...options });
+  new SparseMem(new Topology(layoutMachine(machine)), () => ({}) as MemoryHotplug, { sectionSizeBits: 27, vmemmap: true, slotLayout: 'auto', ...options });
 
 describe('SPARSEMEM sections', () => {
   it('has a mem_map for present sections only, and maps pfn → section → page', () => {

@@ -10,9 +10,9 @@
  * @module
  */
 import {
-  KERNEL, type Kernel, type MemoryModel, type MemorySection, MmsimError, offlinePages, onlinePages, PageFrameTable, PageOwner,
-  PAGE_SHIFT, PAGE_SIZE, type PfnRange, PG_nopage, PG_offline, PG_reserved, presentRangesIn, STRUCT_PAGE_SIZE, TOPOLOGY, type Topology,
-  type Zone, type ZoneType, inject, injectable, zoneForPfnRange, initUnavailableRange,
+  type Lazy, lazy, MEMORY_HOTPLUG, type MemoryHotplug, type MemoryModel, type MemorySection, MmsimError, PageFrameTable, PageOwner,
+  PAGE_SHIFT, PAGE_SIZE, type PfnRange, PG_nopage, PG_offline, PG_reserved, STRUCT_PAGE_SIZE, TOPOLOGY, type Topology,
+  type Zone, type ZoneType, inject, injectable, initUnavailableRange,
 } from '@mmsim/core';
 import { SPARSEMEM_OPTIONS } from './options.js';
 
@@ -83,7 +83,8 @@ export class SparseMem implements MemoryModel {
 
   constructor(
     @inject(TOPOLOGY) private readonly topology: Topology,
-    @inject(KERNEL) private readonly kernel: Kernel,
+    // lazily: the hotplug service works on the memory model this constructs
+    @inject(lazy(MEMORY_HOTPLUG)) private readonly hotplug: Lazy<MemoryHotplug>,
     @inject(SPARSEMEM_OPTIONS) private readonly options: SparsememOptions,
   ) {
     const bits = options.sectionSizeBits;
@@ -230,7 +231,7 @@ export class SparseMem implements MemoryModel {
   offlineSection(nr: number): void {
     const s = this.section(nr);
     if (s.state !== 'online') this.hotplugError(nr, `is ${s.state}, not online`);
-    offlinePages(this.kernel, s.startPfn, s.startPfn + s.nrPages);
+    this.hotplug().offlinePages(s.startPfn, s.startPfn + s.nrPages);
     this.sectionState[nr] = OFFLINE;
   }
 
@@ -239,7 +240,8 @@ export class SparseMem implements MemoryModel {
     const s = this.section(nr);
     if (s.state !== 'offline') this.hotplugError(nr, `is ${s.state}, not offline`);
     const end = s.startPfn + s.nrPages;
-    const z = zoneForPfnRange(this.kernel, s.nid, s.startPfn, end, zone);
+    const hp = this.hotplug();
+    const z = hp.zoneForPfnRange(s.nid, s.startPfn, end, zone);
     // the section's RAM: pages offlining (or hot-add) marked PG_offline
     const t = this.pages;
     const base = this.sectionBase[nr]!;
@@ -250,7 +252,7 @@ export class SparseMem implements MemoryModel {
       t.ownerKind[p] = PageOwner.NONE;
       t.refcount[p] = 0;
     }
-    onlinePages(this.kernel, s.startPfn, end, z, presentRangesIn(this.kernel, s.startPfn, end));
+    hp.onlinePages(s.startPfn, end, z, hp.presentRangesIn(s.startPfn, end));
     this.sectionState[nr] = ONLINE;
   }
 

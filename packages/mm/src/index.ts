@@ -1,0 +1,125 @@
+/**
+ * @mmsim/mm — the kernel's shared mechanisms, as services over the
+ * extension points: the vm counters (VMSTAT), swap space (SWAP), the task
+ * table (TASKS), page owners and migration (PAGE_OWNERS, mm/migrate.c), the
+ * reclaim engine (RECLAIM, mm/vmscan.c: kswapd, direct and node reclaim,
+ * shrink_node, shrink_slab), the OOM killer (OOM_KILLER), vmalloc
+ * (VMALLOC), the per-CPU allocator (PERCPU), memory hotplug
+ * (MEMORY_HOTPLUG), NUMA memory policies, the /proc views (PROC_ENTRY) and
+ * the services' invariant checks (INVARIANT_CHECK). Depends on
+ * @mmsim/core only.
+ *
+ * The default export is a list of plugin manifests, one per mechanism:
+ * name the package under `services` (`services: ['@mmsim/mm']`).
+ * @module @mmsim/mm
+ */
+import {
+  definePlugin, type DependencyContainer, INVARIANT_CHECK, Lifecycle, MEMORY_HOTPLUG, OOM_KILLER, PAGE_OWNERS, PERCPU, type PluginManifest,
+  PROC_ENTRY, RECLAIM, SWAP, TASKS, VMALLOC, VMSTAT,
+} from '@mmsim/core';
+import { Hotplug } from './memory_hotplug.js';
+import { PageOwnerRegistry } from './migrate.js';
+import { OomKill } from './oom_kill.js';
+import { PercpuAllocator, PercpuCheck } from './percpu.js';
+import { BuddyinfoProc, MeminfoProc, NumaProc, NumastatProc, OomScoreProc, SlabinfoProc, VmallocinfoProc } from './proc.js';
+import { SwapInfo } from './swapfile.js';
+import { TaskList } from './tasks.js';
+import { VmallocAllocator, VmallocCheck } from './vmalloc.js';
+import { Vmscan } from './vmscan.js';
+import { ExtfragIndexProc, UnusableIndexProc, VmStatCounters, VmstatProc, ZoneinfoProc } from './vmstat.js';
+
+export { VmStatCounters, countVmEvents, calculateNormalThreshold, zoneEventName, vmEventNames, vmstatItems, globalDirtyLimits, ZONE_STAT_ITEMS, NUMA_STAT_ITEMS, NODE_STAT_ITEMS } from './vmstat.js';
+export { showZoneinfo, showVmstat, showExtfragIndex, showUnusableIndex, type VmstatSources, ZoneinfoProc, VmstatProc, ExtfragIndexProc, UnusableIndexProc } from './vmstat.js';
+export {
+  showBuddyinfo, showSlabinfo, showMeminfo, showNumaHardware, showNumastat, nodeNumastat, totalReservePages, memAvailable, type MeminfoSources,
+  BuddyinfoProc, SlabinfoProc, MeminfoProc, VmallocinfoProc, NumaProc, NumastatProc, OomScoreProc,
+} from './proc.js';
+export { SwapInfo } from './swapfile.js';
+export { TaskList } from './tasks.js';
+export { PageOwnerRegistry } from './migrate.js';
+export { Vmscan, KswapdState, SWAP_CLUSTER_MAX, NODE_RECLAIM_PRIORITY, MAX_RECLAIM_RETRIES, RECLAIM_ZONE, RECLAIM_WRITE, RECLAIM_UNMAP } from './vmscan.js';
+export { OomKill } from './oom_kill.js';
+export * from './vmalloc.js';
+export * from './percpu.js';
+export { Hotplug } from './memory_hotplug.js';
+export * from './page_alloc.js';
+export { allocPagesPolicy, type InterleaveState, type MemPolicy, type MempolicyContext } from './mempolicy.js';
+
+/** Binds `cls` to `token`, container scoped (one instance per simulator). */
+function scoped(c: DependencyContainer, token: symbol, cls: new (...args: never[]) => unknown): void {
+  c.register(token, { useClass: cls as never }, { lifecycle: Lifecycle.ContainerScoped });
+}
+
+/**
+ * The services, in boot order (core's SERVICE_TOKENS order), then the /proc
+ * views and the invariant checks. The /proc views are registered in the
+ * order /proc listed them before they left core (pagetypeinfo is the buddy
+ * allocator's now).
+ */
+const manifests: readonly PluginManifest[] = [
+  definePlugin({
+    name: 'vmstat', provides: VMSTAT, apiVersion: '1',
+    description: 'vm counters that cross mechanisms: node stat items and vm events (mm/vmstat.c)',
+    register: (c) => scoped(c, VMSTAT, VmStatCounters),
+  }),
+  definePlugin({
+    name: 'swap', provides: SWAP, apiVersion: '1',
+    description: 'swap space totals: total_swap_pages / nr_swap_pages (mm/swapfile.c)',
+    register: (c) => scoped(c, SWAP, SwapInfo),
+  }),
+  definePlugin({
+    name: 'tasks', provides: TASKS, apiVersion: '1',
+    description: 'the task table, PF_MEMALLOC nesting and the interleave cursor of the current task',
+    register: (c) => scoped(c, TASKS, TaskList),
+  }),
+  definePlugin({
+    name: 'page-owners', provides: PAGE_OWNERS, apiVersion: '1',
+    description: 'page owners and page migration: migrate, evict and describe a page through its owners (mm/migrate.c)',
+    register: (c) => scoped(c, PAGE_OWNERS, PageOwnerRegistry),
+  }),
+  definePlugin({
+    name: 'vmscan', provides: RECLAIM, apiVersion: '1',
+    description: 'the reclaim engine: kswapd, direct and node reclaim, shrink_node, shrink_slab (mm/vmscan.c)',
+    register: (c) => scoped(c, RECLAIM, Vmscan),
+  }),
+  definePlugin({
+    name: 'oom-kill', provides: OOM_KILLER, apiVersion: '1',
+    description: 'the OOM killer: out_of_memory() with the configured OOM scorer (mm/oom_kill.c)',
+    register: (c) => scoped(c, OOM_KILLER, OomKill),
+  }),
+  definePlugin({
+    name: 'vmalloc', provides: VMALLOC, apiVersion: '1',
+    description: 'vmalloc / vfree over the page allocator, /proc/vmallocinfo (mm/vmalloc.c)',
+    register: (c) => scoped(c, VMALLOC, VmallocAllocator),
+  }),
+  definePlugin({
+    name: 'percpu', provides: PERCPU, apiVersion: '1',
+    description: 'alloc_percpu / free_percpu in vmalloc-backed chunks (mm/percpu.c)',
+    register: (c) => scoped(c, PERCPU, PercpuAllocator),
+  }),
+  definePlugin({
+    name: 'memory-hotplug', provides: MEMORY_HOTPLUG, apiVersion: '1',
+    description: 'online_pages / offline_pages for memory models that hotplug (mm/memory_hotplug.c)',
+    register: (c) => scoped(c, MEMORY_HOTPLUG, Hotplug),
+  }),
+  definePlugin({
+    name: 'proc', provides: PROC_ENTRY, apiVersion: '1',
+    description: '/proc views: buddyinfo, slabinfo, meminfo, vmallocinfo, zoneinfo, vmstat, extfrag, numa, numastat, <pid>/oom_score',
+    register(c) {
+      for (const cls of [
+        BuddyinfoProc, SlabinfoProc, MeminfoProc, VmallocinfoProc, ZoneinfoProc, VmstatProc, ExtfragIndexProc, UnusableIndexProc,
+        NumaProc, NumastatProc, OomScoreProc,
+      ]) scoped(c, PROC_ENTRY, cls);
+    },
+  }),
+  definePlugin({
+    name: 'mm-checks', provides: INVARIANT_CHECK, apiVersion: '1',
+    description: 'invariants of vmalloc and the per-CPU allocator (CONFIG_DEBUG_VM)',
+    register(c) {
+      scoped(c, INVARIANT_CHECK, VmallocCheck);
+      scoped(c, INVARIANT_CHECK, PercpuCheck);
+    },
+  }),
+];
+
+export default manifests;
