@@ -24,7 +24,8 @@ function sources(dir: string): string[] {
 
 /** Module specifiers a source imports or re-exports (static and dynamic). */
 function importsOf(file: string): string[] {
-  const text = readFileSync(file, 'utf8');
+  // comments may show an import as an example: only code counts
+  const text = readFileSync(file, 'utf8').replace(/\/\*[\s\S]*?\*\//g, '').replace(/^\s*\/\/.*$/gm, '');
   const out: string[] = [];
   for (const m of text.matchAll(/(?:^|\n)\s*(?:import|export)\s[^'"]*?from\s+'([^']+)'/g)) out.push(m[1]!);
   for (const m of text.matchAll(/(?:^|\n)\s*import\s+'([^']+)'/g)) out.push(m[1]!);

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { SimClock } from './clock.js';
 import { DelayedWorkQueue } from './timer.js';
-import { createSimulator } from './simulator.js';
 
 describe('DelayedWorkQueue', () => {
   it('runs each job at its deadline, in deadline order, equal deadlines in queue order', () => {
@@ -73,19 +72,5 @@ describe('DelayedWorkQueue', () => {
     });
     expect(() => q.advance(10)).toThrowError(/inside delayed work/);
     expect(clock.now()).toBe(10);
-  });
-});
-
-describe('Simulator.tick', () => {
-  it('advances the simulated clock and runs the daemons due; bad input is refused', async () => {
-    const sim = await createSimulator({ machine: { memory: '256M', cpus: 2 } });
-    const names = sim.kernel.timers.pending().map((p) => p.name);
-    expect(names).toEqual(expect.arrayContaining(['kcompactd0', 'vmstat_update']));
-    expect(sim.tick(1000)).toBe(3); // kcompactd at 500 and 1000 ms, vmstat_update at 1 s
-    expect(sim.kernel.clock.now()).toBe(1e9);
-    expect(() => sim.tick(-5)).toThrowError(/EINVAL|milliseconds/);
-    expect(() => sim.tick(Number.POSITIVE_INFINITY)).toThrowError(/milliseconds/);
-    expect(sim.kernel.clock.now()).toBe(1e9);
-    sim.dispose();
   });
 });
