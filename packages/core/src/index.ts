@@ -21,7 +21,7 @@ export type { ProcEntry } from './proc.js';
 // composition
 export { API_VERSION, definePlugin, type PluginManifest, type StandardResult, type StandardSchemaV1 } from './plugin.js';
 export { loadPlugin, type PluginLoader } from './registry.js';
-export { parseConfig, type PluginRef, type ResolvedConfig, type SimulatorConfig } from './config.js';
+export { configSchema, parseConfig, type PluginRef, type ResolvedConfig, type SimulatorConfig } from './config.js';
 export { createSimulator, type Distribution, Simulator } from './simulator.js';
 export { isSnapshot, SNAPSHOT_EXCLUDE, type Snapshot, type SnapshotObject, type Snapshotter, type SnapshotValue } from './snapshot.js';
 // the data every mechanism shares
