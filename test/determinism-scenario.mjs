@@ -5,7 +5,7 @@
 // and invoke the OOM killer, then print the summary, every /proc view and
 // the trace.
 import { createHash } from 'node:crypto';
-import { createSimulator, runDefaultWorkload, scanControl, TRACEPOINTS } from '@mmsim/defconfig';
+import { createSimulator, FolioOutcome, runDefaultWorkload, scanControl, TRACEPOINTS } from '@mmsim/defconfig';
 
 /** @param {{ config: object, ops: number }} p */
 export async function runScenario({ config, ops }) {
@@ -15,8 +15,11 @@ export async function runScenario({ config, ops }) {
     for (const name of TRACEPOINTS) sim.events.on(name, (e) => trace.push(`${name}: ${JSON.stringify(e)}`));
     const summary = runDefaultWorkload(sim, { ops, fill: 1.1 });
     sim.sysctl.set('vm.swappiness', 100);
-    const victims = sim.reclaim.shrink(scanControl({ nrToReclaim: 64, priority: 0 }));
-    for (const pfn of victims) sim.reclaim.putback(pfn);
+    // a shrink whose victims are all kept: shrink_folio_list records them and puts none out
+    const victims = [];
+    sim.reclaim.shrink(scanControl({ nrToReclaim: 64, priority: 0 }), {
+      shrinkFolioList: (folios) => (victims.push(...folios), { nrReclaimed: 0, outcome: folios.map(() => FolioOutcome.KEEP), stat: { nrPageout: 0, nrActivate: [0, 0] } }),
+    });
     const r = sim.random;
     for (let i = 0; i < 8; i++) sim.tasks.fork({ comm: `task${i}`, anonRss: r.below(1 << 14), fileRss: r.below(1 << 12), totalVm: 1 << 16, oomScoreAdj: r.below(2001) - 1000 });
     const victim = sim.oomKiller.outOfMemory();

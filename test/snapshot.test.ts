@@ -101,13 +101,8 @@ class Driver {
         const p = s.pages.length ? s.pages[r.below(s.pages.length)]! : undefined;
         if (p?.user) sim.reclaim.pageAccessed(p.pfn);
       } else if (x < 50) {
-        // an explicit LRU shrink: the driver frees the victims
-        const victims = sim.reclaim.shrink(scanControl({ nrToReclaim: 1 + r.below(8), nid: sim.topology.cpuToNode(cpu), priority: r.below(13) }));
-        for (const v of victims) {
-          const i = s.pages.findIndex((p) => p.pfn === v);
-          if (i >= 0) this.dropPage(i, false);
-          else sim.reclaim.putback(v);
-        }
+        // an explicit LRU shrink: the engine's shrink_folio_list gives the victims to the driver's evictor
+        sim.reclaim.shrink(scanControl({ nrToReclaim: 1 + r.below(8), nid: sim.topology.cpuToNode(cpu), priority: r.below(13) }), sim.vmscan);
       } else if (x < 70) {
         let ptr: number | null;
         let cache: string | null = null;

@@ -6,7 +6,7 @@
  * @module
  */
 import type { PageOwner } from './page.js';
-import type { ScanControl } from './reclaim.js';
+import type { FolioReclaimer, ScanControl } from './reclaim.js';
 import type { OomControl, Task } from './oom.js';
 import type { Zone } from './topology.js';
 
@@ -105,9 +105,10 @@ export interface ReclaimRequest {
 /**
  * The reclaim engine (mm/vmscan.c): everything reclaim does that is not a
  * policy. Any page allocator's slow path calls it, as page_alloc.c calls
- * wakeup_kswapd, try_to_free_pages and node_reclaim.
+ * wakeup_kswapd, try_to_free_pages and node_reclaim; a reclaim policy hands
+ * it each batch it isolates (shrinkFolioList: shrink_folio_list).
  */
-export interface Reclaim {
+export interface Reclaim extends FolioReclaimer {
   /**
    * wakeup_kswapd(): records the order and zone kswapd of `zone`'s node
    * should balance for and, when `run`, lets it run (balance_pgdat).

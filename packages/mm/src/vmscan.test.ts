@@ -1,6 +1,6 @@
 import {
-  createSimulator, definePlugin, GFP_HIGHUSER_MOVABLE, GFP_KERNEL, LruList, NODE_RECLAIM_FULL, NODE_RECLAIM_NOSCAN, PageOwner, scanControl,
-  SHRINKER, type Shrinker, type Simulator, type SimulatorConfig,
+  createSimulator, definePlugin, FolioOutcome, GFP_HIGHUSER_MOVABLE, GFP_KERNEL, LruList, NODE_RECLAIM_FULL, NODE_RECLAIM_NOSCAN, PageOwner,
+  PG_active, PG_dirty, PG_lru, PG_reclaim, PG_swapbacked, PG_writeback, scanControl, SHRINKER, type Shrinker, type Simulator, type SimulatorConfig,
 } from '@mmsim/defconfig';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Vmscan } from './vmscan.js';
@@ -68,7 +68,7 @@ describe('the reclaim engine (mm/vmscan.c)', () => {
     sim.check();
   });
 
-  it('leaves the LRU alone when no owner can give a page up, and puts back what an owner keeps', async () => {
+  it('leaves the LRU alone when no owner can give a page up, and puts back what an owner keeps, counting none as stolen', async () => {
     const vmscan = await boot();
     pageCache(100);
     expect(vmscan.shrinkNode(scanControl({ nrToReclaim: 32, nid: 0 }))).toBe(0);
@@ -78,6 +78,93 @@ describe('the reclaim engine (mm/vmscan.c)', () => {
     expect(vmscan.shrinkNode(scanControl({ nrToReclaim: 8, nid: 0, priority: 0 }))).toBe(0);
     expect(asked.length).toBeGreaterThan(0);
     expect(fileLru()).toBe(100); // put back
+    // pgsteal counts the pages freed, not those offered to the owner
+    expect(sim.vmstat.events.pgsteal_direct ?? 0).toBe(0);
+    expect(sim.vmstat.events.pgsteal_file ?? 0).toBe(0);
+    off();
+    sim.check();
+  });
+
+  it('shrink_folio_list: writeback and dirty file pages are activated with PG_reclaim, the clean freed and counted as stolen', async () => {
+    const vmscan = await boot();
+    const pages = [...pageCache(6)];
+    const owner = evictingOwner(new Set(pages));
+    const t = sim.memory.pages;
+    const slot = (pfn: number) => sim.memory.pfnToPage(pfn);
+    for (const p of pages) t.flags[slot(p)]! &= ~PG_lru; // isolated, as the policy hands them over
+    t.flags[slot(pages[1]!)]! |= PG_writeback;
+    t.flags[slot(pages[2]!)]! |= PG_dirty;
+    const sc = scanControl({ nrToReclaim: 32, kswapd: true });
+    const res = vmscan.shrinkFolioList(pages, sc);
+    expect(res.outcome).toEqual([FolioOutcome.FREED, FolioOutcome.ACTIVATE, FolioOutcome.ACTIVATE, FolioOutcome.FREED, FolioOutcome.FREED, FolioOutcome.FREED]);
+    expect(res.nrReclaimed).toBe(4);
+    expect(sc.nrReclaimed).toBe(4);
+    expect(res.stat).toEqual({ nrPageout: 0, nrActivate: [0, 2] });
+    expect(owner.evicted).toEqual([pages[0], pages[3], pages[4], pages[5]]);
+    for (const i of [1, 2]) expect(t.flags[slot(pages[i]!)]! & (PG_reclaim | PG_active), 'PG_reclaim; activating is the policy\'s').toBe(PG_reclaim);
+    expect(sim.vmstat.events).toMatchObject({ pgsteal_kswapd: 4, pgsteal_file: 4 });
+    owner.off();
+  });
+
+  it('shrink_folio_list: an anon page needs a swap slot and writeback; a mapped page stays when the pass may not unmap', async () => {
+    const vmscan = await boot();
+    const anon: number[] = [];
+    for (let i = 0; i < 6; i++) {
+      const pfn = sim.pages.allocPages(GFP_HIGHUSER_MOVABLE, 0)!;
+      sim.memory.pages.ownerKind[sim.memory.pfnToPage(pfn)] = PageOwner.ANON;
+      sim.memory.pages.flags[sim.memory.pfnToPage(pfn)]! |= PG_swapbacked;
+      anon.push(pfn);
+    }
+    const evicted: number[] = [];
+    const off = sim.pageOwners.register({ name: 'test-anon', kind: PageOwner.ANON, evict: (pfn) => (evicted.push(pfn), true) });
+    // no swap: add_to_swap() fails, the page is activated
+    let res = vmscan.shrinkFolioList(anon.slice(0, 2), scanControl({ nrToReclaim: 32 }));
+    expect(res.outcome).toEqual([FolioOutcome.ACTIVATE, FolioOutcome.ACTIVATE]);
+    expect(res.stat.nrActivate).toEqual([2, 0]);
+    // 3 free slots: the pass takes 3 (SWAP's free count does not move), the 4th finds none
+    sim.swap.total = 100;
+    sim.swap.free = 3;
+    const sc = scanControl({ nrToReclaim: 32 });
+    res = vmscan.shrinkFolioList(anon.slice(0, 2), sc);
+    expect(res.outcome).toEqual([FolioOutcome.FREED, FolioOutcome.FREED]);
+    res = vmscan.shrinkFolioList(anon.slice(2, 4), sc);
+    expect(res.outcome).toEqual([FolioOutcome.FREED, FolioOutcome.ACTIVATE]);
+    expect(res.stat).toEqual({ nrPageout: 1, nrActivate: [1, 0] });
+    expect(sc.nrSwapClaimed).toBe(3);
+    expect(sim.swap.free).toBe(3);
+    expect(sim.vmstat.events).toMatchObject({ pgsteal_direct: 3, pgsteal_anon: 3 });
+    // no writeback (node reclaim without RECLAIM_WRITE): kept, no slot taken
+    res = vmscan.shrinkFolioList([anon[4]!], scanControl({ nrToReclaim: 32, mayWriteback: false }));
+    expect(res.outcome).toEqual([FolioOutcome.KEEP]);
+    // mapped, and the pass may not unmap: kept
+    sim.memory.pages.mapcount[sim.memory.pfnToPage(anon[5]!)] = 1;
+    res = vmscan.shrinkFolioList([anon[5]!], scanControl({ nrToReclaim: 32, mayUnmap: false }));
+    expect(res.outcome).toEqual([FolioOutcome.KEEP]);
+    expect(evicted).toEqual(anon.slice(0, 3));
+    off();
+  });
+
+  it('takes no more anon pages in a pass than there are free swap slots (with the LRU policy)', async () => {
+    const vmscan = await boot();
+    const anon: number[] = [];
+    for (let i = 0; i < 10; i++) {
+      const pfn = sim.pages.allocPages(GFP_HIGHUSER_MOVABLE, 0)!;
+      sim.memory.pages.ownerKind[sim.memory.pfnToPage(pfn)] = PageOwner.ANON;
+      sim.reclaim.pageAdded(pfn, true);
+      anon.push(pfn);
+    }
+    const evicted: number[] = [];
+    const off = sim.pageOwners.register({ name: 'test-anon', kind: PageOwner.ANON, evict: (pfn) => (evicted.push(pfn), sim.pages.freePages(pfn, 0), true) });
+    sim.swap.total = 100;
+    sim.swap.free = 3;
+    const before = { ...sim.vmstat.events };
+    expect(sim.reclaim.shrink(scanControl({ nrToReclaim: 32, priority: 0 }), vmscan)).toBe(3);
+    expect(evicted).toEqual(anon.slice(0, 3));
+    // the others could not get a slot: activated (add_to_swap failed), then the
+    // anon aging at the end of shrink_lruvec deactivated them again (inactive was low)
+    expect(sim.reclaim.lruSizes(0)).toEqual([7, 0, 0, 0, 0]);
+    expect((sim.vmstat.events.pgactivate ?? 0) - (before.pgactivate ?? 0)).toBe(7);
+    expect((sim.vmstat.events.pgdeactivate ?? 0) - (before.pgdeactivate ?? 0)).toBe(7);
     off();
     sim.check();
   });

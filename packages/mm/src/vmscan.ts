@@ -1,9 +1,12 @@
 /**
- * The reclaim engine (mm/vmscan.c): shrink_node() and shrink_slab(), and
- * what drives them — kswapd (wakeup_kswapd, balance_pgdat, run
- * synchronously when woken), direct reclaim (try_to_free_pages) and node
- * reclaim (vm.zone_reclaim_mode). Which pages go is the RECLAIM_POLICY's
- * choice and their owners (PAGE_OWNERS) free them; the slab caches give
+ * The reclaim engine (mm/vmscan.c): shrink_node(), shrink_folio_list() and
+ * shrink_slab(), and what drives them — kswapd (wakeup_kswapd,
+ * balance_pgdat, run synchronously when woken), direct reclaim
+ * (try_to_free_pages) and node reclaim (vm.zone_reclaim_mode). Which pages
+ * are tried is the RECLAIM_POLICY's choice (its lists, aging, isolation);
+ * what becomes of each — kept mapped, left to writeback, activated for want
+ * of a swap slot, or evicted through its owner (PAGE_OWNERS) and counted as
+ * stolen — is decided here, whatever the policy; the slab caches give
  * objects back through the SHRINKER contributions. It works against any
  * PAGE_ALLOCATOR: the zones' watermarks are in the topology, the watermark
  * check is the allocator's zoneWatermarkOk(), and the allocator's optional
@@ -13,7 +16,8 @@
  * @module
  */
 import {
-  DEF_PRIORITY, EVENTS, type EventBus, GFP_KERNEL, inject, injectable, type Lazy, lazy, lazyAll, LruList, type MemNode, PAGE_ALLOCATOR,
+  DEF_PRIORITY, EVENTS, type EventBus, type FolioListResult, FolioOutcome, type FolioReclaimer, GFP_KERNEL, inject, injectable, type Lazy,
+  lazy, lazyAll, LruList, MEMORY_MODEL, type MemNode, type MemoryModel, PAGE_ALLOCATOR, PG_dirty, PG_reclaim, PG_swapbacked, PG_writeback,
   PAGE_OWNERS, type PageAllocator, type PageOwners, type Reclaim, RECLAIM_POLICY, type ReclaimPolicy, type ReclaimRequest, SHRINKER,
   type Shrinker, SLAB_ALLOCATOR, type SlabAllocator, SWAP, type SwapSpace, SYSCTL, type Sysctl, TASKS, type TaskTable, TOPOLOGY,
   type Topology, VMSTAT, type VmStat, WMARK_HIGH, type Zone, NODE_RECLAIM_FULL, NODE_RECLAIM_NOSCAN, NODE_RECLAIM_SOME,
@@ -51,12 +55,13 @@ export class KswapdState {
 
 /** RECLAIM of @mmsim/mm: the reclaim engine. */
 @injectable()
-export class Vmscan implements Reclaim {
+export class Vmscan implements Reclaim, FolioReclaimer {
   /** Per-node kswapd state, by nid. */
   readonly pgdat: KswapdState[] = [];
 
   constructor(
     @inject(TOPOLOGY) private readonly topology: Topology,
+    @inject(MEMORY_MODEL) private readonly memory: MemoryModel,
     @inject(SYSCTL) private readonly sysctl: Sysctl,
     @inject(EVENTS) private readonly events: EventBus,
     @inject(PAGE_ALLOCATOR) private readonly pages: PageAllocator,
@@ -94,13 +99,12 @@ export class Vmscan implements Reclaim {
   /**
    * shrink_node() driven as do_try_to_free_pages() drives it: from
    * sc.priority (normally DEF_PRIORITY) down to 0 until sc.nrToReclaim pages
-   * are freed. Each round asks the reclaim policy for victims on node sc.nid
-   * and hands each to the owners of its kind (victims nobody gives up go
-   * back with putback; with no owner able to evict at all the policy is not
-   * asked), then runs the shrinkers (shrink_slab) with
-   * freeable >> priority × 2 objects to scan. Stops after `minPriority`
-   * (0: all the way). Returns the pages freed, which are also added to
-   * sc.nrReclaimed; sc.priority is left at the last priority used.
+   * are freed. Each round has the reclaim policy shrink node sc.nid's lists,
+   * handing the batches it isolates to shrinkFolioList() (with no owner able
+   * to evict at all the policy is not asked), then runs the shrinkers
+   * (shrink_slab) with freeable >> priority × 2 objects to scan. Stops after
+   * `minPriority` (0: all the way). Returns the pages freed, which are also
+   * added to sc.nrReclaimed; sc.priority is left at the last priority used.
    */
   shrinkNode(sc: ScanControl, minPriority = 0): number {
     const policy = this.policy();
@@ -109,18 +113,74 @@ export class Vmscan implements Reclaim {
     for (let prio = start; prio >= Math.max(0, minPriority) && freed < sc.nrToReclaim; prio--) {
       sc.priority = prio;
       // with no owner able to evict no page can be given up: leave the LRU alone
-      const pass: ScanControl = { ...sc, nrToReclaim: sc.nrToReclaim - freed, nrScanned: 0, nrReclaimed: 0 };
-      const victims = this.owners.canEvict() ? policy.shrink(pass) : [];
+      const pass: ScanControl = { ...sc, nrToReclaim: sc.nrToReclaim - freed, nrScanned: 0, nrReclaimed: 0, nrSwapClaimed: 0 };
+      if (this.owners.canEvict()) policy.shrink(pass, this);
       sc.nrScanned += pass.nrScanned;
-      for (const pfn of victims) {
-        if (this.owners.evict(pfn)) freed++;
-        else policy.putback(pfn);
-      }
+      freed += pass.nrReclaimed;
       const shrinkers = this.shrinkers();
       if (shrinkers.length > 0) freed += this.shrinkSlab(shrinkers, sc.nid, prio);
     }
     sc.nrReclaimed += freed;
     return freed;
+  }
+
+  /**
+   * shrink_folio_list(): what becomes of each folio the policy isolated
+   * (off its lists, PG_lru clear; the policy has already given referenced
+   * and unevictable ones their second chance), in order:
+   * - mapped while !sc.mayUnmap: kept (keep_locked, before try_to_unmap);
+   * - under writeback: PG_reclaim (reclaimed as soon as its IO ends), activated;
+   * - anon while !sc.mayWriteback: kept (it may not be paged out to swap);
+   * - anon with no swap slot left: activated (add_to_swap() failed). No
+   *   page is swapped back in here, so SWAP's free count never moves: the
+   *   slots a pass took are counted in sc.nrSwapClaimed against it;
+   * - dirty file: PG_reclaim, activated for the flushers to clean (no
+   *   pageout() of file pages here: Linux leaves even that to kswapd only
+   *   when the node is flooded with dirty pages, PGDAT_DIRTY);
+   * - else free_it: its owner evicts it (an anon folio is written to swap
+   *   first: nr_pageout). An owner that refuses keeps it.
+   * Counts pgsteal_kswapd/direct and pgsteal_anon/file for the pages
+   * actually freed and adds them to sc.nrReclaimed.
+   */
+  shrinkFolioList(folios: readonly number[], sc: ScanControl): FolioListResult {
+    const t = this.memory.pages;
+    const outcome: FolioOutcome[] = [];
+    const stat: FolioListResult['stat'] = { nrPageout: 0, nrActivate: [0, 0] };
+    const stolen = [0, 0]; // [anon, file]
+    for (const pfn of folios) {
+      const page = this.memory.pfnToPage(pfn);
+      const f = t.flags[page]!;
+      const file = f & PG_swapbacked ? 0 : 1; // is_file_lru: index of [anon, file]
+      let o: FolioOutcome;
+      if (!sc.mayUnmap && t.mapcount[page]! > 0) {
+        o = FolioOutcome.KEEP;
+      } else if (f & PG_writeback) {
+        t.flags[page] = f | PG_reclaim;
+        o = FolioOutcome.ACTIVATE;
+      } else if (!file && !sc.mayWriteback) {
+        o = FolioOutcome.KEEP;
+      } else if (!file && (sc.nrSwapClaimed ?? 0) >= this.swap.free) {
+        o = FolioOutcome.ACTIVATE;
+      } else if (file && f & PG_dirty) {
+        t.flags[page] = f | PG_reclaim;
+        o = FolioOutcome.ACTIVATE;
+      } else {
+        if (!file) sc.nrSwapClaimed = (sc.nrSwapClaimed ?? 0) + 1; // add_to_swap()
+        o = this.owners.evict(pfn) ? FolioOutcome.FREED : FolioOutcome.KEEP;
+        if (o === FolioOutcome.FREED) {
+          stolen[file]!++;
+          if (!file) stat.nrPageout++;
+        }
+      }
+      if (o === FolioOutcome.ACTIVATE) stat.nrActivate[file]++;
+      outcome.push(o);
+    }
+    const nrReclaimed = stolen[0]! + stolen[1]!;
+    if (nrReclaimed) countVmEvents(this.vmstat, sc.kswapd ? 'pgsteal_kswapd' : 'pgsteal_direct', nrReclaimed);
+    if (stolen[0]) countVmEvents(this.vmstat, 'pgsteal_anon', stolen[0]);
+    if (stolen[1]) countVmEvents(this.vmstat, 'pgsteal_file', stolen[1]);
+    sc.nrReclaimed += nrReclaimed;
+    return { nrReclaimed, outcome, stat };
   }
 
   /** shrink_slab(): every shrinker scans its share at `prio`; returns the pages the node got back. Counts slabs_scanned. */

@@ -5,13 +5,17 @@
  * reclaimPolicyConformance({ name: 'lru', plugin: 'lru' });
  * ```
  * The policy keeps user pages on its lists (pageAdded / pageAccessed /
- * pageRemoved), hands out eviction victims (shrink) that the caller frees or
- * puts back, and follows migrated pages (replacePage). The suite drives it
- * on a two-node machine as the kernel's callers would.
+ * pageRemoved), ages them and isolates victims in batches for the engine's
+ * shrink_folio_list() (shrink), puts back what the engine did not free as
+ * it says, and follows migrated pages (replacePage). The suite drives it on
+ * a two-node machine as the kernel's callers would, standing in for the
+ * engine with a FolioReclaimer whose outcomes it chooses — and once with the
+ * real engine (RECLAIM).
  * @module
  */
 import {
-  DEF_PRIORITY, GFP_HIGHUSER_MOVABLE, GFP_KERNEL, LruList, NR_LRU_LISTS, PageOwner, PG_lru, scanControl, type Simulator,
+  DEF_PRIORITY, FolioOutcome, type FolioReclaimer, GFP_HIGHUSER_MOVABLE, GFP_KERNEL, LruList, NR_LRU_LISTS, PageOwner, PG_lru,
+  type ScanControl, scanControl, type Simulator, type Vmscan,
 } from '@mmsim/defconfig';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { expectRefused, makeSim, pageState, type SuiteTarget } from './common.js';
@@ -24,7 +28,7 @@ export type ReclaimOp =
   | { k: 'add'; anon: boolean; cpu: number }
   | { k: 'access'; pick: number }
   | { k: 'remove'; pick: number }
-  | { k: 'shrink'; nr: number; priority: number; nid: number; putback: number }
+  | { k: 'shrink'; nr: number; priority: number; nid: number; outcomes: number }
   | { k: 'migrate'; pick: number }
   | { k: 'bad'; what: 'addTwice' | 'removeOffList' | 'badNid' | 'badPfn' | 'accessFree' | 'badPriority'; pick: number };
 
@@ -43,6 +47,43 @@ function addUserPage(sim: Simulator, anon: boolean, cpu = 0): number | null {
   sim.memory.pages.ownerKind[sim.memory.pfnToPage(pfn)] = anon ? PageOwner.ANON : PageOwner.PAGE_CACHE;
   sim.reclaim.pageAdded(pfn, anon);
   return pfn;
+}
+
+/**
+ * The engine's part as the suite plays it: each folio handed over is checked
+ * against what a policy owes shrink_folio_list() — isolated (PG_lru clear),
+ * one of the policy's pages, of node sc.nid, not twice in a batch, the same
+ * ScanControl, no more than sc.nrToReclaim less the pages freed — and then
+ * freed (as its owner would: the suite frees the page), kept or activated
+ * as `decide` says. `freed` collects the freed pfns.
+ */
+function engineStandIn(sim: Simulator, pages: ReadonlyMap<number, boolean>, given: ScanControl, decide: (pfn: number, n: number) => FolioOutcome): FolioReclaimer & { freed: number[]; handed: number[] } {
+  const freed: number[] = [];
+  const handed: number[] = [];
+  return {
+    freed,
+    handed,
+    shrinkFolioList(folios, sc) {
+      expect(sc, 'shrinkFolioList gets the ScanControl shrink() was given').toBe(given);
+      expect(folios.length, 'no more folios than sc.nrToReclaim less the pages freed').toBeLessThanOrEqual(given.nrToReclaim - freed.length);
+      expect(new Set(folios).size, 'distinct folios in a batch').toBe(folios.length);
+      const outcome = folios.map((pfn) => {
+        expect(pages.has(pfn), `folio ${pfn} is one of the policy's pages`).toBe(true);
+        expect(sim.topology.pfnZone(pfn)?.nid, `folio ${pfn} from node ${sc.nid}`).toBe(sc.nid);
+        expect(sim.memory.pages.flags[sim.memory.pfnToPage(pfn)]! & PG_lru, `folio ${pfn} is isolated (off the lists)`).toBe(0);
+        handed.push(pfn);
+        const o = decide(pfn, handed.length - 1);
+        if (o === FolioOutcome.FREED) {
+          freed.push(pfn);
+          sim.pages.freePages(pfn, 0);
+        }
+        return o;
+      });
+      const nrReclaimed = outcome.filter((o) => o === FolioOutcome.FREED).length;
+      sc.nrReclaimed += nrReclaimed;
+      return { nrReclaimed, outcome, stat: { nrPageout: 0, nrActivate: [0, 0] } };
+    },
+  };
 }
 
 /** Pages on each list, summed over nodes. */
@@ -69,7 +110,7 @@ export const reclaimPolicyModel: OpModel<ReclaimOp, ReclaimModelState> = {
     { arbitrary: fc.record({ k: fc.constant('add' as const), anon: fc.boolean(), cpu: fc.nat({ max: 7 }) }), weight: 6 },
     { arbitrary: fc.record({ k: fc.constant('access' as const), pick: pick() }), weight: 4 },
     { arbitrary: fc.record({ k: fc.constant('remove' as const), pick: pick() }), weight: 2 },
-    { arbitrary: fc.record({ k: fc.constant('shrink' as const), nr: fc.integer({ min: 1, max: 64 }), priority: fc.oneof(fc.constant(0), fc.integer({ min: 0, max: DEF_PRIORITY })), nid: fc.nat({ max: 7 }), putback: fc.nat() }), weight: 2 },
+    { arbitrary: fc.record({ k: fc.constant('shrink' as const), nr: fc.integer({ min: 1, max: 64 }), priority: fc.oneof(fc.constant(0), fc.integer({ min: 0, max: DEF_PRIORITY })), nid: fc.nat({ max: 7 }), outcomes: fc.nat() }), weight: 2 },
     { arbitrary: fc.record({ k: fc.constant('migrate' as const), pick: pick() }), weight: 1 },
     { arbitrary: fc.record({ k: fc.constant('bad' as const), what: fc.constantFrom('addTwice', 'removeOffList', 'badNid', 'badPfn', 'accessFree', 'badPriority'), pick: pick() }), weight: 1 },
   ),
@@ -110,22 +151,19 @@ export const reclaimPolicyModel: OpModel<ReclaimOp, ReclaimModelState> = {
       case 'shrink': {
         const nid = op.nid % sim.topology.nodes.length;
         const sc = scanControl({ nrToReclaim: op.nr, priority: op.priority, nid, reclaimIdx: sim.topology.zoneTypes.length - 1 });
-        const victims = rp.shrink(sc);
-        expect(victims.length, 'no more victims than asked for').toBeLessThanOrEqual(op.nr);
-        expect(new Set(victims).size, 'distinct victims').toBe(victims.length);
-        victims.forEach((pfn, i) => {
-          expect(s.pages.has(pfn), `victim ${pfn} was on the lists`).toBe(true);
-          expect(sim.topology.pfnZone(pfn)?.nid, `victim ${pfn} from node ${nid}`).toBe(nid);
-          expect(sim.memory.pages.flags[sim.memory.pfnToPage(pfn)]! & PG_lru, `victim ${pfn} is off the lists`).toBe(0);
-          if ((op.putback >> (i % 30)) & 1) {
-            rp.putback(pfn);
-          } else {
-            const anon = s.pages.get(pfn)!;
-            s.pages.delete(pfn);
-            sim.pages.freePages(pfn, 0);
-            if (anon && sim.swap.free > 0) sim.swap.free--; // swapped out
-          }
-        });
+        // two bits of op.outcomes per folio handed over: freed, kept or activated
+        const engine = engineStandIn(sim, s.pages, sc, (_pfn, n) => [FolioOutcome.FREED, FolioOutcome.KEEP, FolioOutcome.ACTIVATE, FolioOutcome.FREED][(op.outcomes >> ((2 * n) % 30)) & 3]!);
+        const freed = rp.shrink(sc, engine);
+        expect(freed, 'shrink returns the pages the engine freed').toBe(engine.freed.length);
+        expect(freed, 'no more freed than asked for').toBeLessThanOrEqual(op.nr);
+        for (const pfn of engine.freed) {
+          if (s.pages.get(pfn) && sim.swap.free > 0) sim.swap.free--; // swapped out
+          s.pages.delete(pfn);
+        }
+        // what the engine kept or activated is back on the lists
+        for (const pfn of engine.handed) {
+          if (s.pages.has(pfn)) expect(sim.memory.pages.flags[sim.memory.pfnToPage(pfn)]! & PG_lru, `folio ${pfn} put back`).toBe(PG_lru);
+        }
         break;
       }
       case 'migrate': {
@@ -159,6 +197,13 @@ export const reclaimPolicyModel: OpModel<ReclaimOp, ReclaimModelState> = {
   },
 };
 
+/** An engine no refused call may reach. */
+const refusingEngine: FolioReclaimer = {
+  shrinkFolioList() {
+    throw new Error('a refused shrink() handed folios to the engine');
+  },
+};
+
 function badReclaimCall(sim: Simulator, s: ReclaimModelState, what: string, n: number): void {
   const rp = sim.reclaim;
   const listed = [...s.pages.keys()];
@@ -175,7 +220,7 @@ function badReclaimCall(sim: Simulator, s: ReclaimModelState, what: string, n: n
     }
     case 'badNid':
       expectRefused(sim, () => rp.lruSizes(sim.topology.nodes.length + (n % 5)), 'EINVAL');
-      expectRefused(sim, () => rp.shrink(scanControl({ nrToReclaim: 8, nid: -1 - (n % 3) })), 'EINVAL');
+      expectRefused(sim, () => rp.shrink(scanControl({ nrToReclaim: 8, nid: -1 - (n % 3) }), refusingEngine), 'EINVAL');
       return;
     case 'badPfn': {
       const pfns = [sim.memory.maxPfn + (n % 100), -1, 0.5, Number.NaN];
@@ -195,7 +240,7 @@ function badReclaimCall(sim: Simulator, s: ReclaimModelState, what: string, n: n
     }
     case 'badPriority': {
       const prio = [-1, 0.5, Number.NaN][n % 3]!;
-      expectRefused(sim, () => rp.shrink(scanControl({ nrToReclaim: 8, priority: prio })), 'EBAD_SIZE', 'EINVAL');
+      expectRefused(sim, () => rp.shrink(scanControl({ nrToReclaim: 8, priority: prio }), refusingEngine), 'EBAD_SIZE', 'EINVAL');
     }
   }
 }
@@ -236,40 +281,82 @@ export function reclaimPolicyConformance(target: SuiteTarget): void {
       sim.check();
     });
 
-    it('shrink takes at most nrToReclaim victims off the lists; without swap, no anon page is a victim', () => {
+    it('shrink hands the engine isolated folios, at most nrToReclaim freed; without swap no anon folio; the freed leave the lists', () => {
       expect(sim.swap.free).toBe(0);
-      const anon = new Set<number>();
+      const pages = new Map<number, boolean>();
       for (let i = 0; i < 300; i++) {
-        const pfn = addUserPage(sim, i % 2 === 0)!;
-        if (i % 2 === 0) anon.add(pfn);
+        const anon = i % 2 === 0;
+        pages.set(addUserPage(sim, anon)!, anon);
       }
-      let taken = 0;
+      let freed = 0;
       for (let prio = DEF_PRIORITY; prio >= 0; prio--) {
-        const v = sim.reclaim.shrink(scanControl({ nrToReclaim: 32, priority: prio, nid: 0 }));
-        expect(v.length).toBeLessThanOrEqual(32);
-        for (const pfn of v) {
-          expect(anon.has(pfn), `anon page ${pfn} reclaimed without swap`).toBe(false);
-          sim.pages.freePages(pfn, 0);
-          taken++;
+        const sc = scanControl({ nrToReclaim: 32, priority: prio, nid: 0 });
+        const engine = engineStandIn(sim, pages, sc, () => FolioOutcome.FREED);
+        const n = sim.reclaim.shrink(sc, engine);
+        expect(n).toBe(engine.freed.length);
+        expect(n).toBeLessThanOrEqual(32);
+        expect(sc.nrScanned, 'nr_scanned counts the folios handed over').toBeGreaterThanOrEqual(engine.handed.length);
+        for (const pfn of engine.handed) {
+          expect(pages.get(pfn), `anon folio ${pfn} isolated without swap`).toBe(false);
+          pages.delete(pfn);
         }
+        freed += n;
         sim.check();
       }
-      expect(taken, 'file pages of node 0 are reclaimable').toBeGreaterThan(0);
+      expect(freed, 'file pages of node 0 are reclaimable').toBeGreaterThan(0);
+      expect(lruTotals(sim).reduce((a, b) => a + b, 0)).toBe(pages.size);
     });
 
-    it('a victim put back returns to the lists; a migrated page keeps its place', () => {
+    it('what the engine keeps or activates goes back to the lists; a migrated page keeps its place', () => {
       const pfns = Array.from({ length: 64 }, () => addUserPage(sim, false)!);
-      const before = lruTotals(sim);
-      const v = sim.reclaim.shrink(scanControl({ nrToReclaim: 8, priority: 0, nid: sim.topology.pfnZone(pfns[0]!)!.nid }));
-      for (const pfn of v) sim.reclaim.putback(pfn);
-      expect(lruTotals(sim).reduce((a, b) => a + b, 0)).toBe(before.reduce((a, b) => a + b, 0));
+      const pages = new Map(pfns.map((p) => [p, false]));
+      const before = lruTotals(sim).reduce((a, b) => a + b, 0);
+      for (const o of [FolioOutcome.KEEP, FolioOutcome.ACTIVATE]) {
+        const sc = scanControl({ nrToReclaim: 8, priority: 0, nid: sim.topology.pfnZone(pfns[0]!)!.nid });
+        const engine = engineStandIn(sim, pages, sc, () => o);
+        expect(sim.reclaim.shrink(sc, engine)).toBe(0);
+        expect(engine.handed.length, 'unreferenced file pages are handed over').toBeGreaterThan(0);
+        expect(lruTotals(sim).reduce((a, b) => a + b, 0)).toBe(before);
+        sim.check();
+      }
       const unregister = sim.pageOwners.register({ name: 'test', kind: PageOwner.PAGE_CACHE, migrate: () => {} });
       const dst = sim.pages.allocPages(GFP_HIGHUSER_MOVABLE, 0)!;
       sim.pageOwners.migratePage(pfns[5]!, dst);
       sim.pages.freePages(pfns[5]!, 0);
-      expect(lruTotals(sim).reduce((a, b) => a + b, 0)).toBe(before.reduce((a, b) => a + b, 0));
+      expect(lruTotals(sim).reduce((a, b) => a + b, 0)).toBe(before);
       sim.check();
       unregister();
+    });
+
+    it('with the reclaim engine: shrink_node frees file pages through their owner and takes no anon page without swap', () => {
+      const pages = new Map<number, boolean>();
+      for (let i = 0; i < 400; i++) {
+        const anon = i % 2 === 0;
+        const pfn = addUserPage(sim, anon)!;
+        if (sim.topology.pfnZone(pfn)!.nid === 0) pages.set(pfn, anon);
+        else {
+          sim.reclaim.pageRemoved(pfn);
+          sim.pages.freePages(pfn, 0);
+        }
+      }
+      const evicted: number[] = [];
+      const evict = (pfn: number) => {
+        if (!pages.has(pfn)) return false;
+        expect(pages.get(pfn), `anon page ${pfn} evicted without swap`).toBe(false);
+        evicted.push(pfn);
+        pages.delete(pfn);
+        sim.pages.freePages(pfn, 0);
+        return true;
+      };
+      const off = [PageOwner.ANON, PageOwner.PAGE_CACHE].map((kind) => sim.pageOwners.register({ name: 'test', kind, evict }));
+      const sc = scanControl({ nrToReclaim: 32, nid: 0 });
+      // (the shrinkers may add slab pages to what shrink_node frees)
+      expect((sim.vmscan as Vmscan).shrinkNode(sc)).toBeGreaterThanOrEqual(evicted.length);
+      expect(evicted.length).toBeGreaterThan(0);
+      expect(evicted.length).toBeLessThanOrEqual(32);
+      expect(lruTotals(sim).reduce((a, b) => a + b, 0)).toBe(pages.size);
+      sim.check();
+      for (const u of off) u();
     });
 
     it('refuses a page added twice, removing a page not on a list, unknown nodes and pfns, leaving the simulator exactly unchanged', () => {
@@ -279,11 +366,10 @@ export function reclaimPolicyConformance(target: SuiteTarget): void {
       expectRefused(sim, () => sim.reclaim.pageRemoved(k), 'EBAD_PFN');
       expectRefused(sim, () => sim.reclaim.lruSizes(9), 'EINVAL');
       expectRefused(sim, () => sim.reclaim.pageAdded(sim.memory.maxPfn + 1, false), 'EBAD_PFN');
-      expectRefused(sim, () => sim.reclaim.putback(pfn), 'EBAD_PFN');
       sim.check();
     });
 
-    it('property: random add/access/remove/shrink/putback/migrate sequences keep every invariant and end in the boot state', async () => {
+    it('property: random add/access/remove/shrink (freed, kept, activated)/migrate sequences keep every invariant and end in the boot state', async () => {
       await assertOpSequences(() => makeSim(target, 'reclaim', TWO_NODES), reclaimPolicyModel, target.property);
     }, propertyTimeout());
   });

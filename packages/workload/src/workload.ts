@@ -147,23 +147,12 @@ export function runDefaultWorkload(sim: Simulator, opts: DefaultWorkloadOptions 
       const gfp = user ? GFP_HIGHUSER_MOVABLE : r.below(10) === 0 ? GFP_ATOMIC : GFP_KERNEL;
       let pfn = sim.pages.allocPages(gfp, order, { cpu });
       if (pfn === null && user) {
-        // direct reclaim: evict LRU victims (clean page cache) and retry once
-        // direct reclaim: priority DEF_PRIORITY down to 0 until SWAP_CLUSTER_MAX pages are back
+        // direct reclaim of the LRU and retry once: priority DEF_PRIORITY down
+        // to 0 until SWAP_CLUSTER_MAX pages are back; the policy isolates, the
+        // engine's shrink_folio_list gives the victims to `evict` above
         const nid = sim.topology.cpuToNode(cpu);
         let got = 0;
-        for (let prio = DEF_PRIORITY; prio >= 0 && got < 32; prio--) {
-          const victims = sim.reclaim.shrink(scanControl({ nrToReclaim: 32 - got, nid, priority: prio }));
-          if (victims.length === 0) continue;
-          for (const v of victims) {
-            const p = userByPfn.get(v)!;
-            drop(p);
-            sim.pages.freePages(p.pfn, p.order);
-            vm[p.anon ? 'nr_anon_pages' : 'nr_file_pages']!--;
-            held -= 1;
-            got++;
-            s.reclaimed++;
-          }
-        }
+        for (let prio = DEF_PRIORITY; prio >= 0 && got < 32; prio--) got += sim.reclaim.shrink(scanControl({ nrToReclaim: 32 - got, nid, priority: prio }), sim.vmscan);
         pfn = sim.pages.allocPages(gfp, order, { cpu });
       }
       if (pfn === null) {

@@ -1,10 +1,10 @@
 import { existsSync } from 'node:fs';
 import {
-  DEF_PRIORITY, GFP_DMA, GFP_HIGHUSER_MOVABLE, GFP_KERNEL, __GFP_MEMALLOC, isMmsimError, LruList,
-  MEMORY_MODEL, PG_active, PG_lru, PG_mlocked, PG_referenced, PG_swapbacked, PG_unevictable, PG_workingset,
+  DEF_PRIORITY, FolioOutcome, type FolioReclaimer, GFP_DMA, GFP_HIGHUSER_MOVABLE, GFP_KERNEL, __GFP_MEMALLOC, isMmsimError, LruList,
+  MEMORY_MODEL, PageOwner, PG_active, PG_lru, PG_mlocked, PG_referenced, PG_swapbacked, PG_unevictable, PG_workingset,
   RECLAIM_POLICY, scanControl, type ScanControl, type SimulatorConfig, type Simulator,
 } from '@mmsim/core';
-import { createSimulator, runDefaultWorkload } from '@mmsim/defconfig';
+import { createSimulator, runDefaultWorkload, type Vmscan } from '@mmsim/defconfig';
 import { stubSlabPlugin } from '@mmsim/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 import lruPlugin, { LruReclaim, ScanBalance } from './index.js';
@@ -37,14 +37,48 @@ function flags(pfn: number): number {
   return sim.memory.pages.flags[sim.memory.pfnToPage(pfn)]!;
 }
 
+/** `n` pages for the LRU, owned by the page cache (whose owner reclaim asks to evict them). */
 function alloc(n: number, gfp = GFP_HIGHUSER_MOVABLE, nid?: number): number[] {
   const out: number[] = [];
   for (let i = 0; i < n; i++) {
     const pfn = sim.pages.allocPages(gfp, 0, nid === undefined ? undefined : { nid });
     if (pfn === null) throw new Error('out of memory');
+    sim.memory.pages.ownerKind[sim.memory.pfnToPage(pfn)] = PageOwner.PAGE_CACHE;
     out.push(pfn);
   }
   return out;
+}
+
+/**
+ * lru.shrink() with the simulator's reclaim engine (its shrink_folio_list()
+ * decides each page the policy isolates); the owner gives up every page it
+ * is asked for to the test, which frees or reuses it. Returns those pages,
+ * in order.
+ */
+function shrinkWith(lru: LruReclaim, c: ScanControl): number[] {
+  const taken: number[] = [];
+  const off = [PageOwner.ANON, PageOwner.PAGE_CACHE].map((kind) => sim.pageOwners.register({ name: 'test', kind, evict: (pfn) => (taken.push(pfn), true) }));
+  try {
+    expect(lru.shrink(c, sim.vmscan as Vmscan)).toBe(taken.length);
+  } finally {
+    for (const u of off) u();
+  }
+  return taken;
+}
+
+/** An engine that leaves each page where `decide` says, freeing none; records the batches and charges `nrPageout` per batch. */
+function stubEngine(decide: (pfn: number) => FolioOutcome, nrPageout = 0): FolioReclaimer & { batches: number[][] } {
+  const batches: number[][] = [];
+  return {
+    batches,
+    shrinkFolioList(folios) {
+      batches.push([...folios]);
+      const outcome = folios.map(decide);
+      const nrActivate: [number, number] = [0, 0];
+      folios.forEach((pfn, i) => outcome[i] === FolioOutcome.ACTIVATE && nrActivate[flags(pfn) & PG_swapbacked ? 0 : 1]++);
+      return { nrReclaimed: 0, outcome, stat: { nrPageout, nrActivate } };
+    },
+  };
 }
 
 /** Allocates every free page left on the machine (so NR_FREE_PAGES is 0). */
@@ -134,7 +168,7 @@ describe('lru: folio_add_lru and folio_mark_accessed', () => {
     lru.pageAccessed(p);
     lru.pageAccessed(p);
     expect(lru.lruSizes(0)[UNEVICTABLE]).toBe(1);
-    expect(lru.shrink(sc())).toEqual([q]);
+    expect(shrinkWith(lru, sc())).toEqual([q]);
     lru.pageRemoved(p);
     expect(flags(p) & (PG_lru | PG_unevictable)).toBe(0);
     lru.check();
@@ -142,7 +176,7 @@ describe('lru: folio_add_lru and folio_mark_accessed', () => {
 });
 
 describe('lru: shrink', () => {
-  it('returns unreferenced pages oldest-first and promotes referenced ones (second chance)', async () => {
+  it('hands the engine unreferenced pages oldest-first and promotes referenced ones (second chance)', async () => {
     await boot();
     const lru = lruOf(sim);
     const pages = alloc(10);
@@ -150,7 +184,7 @@ describe('lru: shrink', () => {
     lru.pageAccessed(pages[2]!);
     lru.pageAccessed(pages[5]!);
     const c = sc();
-    const victims = lru.shrink(c);
+    const victims = shrinkWith(lru, c);
     expect(victims).toEqual([0, 1, 3, 4, 6, 7, 8, 9].map((i) => pages[i]));
     expect(c.nrScanned).toBe(10);
     expect(c.nrReclaimed).toBe(8);
@@ -159,7 +193,7 @@ describe('lru: shrink', () => {
     // the promoted pages used up their mark
     for (const i of [2, 5]) expect(flags(pages[i]!) & (PG_lru | PG_active | PG_referenced)).toBe(PG_lru | PG_active);
     lru.check();
-    // the caller frees the victims
+    // the owner gave them up to the test
     for (const v of victims) sim.pages.freePages(v, 0);
     for (const i of [2, 5]) lru.pageRemoved(pages[i]!);
     sim.check();
@@ -172,10 +206,10 @@ describe('lru: shrink', () => {
     for (const p of pages) lru.pageAdded(p, false);
     lru.pageAccessed(pages[2]!);
     const c = sc({ nrToReclaim: 3 });
-    expect(lru.shrink(c)).toEqual([pages[0], pages[1], pages[3]]);
+    expect(shrinkWith(lru, c)).toEqual([pages[0], pages[1], pages[3]]);
     expect(c.nrReclaimed).toBe(3);
     // the rest are next, oldest first
-    expect(lru.shrink(sc({ nrToReclaim: 2 }))).toEqual([pages[4], pages[5]]);
+    expect(shrinkWith(lru, sc({ nrToReclaim: 2 }))).toEqual([pages[4], pages[5]]);
     lru.check();
   });
 
@@ -185,10 +219,10 @@ describe('lru: shrink', () => {
     const pages = alloc(100);
     for (const p of pages) lru.pageAdded(p, false);
     const c = sc({ priority: 4 });
-    expect(lru.shrink(c)).toEqual(pages.slice(0, 100 >> 4));
+    expect(shrinkWith(lru, c)).toEqual(pages.slice(0, 100 >> 4));
     expect(c.nrScanned).toBe(6);
     // at DEF_PRIORITY a 94-page list is not scanned at all
-    expect(lru.shrink(sc({ priority: DEF_PRIORITY }))).toEqual([]);
+    expect(shrinkWith(lru, sc({ priority: DEF_PRIORITY }))).toEqual([]);
   });
 
   it('deactivates the active list when the inactive list is low (inactive_is_low), then evicts', async () => {
@@ -205,14 +239,14 @@ describe('lru: shrink', () => {
     const active: unknown[] = [];
     sim.events.on('mm_vmscan_lru_shrink_active', (e) => active.push(e));
     expect(lru.inactiveIsLow(lru.lruvec(0), I_FILE)).toBe(true);
-    expect(lru.shrink(sc())).toEqual([]);
+    expect(shrinkWith(lru, sc())).toEqual([]);
     expect(lru.lruSizes(0)).toEqual([0, 0, 8, 0, 0]);
     expect(active).toEqual([{ nid: 0, nr_taken: 8, nr_active: 0, nr_deactivated: 8, nr_referenced: 0, priority: 0, file: true }]);
     for (const p of pages) expect(flags(p) & (PG_active | PG_workingset)).toBe(PG_workingset);
     // the referenced one keeps its mark through deactivation and gets a second chance
     const inactive: unknown[] = [];
     sim.events.on('mm_vmscan_lru_shrink_inactive', (e) => inactive.push(e));
-    expect(lru.shrink(sc())).toEqual(pages.slice(0, 7));
+    expect(shrinkWith(lru, sc())).toEqual(pages.slice(0, 7));
     expect(inactive).toEqual([{ nid: 0, nr_scanned: 8, nr_reclaimed: 7, nr_activate_anon: 0, nr_activate_file: 1, priority: 0, file: true }]);
     expect(lru.lruSizes(0)).toEqual([0, 0, 0, 1, 0]);
     lru.check();
@@ -242,26 +276,54 @@ describe('lru: shrink', () => {
     const anon = alloc(10);
     for (const p of anon) lru.pageAdded(p, true);
     expect(sim.swap.total).toBe(0);
-    expect(lru.shrink(sc())).toEqual([]);
+    expect(shrinkWith(lru, sc())).toEqual([]);
     sim.swap.total = sim.swap.free = 1000;
-    expect(lru.shrink(sc({ maySwap: false }))).toEqual([]);
-    expect(lru.shrink(sc({ nrToReclaim: 4 }))).toEqual(anon.slice(0, 4));
+    expect(shrinkWith(lru, sc({ maySwap: false }))).toEqual([]);
+    expect(shrinkWith(lru, sc({ nrToReclaim: 4 }))).toEqual(anon.slice(0, 4));
     lru.check();
   });
 
-  it('takes no more anon victims than there are free swap slots', async () => {
+  it('puts back what the engine keeps and activates, in isolation order, and charges its nr_pageout to lru_note_cost', async () => {
     await boot();
     const lru = lruOf(sim);
-    const anon = alloc(10);
-    for (const p of anon) lru.pageAdded(p, true);
-    sim.swap.total = 100;
-    sim.swap.free = 3;
-    expect(lru.shrink(sc())).toEqual(anon.slice(0, 3));
-    // the others could not get a slot: activated (add_to_swap failed), then the
-    // anon aging at the end of shrink_lruvec deactivated them again (inactive was low)
-    expect(lru.lruSizes(0)).toEqual([7, 0, 0, 0, 0]);
-    expect(sim.vmstat.events.pgactivate).toBe(7);
-    expect(sim.vmstat.events.pgdeactivate).toBe(7);
+    const pages = alloc(6);
+    for (const p of pages) lru.pageAdded(p, false);
+    const vec = lru.lruvec(0);
+    const inactive: unknown[] = [];
+    sim.events.on('mm_vmscan_lru_shrink_inactive', (e) => inactive.push(e));
+    // pages 0, 2, 4 activated, 1, 3, 5 kept; the engine says it wrote 2 out
+    const engine = stubEngine((pfn) => (pages.indexOf(pfn) % 2 ? FolioOutcome.KEEP : FolioOutcome.ACTIVATE), 2);
+    const c = sc({ nrToReclaim: 6 });
+    expect(lru.shrink(c, engine)).toBe(0);
+    expect(engine.batches).toEqual([pages]);
+    expect(c.nrScanned).toBe(6);
+    expect(lru.lruSizes(0)).toEqual([0, 0, 3, 3, 0]);
+    for (const [i, p] of pages.entries()) expect(flags(p) & (PG_lru | PG_active)).toBe(i % 2 ? PG_lru : PG_lru | PG_active);
+    // put back one by one from the oldest: the youngest of each list is the last isolated
+    expect(vec.head[I_FILE]).toBe(sim.memory.pfnToPage(pages[5]!));
+    expect(vec.head[LruList.ACTIVE_FILE]).toBe(sim.memory.pfnToPage(pages[4]!));
+    expect(sim.vmstat.events.pgactivate).toBe(3);
+    expect(sim.vmstat.events.pgsteal_direct ?? 0, 'pgsteal is the engine\'s').toBe(0);
+    // lru_note_cost(): 2 IOs × SWAP_CLUSTER_MAX + 6 pages not reclaimed, halved
+    // at once as the cost is more than a quarter of the lists
+    expect(vec.fileCost).toBe(Math.floor((2 * 32 + 6) / 2));
+    expect(inactive).toEqual([{ nid: 0, nr_scanned: 6, nr_reclaimed: 0, nr_activate_anon: 0, nr_activate_file: 3, priority: 0, file: true }]);
+    lru.check();
+  });
+
+  it('takes its referenced and mlocked pages out of the batch: the engine sees neither', async () => {
+    await boot();
+    const lru = lruOf(sim);
+    const pages = alloc(4);
+    sim.memory.pages.flags[sim.memory.pfnToPage(pages[1]!)]! |= PG_mlocked;
+    for (const p of pages) lru.pageAdded(p, false);
+    // the mlocked page is on the unevictable list already; make one inactive page mlocked after it was listed
+    sim.memory.pages.flags[sim.memory.pfnToPage(pages[3]!)]! |= PG_mlocked;
+    lru.pageAccessed(pages[2]!);
+    const engine = stubEngine(() => FolioOutcome.KEEP);
+    lru.shrink(sc(), engine);
+    expect(engine.batches).toEqual([[pages[0]]]);
+    expect(lru.lruSizes(0)).toEqual([0, 0, 1, 1, 2]);
     lru.check();
   });
 
@@ -293,7 +355,7 @@ describe('lru: shrink', () => {
 
     // swappiness 0: a shrink pass takes file pages only
     sim.sysctl.set('vm.swappiness', 0);
-    const victims = lru.shrink(sc({ priority: 2, nrToReclaim: 10000 }));
+    const victims = shrinkWith(lru, sc({ priority: 2, nrToReclaim: 10000 }));
     expect(victims.length).toBeGreaterThan(0);
     expect(victims.every((v) => file.includes(v))).toBe(true);
     expect(lru.lruSizes(0)[I_ANON]).toBe(4096);
@@ -307,9 +369,9 @@ describe('lru: shrink', () => {
     const anon = alloc(16);
     for (const p of anon) lru.pageAdded(p, true);
     // plenty of free memory: swappiness 0 means no anon scanning
-    expect(lru.shrink(sc())).toEqual([]);
+    expect(shrinkWith(lru, sc())).toEqual([]);
     const held = exhaust();
-    expect(lru.shrink(sc({ nrToReclaim: 5 }))).toEqual(anon.slice(0, 5));
+    expect(shrinkWith(lru, sc({ nrToReclaim: 5 }))).toEqual(anon.slice(0, 5));
     // as soon as file cache and free memory are back above the high watermarks, it is file only
     const f = anon[0]!; // a victim, reused as a page-cache page
     lru.pageAdded(f, false);
@@ -320,7 +382,7 @@ describe('lru: shrink', () => {
       sim.pages.freePages(p, o);
       sim.pages.drainAllPages();
     }
-    expect(lru.shrink(sc())).toEqual([f]);
+    expect(shrinkWith(lru, sc())).toEqual([f]);
     lru.check();
   });
 
@@ -334,7 +396,7 @@ describe('lru: shrink', () => {
     expect(lru.scanBalance(vec, sc(), { cacheTrimMode: false, fileIsTiny: false })).toBe(ScanBalance.EQUAL);
     // (cache trim mode comes after SCAN_EQUAL in get_scan_count)
     expect(lru.getScanCount(vec, sc())).toEqual([40, 0, 40, 0, 0]);
-    const victims = lru.shrink(sc({ nrToReclaim: 80 }));
+    const victims = shrinkWith(lru, sc({ nrToReclaim: 80 }));
     expect(victims.length).toBe(80);
   });
 
@@ -347,8 +409,8 @@ describe('lru: shrink', () => {
     lru.pageAdded(dma[0]!, false);
     for (const p of dma32) lru.pageAdded(p, false);
     lru.pageAdded(dma[1]!, false);
-    expect(lru.shrink(sc({ reclaimIdx: 0 }))).toEqual(dma);
-    expect(lru.shrink(sc())).toEqual(dma32);
+    expect(shrinkWith(lru, sc({ reclaimIdx: 0 }))).toEqual(dma);
+    expect(shrinkWith(lru, sc())).toEqual(dma32);
     lru.check();
   });
 
@@ -359,9 +421,9 @@ describe('lru: shrink', () => {
     sim.memory.pages.mapcount[sim.memory.pfnToPage(m)] = 1;
     lru.pageAdded(m, false);
     lru.pageAdded(u, false);
-    expect(lru.shrink(sc({ mayUnmap: false }))).toEqual([u]);
+    expect(shrinkWith(lru, sc({ mayUnmap: false }))).toEqual([u]);
     expect(lru.lruSizes(0)[I_FILE]).toBe(1);
-    expect(lru.shrink(sc())).toEqual([m]);
+    expect(shrinkWith(lru, sc())).toEqual([m]);
   });
 
   it('reclaims per node: each node has its own lruvec', async () => {
@@ -376,7 +438,7 @@ describe('lru: shrink', () => {
     for (const p of [...n0, ...n1]) lru.pageAdded(p, false);
     expect(lru.lruSizes(0)).toEqual([0, 0, 3, 0, 0]);
     expect(lru.lruSizes(1)).toEqual([0, 0, 2, 0, 0]);
-    expect(lru.shrink(sc({ nid: 1 }))).toEqual(n1);
+    expect(shrinkWith(lru, sc({ nid: 1 }))).toEqual(n1);
     expect(lru.lruSizes(0)).toEqual([0, 0, 3, 0, 0]);
     expectCode(() => lru.lruSizes(2), 'EINVAL');
     lru.check();
@@ -434,18 +496,26 @@ describe('lru: remove, putback, check', () => {
     sim.check();
   });
 
-  it('putback returns a victim to the head of its inactive list; a listed page is refused', async () => {
+  it('a page the engine keeps goes back to the head of its inactive list', async () => {
     await boot();
     const lru = lruOf(sim);
     const pages = alloc(3);
     for (const p of pages) lru.pageAdded(p, false);
-    const [v] = lru.shrink(sc({ nrToReclaim: 1 })) as [number];
-    expect(v).toBe(pages[0]);
-    lru.putback(v);
-    expect(flags(v) & PG_lru).toBe(PG_lru);
-    expectCode(() => lru.putback(v), 'EBAD_PFN');
+    // the first page isolated is kept (its owner would not give it up), the next freed
+    const taken: number[] = [];
+    const engine: FolioReclaimer = {
+      shrinkFolioList(folios, c) {
+        const outcome = folios.map((pfn) => (pfn === pages[0] ? FolioOutcome.KEEP : (taken.push(pfn), FolioOutcome.FREED)));
+        const nrReclaimed = outcome.filter((o) => o === FolioOutcome.FREED).length;
+        c.nrReclaimed += nrReclaimed;
+        return { nrReclaimed, outcome, stat: { nrPageout: 0, nrActivate: [0, 0] } };
+      },
+    };
+    expect(lru.shrink(sc({ nrToReclaim: 1 }), engine)).toBe(1);
+    expect(taken).toEqual([pages[1]]);
+    expect(flags(pages[0]!) & (PG_lru | PG_active)).toBe(PG_lru);
     // now the youngest: reclaim takes the others first
-    expect(lru.shrink(sc())).toEqual([pages[1], pages[2], v]);
+    expect(shrinkWith(lru, sc())).toEqual([pages[2], pages[0]]);
     lru.check();
   });
 
@@ -491,7 +561,7 @@ describe('lru: composed by createSimulator', () => {
     expect(meminfo).toMatch(/^Inactive\(file\):\s+16 kB$/m);
     expect(meminfo).toMatch(/^Active\(file\):\s+4 kB$/m);
     sim.check();
-    const victims = sim.reclaim.shrink(scanControl({ nrToReclaim: 32, priority: 0 }));
+    const victims = shrinkWith(sim.reclaim as LruReclaim, scanControl({ nrToReclaim: 32, priority: 0 }));
     expect(victims).toEqual(file.slice(1));
     for (const v of victims) sim.pages.freePages(v, 0);
     sim.check();

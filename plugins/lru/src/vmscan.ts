@@ -12,31 +12,34 @@
  *   unevictable list as folio_evictable() says).
  * - shrink(): prepare_scan_control → get_scan_count → shrink_lruvec's
  *   SWAP_CLUSTER_MAX batches → shrink_active_list / shrink_inactive_list →
- *   isolate_lru_folios → shrink_folio_list, with the anon/file cost balance
- *   (lru_note_cost) kept per lruvec. Workingset refaults and memcg are not
- *   modelled.
+ *   isolate_lru_folios, with the anon/file cost balance (lru_note_cost)
+ *   kept per lruvec. Workingset refaults and memcg are not modelled.
+ * - shrink_folio_list is split: the policy's part is folio_evictable() (an
+ *   mlocked page goes to the unevictable list) and folio_check_references();
+ *   the rest of each isolated batch — mapped, writeback and dirty pages,
+ *   swap slots, eviction through the owner, pgsteal — is the reclaim
+ *   engine's (the FolioReclaimer shrink() is given), which says per page
+ *   whether it was freed, is kept or is to be activated. The policy puts the
+ *   survivors back in isolation order (move_folios_to_lru) and charges the
+ *   batch to lru_note_cost() with the engine's nr_pageout.
  * - No page tables are simulated, so folio_referenced() has no PTE young bits
  *   to find: PG_referenced (set by pageAccessed) stands for the reference.
  *   A referenced page at the tail of an inactive list gets its second chance
- *   (FOLIOREF_ACTIVATE) and the mark is consumed; an unreferenced one is
- *   isolated and returned as a victim. shrink_active_list deactivates every
+ *   (FOLIOREF_ACTIVATE) and the mark is consumed; an unreferenced one goes
+ *   on to the engine. shrink_active_list deactivates every
  *   scanned page (Linux only rotates referenced VM_EXEC file folios), keeping
  *   PG_referenced so a recently used page is recovered on its next access.
- * - Victims are returned to the caller, who frees them (or calls putback()).
- *   An anon victim needs a swap slot: no more anon victims are taken in one
- *   pass than the kernel's free swap pages (add_to_swap failing activates).
- *   A dirty or writeback file page is never a victim (direct reclaim does not
- *   write file pages: PG_reclaim is set and the page activated).
- * - shrink() stops as soon as sc.nrToReclaim victims are taken (the
- *   ReclaimPolicy contract: "up to nrToReclaim"), so it never overshoots as
- *   direct reclaim at DEF_PRIORITY can in Linux.
+ * - shrink() hands the engine no more pages than sc.nrToReclaim less those
+ *   already freed and stops once that many are freed (the ReclaimPolicy
+ *   contract), so it never overshoots as direct reclaim at DEF_PRIORITY can
+ *   in Linux.
  * - Every entry is one page (folio_nr_pages() == 1).
  * @module
  */
 import {
-  EVENTS, type EventBus, LruList, MEMORY_MODEL, type MemoryModel, MmsimError, NO_PAGE,
-  NR_LRU_LISTS, PG_active, PG_anon, PG_buddy, PG_dirty, PG_lru, PG_mlocked, PG_private, PG_referenced, PG_reclaim,
-  PG_slab, PG_swapbacked, PG_unevictable, PG_workingset, PG_writeback, type PageFrameTable, type ReclaimPolicy,
+  EVENTS, type EventBus, FolioOutcome, type FolioReclaimer, LruList, MEMORY_MODEL, type MemoryModel, MmsimError, NO_PAGE,
+  NR_LRU_LISTS, PG_active, PG_anon, PG_buddy, PG_lru, PG_mlocked, PG_private, PG_referenced, PG_reclaim,
+  PG_slab, PG_swapbacked, PG_unevictable, PG_workingset, type PageFrameTable, type ReclaimPolicy,
   type ScanControl, SWAP, type SwapSpace, SYSCTL, type Sysctl, TOPOLOGY, type Topology, VMSTAT, type VmStat, WMARK_HIGH,
   inject, injectable,
 } from '@mmsim/core';
@@ -134,8 +137,6 @@ export interface ScanState {
   cacheTrimMode: boolean;
   /** sc->file_is_tiny: file LRU + free pages under the high watermarks, force anon. */
   fileIsTiny: boolean;
-  /** Swap slots the anon victims of this pass have claimed. */
-  swapClaimed: number;
 }
 
 /** The two-list LRU reclaim policy. */
@@ -336,16 +337,6 @@ export class LruReclaim implements ReclaimPolicy {
     t.flags[page] = f & ~(PG_lru | PG_active | PG_unevictable | PG_referenced | PG_workingset | PG_reclaim);
   }
 
-  /** folio_putback_lru(): an isolated victim goes back to the head of the list its flags name. */
-  putback(pfn: number): void {
-    const page = this.userSlot(pfn, 'putback');
-    if (this.t.flags[page]! & PG_lru) {
-      throw new MmsimError('EBAD_PFN', `putback: pfn ${pfn} is already on an LRU list`, { plugin: this.name, details: { pfn } });
-    }
-    this.zoneOf(pfn);
-    this.lruAdd(page, pfn, true);
-  }
-
   /** Page migration: `newPfn` takes `oldPfn`'s exact place on its list (node and zone counts follow). */
   replacePage(oldPfn: number, newPfn: number): void {
     const oldPage = this.slot(oldPfn, 'replacePage');
@@ -424,7 +415,7 @@ export class LruReclaim implements ReclaimPolicy {
     const file = vec.size[LruList.ACTIVE_FILE]! + vec.size[LruList.INACTIVE_FILE]!;
     const anon = vec.size[LruList.INACTIVE_ANON]!;
     const fileIsTiny = file + free <= highWmark && !(mayDeactivate & DEACTIVATE_ANON) && Math.floor(anon / 2 ** sc.priority) > 0;
-    return { mayDeactivate, cacheTrimMode, fileIsTiny, swapClaimed: 0 };
+    return { mayDeactivate, cacheTrimMode, fileIsTiny };
   }
 
   /** The scan balance get_scan_count() picks. */
@@ -479,20 +470,19 @@ export class LruReclaim implements ReclaimPolicy {
   }
 
   /**
-   * shrink_node() → shrink_lruvec(): scans node sc.nid's lists in
-   * SWAP_CLUSTER_MAX batches until the scan targets are used up or
-   * sc.nrToReclaim victims were isolated; then ages the anon lists when the
-   * inactive anon list is low. Victims come back off the lists, PG_lru
-   * cleared, oldest first.
+   * shrink_lruvec(): scans node sc.nid's lists in SWAP_CLUSTER_MAX batches
+   * until the scan targets are used up or sc.nrToReclaim pages were freed;
+   * each inactive batch goes, oldest first and off the lists, to the
+   * engine's shrinkFolioList(). Then ages the anon lists when the inactive
+   * anon list is low. Returns the pages freed.
    */
-  shrink(sc: ScanControl): number[] {
+  shrink(sc: ScanControl, reclaimer: FolioReclaimer): number {
     const vec = this.lruvec(sc.nid);
     if (!Number.isInteger(sc.priority) || sc.priority < 0) {
       throw new MmsimError('EBAD_SIZE', `shrink: priority must be an integer from DEF_PRIORITY (12) down to 0, got ${sc.priority}`, { plugin: this.name, details: { priority: sc.priority } });
     }
     const s = this.prepare(vec, sc);
     const nr = this.getScanCount(vec, sc, s);
-    const victims: number[] = [];
     let reclaimed = 0;
     outer: while (nr[LruList.INACTIVE_ANON] || nr[LruList.ACTIVE_FILE] || nr[LruList.INACTIVE_FILE]) {
       for (const lru of EVICTABLE) {
@@ -508,16 +498,15 @@ export class LruReclaim implements ReclaimPolicy {
         if (room <= 0) break outer;
         n = Math.min(n, room);
         nr[lru]! -= n;
-        reclaimed += this.shrinkInactiveList(n, vec, sc, lru, s, victims);
+        reclaimed += this.shrinkInactiveList(n, vec, sc, lru, reclaimer);
       }
       if (reclaimed >= sc.nrToReclaim) break;
     }
-    sc.nrReclaimed += reclaimed;
     // even when anon was not scanned, keep its active/inactive balance (can_age_anon_pages)
     if (this.swap.total > 0 && this.inactiveIsLow(vec, LruList.INACTIVE_ANON)) {
       this.shrinkActiveList(SWAP_CLUSTER_MAX, vec, sc, LruList.ACTIVE_ANON);
     }
-    return victims;
+    return reclaimed;
   }
 
   /**
@@ -613,12 +602,15 @@ export class LruReclaim implements ReclaimPolicy {
   }
 
   /**
-   * shrink_inactive_list() → shrink_folio_list(): isolates nrToScan pages
-   * from the tail of an inactive list; referenced ones are activated (second
-   * chance), unreferenced ones become victims (pushed to `victims`). Returns
-   * the number of victims.
+   * shrink_inactive_list(): isolates nrToScan pages from the tail of an
+   * inactive list. The policy's part of shrink_folio_list() comes first: an
+   * mlocked page goes back (to the unevictable list), a referenced one is
+   * activated (FOLIOREF_ACTIVATE: its second chance, the mark consumed); the
+   * engine decides the rest. The survivors go back in isolation order,
+   * activated ones to the active list; lru_note_cost() is charged with the
+   * engine's nr_pageout and the pages not freed. Returns the pages freed.
    */
-  private shrinkInactiveList(nrToScan: number, vec: LruVec, sc: ScanControl, lru: LruList, s: ScanState, victims: number[]): number {
+  private shrinkInactiveList(nrToScan: number, vec: LruVec, sc: ScanControl, lru: LruList, reclaimer: FolioReclaimer): number {
     const t = this.t;
     const file = isFileLru(lru);
     const { taken, scanned } = this.isolate(nrToScan, vec, sc, lru);
@@ -626,63 +618,45 @@ export class LruReclaim implements ReclaimPolicy {
     this.count(file ? 'pgscan_file' : 'pgscan_anon', scanned);
     if (taken.length === 0) return 0;
 
+    const outcome: FolioOutcome[] = [];
+    const nrActivate = [0, 0];
+    const folios: number[] = [];
+    const at: number[] = []; // index in `taken` of folios[j]
+    taken.forEach((page, i) => {
+      sc.nrScanned++;
+      const f = t.flags[page]!;
+      if (f & PG_mlocked) {
+        outcome[i] = FolioOutcome.KEEP; // !folio_evictable(): culled to the unevictable list, not set active
+      } else if (f & PG_referenced) {
+        t.flags[page] = f & ~PG_referenced; // folio_check_references(): PG_referenced stands for the reference found
+        outcome[i] = FolioOutcome.ACTIVATE;
+        nrActivate[f & PG_swapbacked ? 0 : 1]!++;
+      } else {
+        at.push(i);
+        folios.push(this.memory.pageToPfn(page));
+      }
+    });
     let reclaimed = 0;
     let nrPageout = 0;
-    const nrActivate = [0, 0];
-    const back: number[] = [];
-    for (const page of taken) {
-      sc.nrScanned++;
-      let f = t.flags[page]!;
-      let activate = false;
-      if (f & PG_mlocked) {
-        // !folio_evictable(): activate_locked, but an mlocked page is not set active
-        back.push(page);
-        continue;
+    if (folios.length > 0) {
+      const res = reclaimer.shrinkFolioList(folios, sc);
+      if (res.outcome.length !== folios.length) {
+        throw new MmsimError('EINVAL', `shrink_folio_list returned ${res.outcome.length} outcomes for ${folios.length} pages`, { plugin: this.name });
       }
-      if (!sc.mayUnmap && t.mapcount[page]! > 0) {
-        back.push(page); // keep_locked
-        continue;
-      }
-      // folio_check_references(): PG_referenced stands for the reference found
-      const referenced = f & PG_referenced;
-      f &= ~PG_referenced;
-      const anon = !!(f & PG_swapbacked);
-      if (referenced) {
-        activate = true; // FOLIOREF_ACTIVATE
-      } else if (f & PG_writeback) {
-        f |= PG_reclaim; // under writeback: mark for immediate reclaim when done
-        activate = true;
-      } else if (anon) {
-        if (!sc.mayWriteback) {
-          back.push(page); // keep_locked: may not page out to swap
-          t.flags[page] = f;
-          continue;
-        }
-        if (s.swapClaimed >= this.swap.free) {
-          activate = true; // add_to_swap() failed
-        } else {
-          s.swapClaimed++;
-          nrPageout++;
-        }
-      } else if (f & PG_dirty) {
-        f |= PG_reclaim; // only kswapd writes file pages back: activate and let the flushers clean it
-        activate = true;
-      }
-      if (activate) {
-        f |= PG_active;
-        nrActivate[anon ? 0 : 1]!++;
-        t.flags[page] = f;
-        back.push(page);
-        continue;
-      }
-      t.flags[page] = f;
-      victims.push(this.memory.pageToPfn(page));
-      reclaimed++;
+      res.outcome.forEach((o, j) => (outcome[at[j]!] = o));
+      reclaimed = res.nrReclaimed;
+      nrPageout = res.stat.nrPageout;
+      nrActivate[0]! += res.stat.nrActivate[0];
+      nrActivate[1]! += res.stat.nrActivate[1];
     }
+    const back: number[] = [];
+    taken.forEach((page, i) => {
+      if (outcome[i] === FolioOutcome.FREED) return;
+      if (outcome[i] === FolioOutcome.ACTIVATE) t.flags[page]! |= PG_active;
+      back.push(page);
+    });
     this.moveToLru(back);
     this.count('pgactivate', nrActivate[0]! + nrActivate[1]!);
-    this.count(sc.kswapd ? 'pgsteal_kswapd' : 'pgsteal_direct', reclaimed);
-    this.count(file ? 'pgsteal_file' : 'pgsteal_anon', reclaimed);
     this.noteCost(vec, file, nrPageout, scanned - reclaimed);
     if (this.events.enabled.mm_vmscan_lru_shrink_inactive) {
       this.events.emit('mm_vmscan_lru_shrink_inactive', {
