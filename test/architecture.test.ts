@@ -116,10 +116,10 @@ describe('architecture (docs/architecture.md)', () => {
     expect(cycles).toEqual([]);
   });
 
-  // the target is about 3,500; today's figure is the ceiling, so core cannot grow back
-  it('core stays small: no more than 3,900 lines of non-test source', () => {
+  // the target is about 3,500 (it was 8,522): a ceiling just above today's figure keeps it from growing back
+  it('core stays small: no more than 3,650 lines of non-test source', () => {
     const lines = sources(join(root, 'packages/core/src')).reduce((n, f) => n + readFileSync(f, 'utf8').split('\n').length - 1, 0);
-    expect(lines).toBeLessThanOrEqual(3900);
+    expect(lines).toBeLessThanOrEqual(3650);
   });
 
   it('core depends on no plugin and no service package (it names none to load)', () => {

@@ -151,3 +151,23 @@ describe('composition', () => {
     expect(await run()).toBe(await run());
   });
 });
+
+describe('core alone (no distribution): every point named, services listed, a layout function given', () => {
+  it('composes by package names and runs like the default composition', async () => {
+    const { createSimulator: createCoreSimulator } = await import('@mmsim/core');
+    const { layoutMachine } = await import('@mmsim/machine');
+    const config = {
+      machine: { memory: '256M', cpus: 2 }, seed: 4,
+      plugins: { memoryModel: '@mmsim/plugin-flatmem', pageAllocator: '@mmsim/plugin-buddy', slab: '@mmsim/plugin-slub', reclaim: '@mmsim/plugin-lru', oom: '@mmsim/plugin-oom-linux' },
+      services: ['@mmsim/mm', '@mmsim/debug'],
+    };
+    const core = await createCoreSimulator(config, { layoutMachine });
+    const def = await createSimulator({ machine: config.machine, seed: 4 });
+    expect(core.composition).toEqual(def.composition);
+    for (const sim of [core, def]) runDefaultWorkload(sim, { ops: 3000 });
+    for (const view of ['buddyinfo', 'slabinfo', 'meminfo', 'vmstat', 'zoneinfo']) expect(core.proc(view)).toBe(def.proc(view));
+    core.check();
+    core.dispose();
+    def.dispose();
+  });
+});

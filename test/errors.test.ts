@@ -8,6 +8,8 @@ import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readConfig } from '@mmsim/cli';
 import { createSimulator as createCoreSimulator } from '@mmsim/core';
+
+const CORE_ALONE_PLUGINS = { memoryModel: '@mmsim/plugin-flatmem', pageAllocator: '@mmsim/plugin-buddy', slab: '@mmsim/plugin-slub', reclaim: '@mmsim/plugin-lru', oom: '@mmsim/plugin-oom-linux' };
 import {
   createSimulator, definePlugin, ERROR_CODES, type ErrorCode, GFP_DMA, GFP_DMA32, GFP_HIGHUSER_MOVABLE, GFP_KERNEL,
   injectable, isMmsimError, Lifecycle, layoutMachine, MAX_PAGE_ORDER, MEMORY_MODEL, OOM_SCORER, PAGE_ALLOCATOR,
@@ -119,7 +121,8 @@ const TRIGGERS: Partial<Record<ErrorCode, Trigger[]>> = {
   ],
   EPLUGIN_MISSING: [
     ['core alone with no plugin for a point', pure(() => createCoreSimulator({ machine: { memory: '64M' } }))],
-    ['core alone without the services a plugin needs', pure(() => createCoreSimulator({ machine: { memory: '64M' }, plugins: { memoryModel: '@mmsim/plugin-flatmem', pageAllocator: '@mmsim/plugin-buddy', slab: '@mmsim/plugin-slub', reclaim: '@mmsim/plugin-lru', oom: '@mmsim/plugin-oom-linux' } }))],
+    ['core alone without the services a plugin needs', pure(() => createCoreSimulator({ machine: { memory: '64M' }, plugins: CORE_ALONE_PLUGINS }, { layoutMachine }))],
+    ['core alone with no machine layout', pure(() => createCoreSimulator({ machine: { memory: '64M' }, plugins: CORE_ALONE_PLUGINS, services: ['@mmsim/mm'] }))],
   ],
   EPLUGIN_REGISTER: [
     ['register() throws', onCreate({ plugins: { slab: definePlugin({ name: 'broken', provides: SLAB_ALLOCATOR, apiVersion: '1', register() { throw new Error('boom'); } }) } })],

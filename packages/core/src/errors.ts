@@ -13,7 +13,7 @@ export const ERROR_CODES = {
   EPLUGIN_API: 'A plugin was written for another plugin API version than this core. Upgrade the plugin or the core.',
   EPLUGIN_OPTIONS: 'A plugin rejected its options; the message names the plugin and the field. Fix the option.',
   EPLUGIN_INVALID: 'A module does not export a valid plugin manifest (definePlugin), or its register() did not bind the token it claims. Fix the plugin.',
-  EPLUGIN_MISSING: 'A composition lacks an extension point or a service that a plugin depends on: core alone has no default composition. Name a plugin for every point and list the services (`services: [\'@mmsim/mm\']`), or use createSimulator from @mmsim/defconfig, which fills in the defaults.',
+  EPLUGIN_MISSING: 'A composition lacks an extension point, a service a plugin depends on, or the machine layout function: core alone has no default composition. Name a plugin for every point, list the services (`services: [\'@mmsim/mm\']`) and pass a layout function (`createSimulator(config, { layoutMachine })`, @mmsim/machine), or use createSimulator from @mmsim/defconfig, which fills in the defaults.',
   EPLUGIN_REGISTER: 'A plugin threw while registering or booting. The message carries the plugin name and the cause.',
   EFROZEN: 'A composed simulator was changed after it was frozen. Build a new simulator with the other composition.',
   EDISPOSED: 'A simulator was used after dispose(). Create a new one.',

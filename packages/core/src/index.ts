@@ -27,11 +27,10 @@ export { isSnapshot, SNAPSHOT_EXCLUDE, type Snapshot, type SnapshotObject, type 
 // the data every mechanism shares
 export * from './page.js';
 export * from './topology.js';
-export {
-  type CoreSpec, type ImportedMachine, layoutMachine, type MachineDescription, type MachineImporter, type MachineLayout, type NodeDescription,
-  type NumaCost, parseCmdline, type PfnRange, type ZoneSpec,
+export type {
+  CoreSpec, E820Entry, E820Type, MachineDescription, MachineLayout, MachineLayouter, NodeDescription,
+  NumaCost, PfnRange, ZoneSpec,
 } from './machine.js';
-export * from './e820.js';
 export * from './gfp.js';
 export * from './size.js';
 export * from './kversion.js';

@@ -10,7 +10,7 @@ import { SimClock } from './clock.js';
 import { parseConfig, type PluginRef, type ResolvedConfig, type SimulatorConfig } from './config.js';
 import { MmsimError } from './errors.js';
 import { EventBus } from './events.js';
-import { layoutMachine, type MachineDescription, type MachineImporter } from './machine.js';
+import type { MachineDescription, MachineLayouter } from './machine.js';
 import type { MemoryModel } from './memory-model.js';
 import type { OomScorer } from './oom.js';
 import { NO_PAGE, PageFrameTable, PageOwner, PG_reserved } from './page.js';
@@ -43,8 +43,12 @@ export interface Distribution {
   defaults?: Readonly<Partial<Record<ExtensionPointKey, PluginRef>>>;
   /** The service packages when the config names none. */
   services?: readonly PluginRef[];
-  /** Reads `machine.dmesg` / `machine.zoneinfo`. */
-  importMachine?: MachineImporter;
+  /**
+   * Lays the config's `machine` out (the shorthand, an e820 map, explicit
+   * nodes, a boot log...): @mmsim/machine's layoutMachine. Core builds the
+   * topology from the layout but reads no machine description itself.
+   */
+  layoutMachine?: MachineLayouter;
 }
 
 /** What snapshot() and restore need to know about a composition. */
@@ -200,7 +204,7 @@ export class Simulator {
     let v = this.resolved.get(token);
     if (v === undefined) {
       if (typeof token === 'symbol' && !c.isRegistered(token, true)) {
-        throw new MmsimError('EPLUGIN_MISSING', `this composition has no ${extensionPointName(token)}: list a service package that provides it (services: ['@mmsim/mm'])`);
+        throw new MmsimError('EPLUGIN_MISSING', `this composition has no ${extensionPointName(token)}: list a service package that provides it (the defconfig's: services: ['@mmsim/mm', '@mmsim/debug'])`);
       }
       v = c.resolve(token);
       this.resolved.set(token, v);
@@ -414,7 +418,10 @@ export async function createSimulator(config: SimulatorConfig = {}, distribution
   for (const [i, ref] of services.entries()) loaded.push(...(await loadRef(ref, 'service', `services.${i}`, known)));
   for (const [i, ref] of cfg.extraPlugins.entries()) loaded.push(...(await loadRef(ref as PluginRef, 'extra', `extraPlugins.${i}`, known)));
 
-  const layout = layoutMachine(cfg.machine as MachineDescription, distribution.importMachine);
+  if (!distribution.layoutMachine) {
+    throw new MmsimError('EPLUGIN_MISSING', "machine: core alone lays out no machine: pass a layout function (createSimulator(config, { layoutMachine }) with @mmsim/machine's), or use createSimulator from @mmsim/defconfig", { path: 'machine' });
+  }
+  const layout = distribution.layoutMachine(cfg.machine as MachineDescription);
   // the kernel whose formulas apply: the config's, else the boot log's, else the default
   layout.kernel = (config as SimulatorConfig | undefined)?.kernel ?? layout.kernel ?? cfg.kernel;
   cfg.kernel = layout.kernel;

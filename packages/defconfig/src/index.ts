@@ -3,14 +3,14 @@
  * kernel's: the built-in plugins and services by short name, and
  * {@link createSimulator} with the defaults filled in (flatmem, buddy, slub,
  * lru, oom-linux; the @mmsim/mm services and the @mmsim/debug tooling; boot
- * logs and /proc/zoneinfo read by @mmsim/machine). Core names no plugin:
+ * logs and /proc/zoneinfo laid out by @mmsim/machine). Core names no plugin:
  * this is the package that depends on them. For convenience it re-exports
  * the APIs of core, the services, the workloads, the machine importers and
  * the debug tooling.
  * @module @mmsim/defconfig
  */
 import { createSimulator as composeSimulator, type Distribution, type PluginLoader, type Simulator, type SimulatorConfig } from '@mmsim/core';
-import { importMachine } from '@mmsim/machine';
+import { layoutMachine } from '@mmsim/machine';
 
 /** The built-in plugins and service packages: short name → loader. */
 export const BUILTIN_PLUGINS: Readonly<Record<string, PluginLoader>> = Object.freeze({
@@ -52,7 +52,7 @@ export const DEFCONFIG: Distribution = Object.freeze({
   plugins: BUILTIN_PLUGINS,
   defaults: DEFAULT_PLUGINS,
   services: DEFAULT_SERVICES,
-  importMachine,
+  layoutMachine,
 });
 
 /**

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { isMmsimError, layoutMachine } from '@mmsim/core';
+import { isMmsimError } from '@mmsim/core';
+import { layoutMachine } from './layout.js';
 import { machineFromDmesg, parseDmesg } from './dmesg.js';
 import { importMachine } from './machine.js';
 

@@ -7,8 +7,8 @@
  * (so a simulated boot can be checked against them).
  * @module
  */
-import { type E820Entry, type E820Type, e820RangeRemove, e820RangeUpdate, e820Sanitize, kernelMajorMinor, type MachineDescription, MmsimError } from '@mmsim/core';
-import { e820TypeFromString } from './e820.js';
+import { type E820Entry, type E820Type, kernelMajorMinor, type MachineDescription, MmsimError } from '@mmsim/core';
+import { e820RangeRemove, e820RangeUpdate, e820Sanitize, e820TypeFromString } from './e820.js';
 
 /** A pfn range with its node, as `Early memory node ranges` prints it. */
 export interface NodePfnRange {

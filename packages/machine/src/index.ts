@@ -13,4 +13,5 @@ export * from './dmesg.js';
 export * from './zoneinfo.js';
 export * from './e820.js';
 export * from './mm_init.js';
-export { type ExpandedMachine, expandMachineSources, importMachine, printedBoot } from './machine.js';
+export { type ExpandedMachine, expandMachineSources, type ImportedMachine, importMachine, type MachineImporter, printedBoot } from './machine.js';
+export { layoutMachine, parseCmdline } from './layout.js';

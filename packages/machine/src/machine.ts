@@ -6,9 +6,20 @@
  * @module
  */
 import { readFileSync } from 'node:fs';
-import { type ImportedMachine, type MachineDescription, type MachineImporter, type MachineLayout, MmsimError } from '@mmsim/core';
+import { type MachineDescription, type MachineLayout, MmsimError } from '@mmsim/core';
 import { machineFromDmesg, parseDmesg, type PrintedBoot } from './dmesg.js';
 import { machineFromZoneinfo, parseZoneinfo } from './zoneinfo.js';
+
+/** What a machine importer (a boot log, a /proc/zoneinfo) made of a description. */
+export interface ImportedMachine {
+  desc: MachineDescription;
+  kernel?: string;
+  bootLog?: unknown;
+  source?: string;
+}
+
+/** Expands `machine.dmesg` / `machine.zoneinfo` into a plain description (used by layoutMachine). */
+export type MachineImporter = (desc: MachineDescription) => ImportedMachine;
 
 /** What {@link expandMachineSources} made of a description: core's ImportedMachine, with the boot log's record typed. */
 export interface ExpandedMachine extends ImportedMachine {

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { isMmsimError, layoutMachine, Topology } from '@mmsim/core';
+import { isMmsimError, Topology } from '@mmsim/core';
+import { layoutMachine } from './layout.js';
 import { importMachine } from './machine.js';
 import { machineFromZoneinfo, parseZoneinfo } from './zoneinfo.js';
 

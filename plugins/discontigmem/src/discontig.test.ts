@@ -1,4 +1,5 @@
-import { layoutMachine, Topology } from '@mmsim/core';
+import { Topology } from '@mmsim/core';
+import { layoutMachine } from '@mmsim/machine';
 import { describe, expect, it } from 'vitest';
 import { DiscontigMem } from './discontig.js';
 

@@ -1,4 +1,5 @@
-import { layoutMachine, PG_nopage, PG_reserved, Topology } from '@mmsim/core';
+import { PG_nopage, PG_reserved, Topology } from '@mmsim/core';
+import { layoutMachine } from '@mmsim/machine';
 import { describe, expect, it } from 'vitest';
 import { FlatMem } from './flatmem.js';
 

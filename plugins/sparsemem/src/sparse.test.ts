@@ -1,4 +1,5 @@
-import { layoutMachine, type MemoryHotplug, STRUCT_PAGE_SIZE, Topology } from '@mmsim/core';
+import { type MemoryHotplug, STRUCT_PAGE_SIZE, Topology } from '@mmsim/core';
+import { layoutMachine } from '@mmsim/machine';
 import { describe, expect, it } from 'vitest';
 import { SparseMem, type SparsememOptions } from './sparse.js';
 

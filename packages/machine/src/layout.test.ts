@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { layoutMachine } from './machine.js';
-import { Topology } from './topology.js';
-import { parseSize, getOrder } from './size.js';
-import { isMmsimError } from './errors.js';
+import { layoutMachine } from './layout.js';
+import { Topology } from '@mmsim/core';
+import { parseSize, getOrder } from '@mmsim/core';
+import { isMmsimError } from '@mmsim/core';
 
 describe('machine layout and zones', () => {
   it('parses sizes as memparse does', () => {
