@@ -50,6 +50,11 @@ function scoped(c: DependencyContainer, token: symbol, cls: new (...args: never[
   c.register(token, { useClass: cls as never }, { lifecycle: Lifecycle.ContainerScoped });
 }
 
+/** The manifest of one service: `cls` bound to `token`, container scoped. */
+function service(name: string, token: symbol, cls: new (...args: never[]) => unknown, description: string): PluginManifest {
+  return definePlugin({ name, provides: token, apiVersion: '1', description, register: (c) => scoped(c, token, cls) });
+}
+
 /**
  * The services, in boot order (core's SERVICE_TOKENS order), then the /proc
  * views and the invariant checks. The /proc views are registered in the
@@ -57,51 +62,15 @@ function scoped(c: DependencyContainer, token: symbol, cls: new (...args: never[
  * allocator's now).
  */
 const manifests: readonly PluginManifest[] = [
-  definePlugin({
-    name: 'vmstat', provides: VMSTAT, apiVersion: '1',
-    description: 'vm counters that cross mechanisms: node stat items and vm events (mm/vmstat.c)',
-    register: (c) => scoped(c, VMSTAT, VmStatCounters),
-  }),
-  definePlugin({
-    name: 'swap', provides: SWAP, apiVersion: '1',
-    description: 'swap space totals: total_swap_pages / nr_swap_pages (mm/swapfile.c)',
-    register: (c) => scoped(c, SWAP, SwapInfo),
-  }),
-  definePlugin({
-    name: 'tasks', provides: TASKS, apiVersion: '1',
-    description: 'the task table, PF_MEMALLOC nesting and the interleave cursor of the current task',
-    register: (c) => scoped(c, TASKS, TaskList),
-  }),
-  definePlugin({
-    name: 'page-owners', provides: PAGE_OWNERS, apiVersion: '1',
-    description: 'page owners and page migration: migrate, evict and describe a page through its owners (mm/migrate.c)',
-    register: (c) => scoped(c, PAGE_OWNERS, PageOwnerRegistry),
-  }),
-  definePlugin({
-    name: 'vmscan', provides: RECLAIM, apiVersion: '1',
-    description: 'the reclaim engine: kswapd, direct and node reclaim, shrink_node, shrink_slab (mm/vmscan.c)',
-    register: (c) => scoped(c, RECLAIM, Vmscan),
-  }),
-  definePlugin({
-    name: 'oom-kill', provides: OOM_KILLER, apiVersion: '1',
-    description: 'the OOM killer: out_of_memory() with the configured OOM scorer (mm/oom_kill.c)',
-    register: (c) => scoped(c, OOM_KILLER, OomKill),
-  }),
-  definePlugin({
-    name: 'vmalloc', provides: VMALLOC, apiVersion: '1',
-    description: 'vmalloc / vfree over the page allocator, /proc/vmallocinfo (mm/vmalloc.c)',
-    register: (c) => scoped(c, VMALLOC, VmallocAllocator),
-  }),
-  definePlugin({
-    name: 'percpu', provides: PERCPU, apiVersion: '1',
-    description: 'alloc_percpu / free_percpu in vmalloc-backed chunks (mm/percpu.c)',
-    register: (c) => scoped(c, PERCPU, PercpuAllocator),
-  }),
-  definePlugin({
-    name: 'memory-hotplug', provides: MEMORY_HOTPLUG, apiVersion: '1',
-    description: 'online_pages / offline_pages for memory models that hotplug (mm/memory_hotplug.c)',
-    register: (c) => scoped(c, MEMORY_HOTPLUG, Hotplug),
-  }),
+  service('vmstat', VMSTAT, VmStatCounters, 'vm counters that cross mechanisms: node stat items and vm events (mm/vmstat.c)'),
+  service('swap', SWAP, SwapInfo, 'swap space totals: total_swap_pages / nr_swap_pages (mm/swapfile.c)'),
+  service('tasks', TASKS, TaskList, 'the task table, PF_MEMALLOC nesting and the interleave cursor of the current task'),
+  service('page-owners', PAGE_OWNERS, PageOwnerRegistry, 'page owners and page migration: migrate, evict and describe a page through its owners (mm/migrate.c)'),
+  service('vmscan', RECLAIM, Vmscan, 'the reclaim engine: kswapd, direct and node reclaim, shrink_node, shrink_slab (mm/vmscan.c)'),
+  service('oom-kill', OOM_KILLER, OomKill, 'the OOM killer: out_of_memory() with the configured OOM scorer (mm/oom_kill.c)'),
+  service('vmalloc', VMALLOC, VmallocAllocator, 'vmalloc / vfree over the page allocator, /proc/vmallocinfo (mm/vmalloc.c)'),
+  service('percpu', PERCPU, PercpuAllocator, 'alloc_percpu / free_percpu in vmalloc-backed chunks (mm/percpu.c)'),
+  service('memory-hotplug', MEMORY_HOTPLUG, Hotplug, 'online_pages / offline_pages for memory models that hotplug (mm/memory_hotplug.c)'),
   definePlugin({
     name: 'proc', provides: PROC_ENTRY, apiVersion: '1',
     description: '/proc views: buddyinfo, slabinfo, meminfo, vmallocinfo, zoneinfo, vmstat, extfrag, numa, numastat, <pid>/oom_score',

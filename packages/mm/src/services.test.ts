@@ -1,22 +1,14 @@
 import {
-  createSimulator, GFP_KERNEL, INVARIANT_CHECK, isMmsimError, MEMORY_HOTPLUG, OOM_KILLER, PAGE_OWNERS, PERCPU, type PluginManifest, PROC_ENTRY,
+  createSimulator, GFP_KERNEL, INVARIANT_CHECK, MEMORY_HOTPLUG, OOM_KILLER, PAGE_OWNERS, PERCPU, type PluginManifest, PROC_ENTRY,
   RECLAIM, type Simulator, SWAP, TASKS, VMALLOC, VMSTAT,
 } from '@mmsim/defconfig';
+import { expectCode } from '@mmsim/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 import mm, { allocPagesPolicy, calculateNormalThreshold, Hotplug, OomKill, PercpuAllocator, SwapInfo, TaskList, VmallocAllocator, VmStatCounters } from './index.js';
 
 let sim: Simulator;
 const providedTokensOf = (m: PluginManifest) => (typeof m.provides === 'symbol' ? [m.provides] : m.provides);
 afterEach(() => sim?.dispose());
-
-function code(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (e) {
-    return isMmsimError(e) ? e.code : String(e);
-  }
-  return undefined;
-}
 
 describe('@mmsim/mm manifests', () => {
   it('is a list of plugin manifests, one per mechanism, in core\'s service boot order, then /proc and the checks', () => {
@@ -66,7 +58,7 @@ describe('/proc views', () => {
     expect(sim.procNames()).toContain(`${t.pid}/oom_score`);
     expect(sim.proc(`${t.pid}/oom_score`)).toBe(`${sim.oom.oomScore(t, sim.oomKiller.totalPages())}\n`);
     sim.tasks.exit(t.pid);
-    expect(code(() => sim.proc(`${t.pid}/oom_score`))).toBe('EPROC_UNKNOWN');
+    expectCode(() => sim.proc(`${t.pid}/oom_score`), 'EPROC_UNKNOWN');
   });
 
   it('/proc/vmstat adds the page allocator\'s events and VMSTAT\'s, by name', async () => {
@@ -128,6 +120,6 @@ describe('mempolicy', () => {
     const got = [0, 1, 2, 3].map(() => nodeOf(allocPagesPolicy(sim, GFP_KERNEL, 0, { mode: 'interleave', nodes: [0, 1] })));
     expect(got).toEqual([0, 1, 0, 1]);
     expect((sim.tasks as TaskList).ilPrev).toBe(1);
-    expect(code(() => allocPagesPolicy(sim, GFP_KERNEL, 0, { mode: 'preferred', node: 7 }))).toBe('EINVAL');
+    expectCode(() => allocPagesPolicy(sim, GFP_KERNEL, 0, { mode: 'preferred', node: 7 }), 'EINVAL');
   });
 });
