@@ -49,12 +49,12 @@ function packages(): Pkg[] {
   return out;
 }
 
-const LOWER_TOOLS = ['@mmsim/core', '@mmsim/mm', '@mmsim/slab-common', '@mmsim/workload', '@mmsim/machine', '@mmsim/debug'];
+const LOWER_TOOLS = ['@mmsim/core', '@mmsim/mm', '@mmsim/process', '@mmsim/slab-common', '@mmsim/workload', '@mmsim/machine', '@mmsim/debug'];
 /** What each layer may import (docs/architecture.md). */
 function allowed(p: Pkg): string[] | 'any' {
   if (p.name === '@mmsim/core') return [];
   if (p.dir.startsWith('plugins/')) return ['@mmsim/plugin-slab', '@mmsim/plugin-slub', '@mmsim/plugin-slob'].includes(p.name) ? ['@mmsim/core', '@mmsim/slab-common'] : ['@mmsim/core'];
-  if (['@mmsim/mm', '@mmsim/slab-common', '@mmsim/workload', '@mmsim/machine', '@mmsim/debug'].includes(p.name)) return ['@mmsim/core'];
+  if (['@mmsim/mm', '@mmsim/process', '@mmsim/slab-common', '@mmsim/workload', '@mmsim/machine', '@mmsim/debug'].includes(p.name)) return ['@mmsim/core'];
   if (p.name === '@mmsim/testkit') return ['@mmsim/core', '@mmsim/defconfig'];
   if (p.name === '@mmsim/defconfig') return [...LOWER_TOOLS, ...packages().filter((x) => x.dir.startsWith('plugins/')).map((x) => x.name)];
   if (p.name === 'mmsim-plugin-bitmap') return ['@mmsim/core'];
@@ -116,10 +116,11 @@ describe('architecture (docs/architecture.md)', () => {
     expect(cycles).toEqual([]);
   });
 
-  // the target is about 3,500 (it was 8,522): a ceiling just above today's figure keeps it from growing back
-  it('core stays small: no more than 3,650 lines of non-test source', () => {
+  // about 3,500 for the microkernel (it was 8,522) plus the process layer's contracts (process.ts):
+  // a ceiling just above today's figure keeps it from growing back
+  it('core stays small: no more than 4,000 lines of non-test source', () => {
     const lines = sources(join(root, 'packages/core/src')).reduce((n, f) => n + readFileSync(f, 'utf8').split('\n').length - 1, 0);
-    expect(lines).toBeLessThanOrEqual(3650);
+    expect(lines).toBeLessThanOrEqual(4000);
   });
 
   it('core depends on no plugin and no service package (it names none to load)', () => {

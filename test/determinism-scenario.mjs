@@ -21,7 +21,12 @@ export async function runScenario({ config, ops }) {
       shrinkFolioList: (folios) => (victims.push(...folios), { nrReclaimed: 0, outcome: folios.map(() => FolioOutcome.KEEP), stat: { nrPageout: 0, nrActivate: [0, 0] } }),
     });
     const r = sim.random;
-    for (let i = 0; i < 8; i++) sim.tasks.fork({ comm: `task${i}`, anonRss: r.below(1 << 14), fileRss: r.below(1 << 12), totalVm: 1 << 16, oomScoreAdj: r.below(2001) - 1000 });
+    for (let i = 0; i < 8; i++) {
+      const t = sim.processes.spawn({ comm: `task${i}`, oomScoreAdj: r.below(2001) - 1000 });
+      const len = (1 + r.below(1 << 10)) * 4096;
+      const addr = sim.processes.mmap(t.pid, len);
+      sim.processes.touch(t.pid, addr, len, { write: r.below(4) !== 0, random: true, seed: r.below(1000) });
+    }
     const victim = sim.oomKiller.outOfMemory();
     sim.check();
     const procs = sim.procNames().map((n) => `==> /proc/${n} <==\n${sim.proc(n)}`);

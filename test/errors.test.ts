@@ -181,7 +181,6 @@ const TRIGGERS: Partial<Record<ErrorCode, Trigger[]>> = {
   EBAD_SIZE: [
     ['kmalloc of a negative size', simple((sim) => sim.slab.kmalloc(-1, GFP_KERNEL))],
     ['kmalloc beyond KMALLOC_MAX_SIZE', simple((sim) => sim.slab.kmalloc(2 ** 40, GFP_KERNEL))],
-    ['an oom_score_adj out of range', simple((sim) => sim.tasks.fork({ comm: 'x', oomScoreAdj: 1001 }))],
   ],
   ECACHE_BUSY: [['destroying a cache with live objects', onSim((sim) => { const c = sim.slab.createCache('busy', 128); sim.slab.cacheAlloc(c, GFP_KERNEL); return c; }, (sim, c) => sim.slab.destroyCache(c))]],
   ECACHE_UNKNOWN: [['allocating from a destroyed cache', onSim((sim) => { const c = sim.slab.createCache('gone', 128); sim.slab.destroyCache(c); return c; }, (sim, c) => sim.slab.cacheAlloc(c, GFP_KERNEL))]],
@@ -196,6 +195,7 @@ const TRIGGERS: Partial<Record<ErrorCode, Trigger[]>> = {
     ['onlining a section under FLATMEM', simple((sim) => sim.memory.onlineSection(1, sim.topology.zoneTypes[2]!))],
   ],
   EINVAL: [
+    ['an oom_score_adj out of range (as a write to /proc/<pid>/oom_score_adj is)', simple((sim) => sim.processes.spawn({ comm: 'x', oomScoreAdj: 1001 }))],
     ['a node that does not exist', simple((sim) => sim.pages.allocPages(GFP_KERNEL, 0, { nid: 9 }))],
     ['a CPU that does not exist', simple((sim) => sim.slab.kmalloc(64, GFP_KERNEL, { cpu: 99 }))],
     ['a cache asking for SLAB_KMALLOC', simple((sim) => sim.slab.createCache('kmallocish', 64, { flags: SLAB_KMALLOC }))],

@@ -121,8 +121,15 @@ class Driver {
           if (a !== null) s.vmas.push(a);
         }
       } else if (x < 76) {
-        if (s.pids.length > 3 && r.below(2) === 0) sim.tasks.exit(s.pids.splice(r.below(s.pids.length), 1)[0]!);
-        else s.pids.push(sim.tasks.fork({ comm: `t${s.op}`, anonRss: r.below(1000), oomScoreAdj: r.below(200) - 100 }).pid);
+        s.pids = s.pids.filter((pid) => sim.tasks.has(pid)); // killed ones are gone
+        if (s.pids.length > 3 && r.below(2) === 0) sim.processes.exit(s.pids.splice(r.below(s.pids.length), 1)[0]!);
+        else {
+          const t = sim.processes.spawn({ comm: `t${s.op}`, oomScoreAdj: r.below(200) - 100 });
+          const len = r.below(100) * 4096;
+          const addr = sim.processes.mmap(t.pid, Math.max(len, 4096));
+          if (len > 0 && addr >= 0) sim.processes.touch(t.pid, addr, len, { write: r.below(2) === 0 });
+          if (sim.tasks.has(t.pid)) s.pids.push(t.pid);
+        }
       } else if (r.below(2) === 0 && s.pages.length > 0) {
         this.dropPage(r.below(s.pages.length), true);
       } else if (s.objs.length > 0) {

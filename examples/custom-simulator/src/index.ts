@@ -59,9 +59,15 @@ export async function demo(oom: 'oom-linux' | typeof largestRss) {
   sim.events.on('mm_page_alloc', (e) => allocs.push(`pfn=0x${e.pfn.toString(16)} order=${e.order} migratetype=${e.migratetype}`));
   const pfn = sim.pages.allocPages(GFP_KERNEL, 2, { cpu: 3 })!;
   sim.pages.freePages(pfn, 2);
-  sim.tasks.fork({ comm: 'database', anonRss: 200_000, oomScoreAdj: -500 });
-  sim.tasks.fork({ comm: 'browser', anonRss: 120_000, oomScoreAdj: 300 });
-  sim.tasks.fork({ comm: 'sshd', anonRss: 2_000, oomScoreAdj: -1000 });
+  // three processes that have written their memory: the counters the scorers read come from that
+  const spawn = (comm: string, pages: number, oomScoreAdj: number) => {
+    const t = sim.processes.spawn({ comm, oomScoreAdj });
+    const addr = sim.processes.mmap(t.pid, pages * 4096);
+    sim.processes.touch(t.pid, addr, pages * 4096, { write: true });
+  };
+  spawn('database', 200_000, -500);
+  spawn('browser', 120_000, 300);
+  spawn('sshd', 2_000, -1000);
   const victim = sim.oomKiller.outOfMemory();
   const result = { node: sim.topology.pfnZone(pfn)!.nid, allocs, victim: victim?.comm ?? null, composition: sim.composition };
   sim.dispose();

@@ -1,4 +1,4 @@
-import { createSimulator, GFP_HIGHUSER_MOVABLE, GFP_KERNEL, PageOwner, runDefaultWorkload } from '@mmsim/defconfig';
+import { createSimulator, GFP_HIGHUSER_MOVABLE, GFP_KERNEL, MAP_NORESERVE, PageOwner, runDefaultWorkload } from '@mmsim/defconfig';
 import { pageAllocatorConformance } from '@mmsim/testkit';
 import { describe, expect, it } from 'vitest';
 
@@ -52,24 +52,17 @@ describe('mmsim-plugin-bitmap gets reclaim and the OOM killer (services, not its
     sim.check();
 
     // 2. a task's anonymous memory (no swap): once the cache is gone, only the OOM killer can help
-    const hog = sim.tasks.fork({ comm: 'hog' });
-    const hogPages: number[] = [];
+    const hog = sim.processes.spawn({ comm: 'hog' });
+    const len = 2 * managed * 4096;
+    const addr = sim.processes.mmap(hog.pid, len, { flags: MAP_NORESERVE }); // more than RAM: not accounted
+    expect(addr).toBeGreaterThan(0);
     const victims: string[] = [];
-    sim.events.on('mark_victim', (e) => {
-      victims.push(e.comm);
-      // the OOM reaper's work, done by the owner of the victim's memory
-      for (const p of hogPages.splice(0)) sim.pages.freePages(p, 0);
-      sim.tasks.get(e.pid).anonRss = 0;
-    });
-    // allocate until the OOM killer has run: every allocation is served, the one that ran out after the kill
-    for (let i = 0; victims.length === 0 && i < 2 * managed; i++) {
-      const pfn = sim.pages.allocPages(GFP_HIGHUSER_MOVABLE, 0, { pid: hog.pid });
-      expect(pfn, `anonymous page ${i}`).not.toBeNull();
-      own(pfn!, PageOwner.ANON);
-      hogPages.push(pfn!);
-      hog.anonRss++;
-      hog.totalVm++;
-    }
+    sim.events.on('mark_victim', (e) => victims.push(e.comm));
+    // write until memory runs out: the OOM killer picks the hog, which dies and gives its memory back
+    const r = sim.processes.touch(hog.pid, addr, len, { write: true });
+    expect(r.killed).toBe('OOM');
+    expect(r.minor).toBeGreaterThan(managed / 2);
+    expect(sim.tasks.has(hog.pid)).toBe(false);
     expect(victims).toEqual(['hog']);
     expect(sim.vmstat.events.oom_kill).toBe(1);
     expect(cache.size, 'the page cache went first').toBeLessThan(managed / 8);

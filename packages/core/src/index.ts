@@ -17,6 +17,7 @@ export * from './slab-allocator.js';
 export * from './reclaim.js';
 export * from './oom.js';
 export * from './services.js';
+export * from './process.js';
 export type { ProcEntry } from './proc.js';
 // composition
 export { API_VERSION, definePlugin, type PluginManifest, type StandardResult, type StandardSchemaV1 } from './plugin.js';

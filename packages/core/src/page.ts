@@ -24,6 +24,8 @@ export const PG_mlocked = 1 << 14;
 export const PG_reclaim = 1 << 15;
 export const PG_anon = 1 << 16;
 export const PG_tail = 1 << 17;
+/** In the swap cache (PG_swapcache): page->private is not the order but the swap cache knows its entry. */
+export const PG_swapcache = 1 << 18;
 /** Page type: a free block head in the buddy allocator (PageBuddy). */
 export const PG_buddy = 1 << 24;
 /** Page type: a slab page (PageSlab). */
@@ -80,6 +82,7 @@ export class PageFrameTable {
   /** page->_refcount */
   refcount: Int32Array;
   private _mapcount: Int32Array | null = null;
+  private _index: Float64Array | null = null;
   /** page->private: buddy order for free heads; allocator-defined otherwise. */
   private: Int32Array;
   /** page->lru.next / .prev as slot indices (NO_PAGE = -1). */
@@ -87,7 +90,10 @@ export class PageFrameTable {
   lruPrev: Int32Array;
   /** Owner kind ({@link PageOwner}) per page. */
   ownerKind: Uint8Array;
-  /** Owner id within its kind (cache id, task pid, ...). */
+  /**
+   * Owner id within its kind (cache id, task pid, ...). For user pages it is
+   * page->mapping: the anon_vma (ANON) or the inode number (PAGE_CACHE).
+   */
   owner: Uint32Array;
 
   constructor(size: number) {
@@ -108,6 +114,17 @@ export class PageFrameTable {
   set mapcount(a: Int32Array) {
     this._mapcount = a;
   }
+  /**
+   * page->index: the file page (PAGE_CACHE) or the virtual page number
+   * (ANON: address >> PAGE_SHIFT, which needs 35 bits on x86_64, hence
+   * float64). Allocated on first use.
+   */
+  get index(): Float64Array {
+    return (this._index ??= new Float64Array(this.size));
+  }
+  set index(a: Float64Array) {
+    this._index = a;
+  }
 
   /** Grows the table to `size` slots (hot-add); existing slots keep their contents. */
   grow(size: number): void {
@@ -121,6 +138,11 @@ export class PageFrameTable {
     this.flags = g(this.flags);
     this.refcount = g(this.refcount);
     if (this._mapcount) this._mapcount = g(this._mapcount);
+    if (this._index) {
+      const n = new Float64Array(size);
+      n.set(this._index);
+      this._index = n;
+    }
     this.private = g(this.private);
     this.lruNext = g(this.lruNext, NO_PAGE);
     this.lruPrev = g(this.lruPrev, NO_PAGE);
@@ -131,7 +153,7 @@ export class PageFrameTable {
 
   /** Bytes of simulator metadata per slot the allocated arrays take. */
   get bytesPerPage(): number {
-    return 4 + 4 + 4 + 4 + 4 + 1 + 4 + (this._mapcount ? 4 : 0);
+    return 4 + 4 + 4 + 4 + 4 + 1 + 4 + (this._mapcount ? 4 : 0) + (this._index ? 8 : 0);
   }
 
   /** Bytes of simulator metadata this table has allocated. */

@@ -43,8 +43,6 @@ export interface ScanControl {
   nrScanned: number;
   /** Out (engine): pages freed. */
   nrReclaimed: number;
-  /** Out (engine): swap slots add_to_swap() took this pass; SWAP's free count does not move, so these are held against it. */
-  nrSwapClaimed?: number;
 }
 
 /** Make a ScanControl with kernel defaults. */

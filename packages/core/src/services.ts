@@ -8,6 +8,7 @@
 import type { PageOwner } from './page.js';
 import type { FolioReclaimer, ScanControl } from './reclaim.js';
 import type { OomControl, Task } from './oom.js';
+import type { ProcessTask } from './process.js';
 import type { Zone } from './topology.js';
 
 /**
@@ -24,29 +25,26 @@ export interface VmStat {
   readonly events: Record<string, number>;
 }
 
-/** Swap space, pages (total_swap_pages / nr_swap_pages). */
-export interface SwapSpace {
-  total: number;
-  free: number;
-}
-
-/** The task table the OOM killer chooses from (task_struct + mm counters). */
+/**
+ * The task table the OOM killer chooses from (task_struct with its mm's
+ * counters): the tasks PROCESSES made, in pid order. Tasks are created and
+ * end through PROCESSES (spawn, fork, exit); their counters derive from
+ * their address spaces.
+ */
 export interface TaskTable {
-  /** Creates a task (fork + exec); pids from 1 up. Counters start at zero unless given. */
-  fork(t: Partial<Omit<Task, 'pid'>> & { comm: string }): Task;
   /** The task with `pid`, or ETASK_UNKNOWN. */
-  get(pid: number): Task;
+  get(pid: number): ProcessTask;
   has(pid: number): boolean;
-  /** exit(): the task goes away. */
-  exit(pid: number): void;
   /** for_each_process, in pid order. */
-  all(): Task[];
+  all(): ProcessTask[];
   /**
    * Nesting depth of PF_MEMALLOC on the current task: reclaim and
    * compaction set it so their own allocations may use the reserves and do
    * not recurse into reclaim.
    */
   memalloc: number;
+  /** current->il_prev: the node the last MPOL_INTERLEAVE allocation used (−1: none yet). */
+  ilPrev: number;
 }
 
 /**
@@ -66,12 +64,14 @@ export interface PageOwnerOps {
    */
   migrate?(oldPfn: number, newPfn: number): void;
   /**
-   * pageout() / remove_mapping(): reclaim picked one of its pages (already
-   * off the LRU). Drop every reference, free it and return true, or return
-   * false to keep it. First wins: owners of the kind are asked in order
-   * until one gives the page up.
+   * try_to_unmap() + __remove_mapping(): reclaim picked one of its pages
+   * (already off the LRU). Drop every reference, free it and return true, or
+   * return false to keep it. For an anonymous page the engine has written
+   * it to swap first and passes the `swapEntry` (SwapSpace): the owner puts
+   * it in every PTE that mapped the page, one swapDuplicate() each. First
+   * wins: owners of the kind are asked in order until one gives the page up.
    */
-  evict?(pfn: number): boolean;
+  evict?(pfn: number, swapEntry?: number): boolean;
   /** What the page is, for page_owner-style reports. First wins (first non-undefined). */
   describe?(pfn: number): string | undefined;
 }
@@ -86,8 +86,8 @@ export interface PageOwners {
   migratePage(src: number, dst: number): void;
   /** Any owner able to give pages up? (no evictor: reclaim leaves the LRU alone) */
   canEvict(): boolean;
-  /** Asks the owners of `pfn`'s kind to give it up; true when one did. */
-  evict(pfn: number): boolean;
+  /** Asks the owners of `pfn`'s kind to give it up (an anon page with the swap entry it was written to); true when one did. */
+  evict(pfn: number, swapEntry?: number): boolean;
   /** describe() of the first owner of `pfn`'s kind that knows it. */
   describe(pfn: number): string | undefined;
 }

@@ -20,14 +20,15 @@ import type { ProcEntry } from './proc.js';
 import { Random } from './random.js';
 import type { ReclaimPolicy } from './reclaim.js';
 import { loadPlugin, type PluginLoader } from './registry.js';
-import type { InvariantCheck, MemoryHotplug, OomKiller, PageOwners, Percpu, Reclaim, SwapSpace, TaskTable, Vmalloc, VmStat } from './services.js';
+import type { InvariantCheck, MemoryHotplug, OomKiller, PageOwners, Percpu, Reclaim, TaskTable, Vmalloc, VmStat } from './services.js';
+import type { PageCache, Processes, SwapSpace } from './process.js';
 import type { SlabAllocator } from './slab-allocator.js';
 import type { Snapshot, Snapshotter } from './snapshot.js';
 import { Sysctl, type SysctlName } from './sysctl.js';
 import { DelayedWorkQueue } from './timer.js';
 import {
   CLOCK, CONTRIBUTION_TOKENS, EVENTS, EXTENSION_POINTS, extensionPointName, type ExtensionPointKey, INVARIANT_CHECK, lazy, lazyAll,
-  MEMORY_HOTPLUG, MEMORY_MODEL, OOM_KILLER, OOM_SCORER, PAGE_ALLOCATOR, PAGE_OWNERS, PERCPU, PROC_ENTRY, RANDOM, RECLAIM, RECLAIM_POLICY,
+  MEMORY_HOTPLUG, MEMORY_MODEL, OOM_KILLER, OOM_SCORER, PAGE_ALLOCATOR, PAGE_CACHE, PAGE_OWNERS, PROCESSES, PERCPU, PROC_ENTRY, RANDOM, RECLAIM, RECLAIM_POLICY,
   SERVICE_TOKENS, SLAB_ALLOCATOR, SNAPSHOTTER, SWAP, SYSCTL, TASKS, TIMERS, type Token, TOPOLOGY, VMALLOC, VMSTAT,
 } from './tokens.js';
 import { Topology } from './topology.js';
@@ -263,9 +264,17 @@ export class Simulator {
   get tasks(): TaskTable {
     return this.one(TASKS);
   }
-  /** Swap space (total / free pages). */
+  /** Swap devices, slots and the swap cache. */
   get swap(): SwapSpace {
     return this.one(SWAP);
+  }
+  /** The process layer: spawn, fork, exec, exit, mmap, munmap, mprotect, brk, faults. */
+  get processes(): Processes {
+    return this.one(PROCESSES);
+  }
+  /** Files and the page cache. */
+  get pageCache(): PageCache {
+    return this.one(PAGE_CACHE);
   }
   /** Node stat and vm event counters that cross mechanisms. */
   get vmstat(): VmStat {

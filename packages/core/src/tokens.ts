@@ -18,7 +18,8 @@ import type { OomScorer } from './oom.js';
 import type { ProcEntry } from './proc.js';
 import type { DelayedWorkQueue } from './timer.js';
 import type { Snapshotter } from './snapshot.js';
-import type { InvariantCheck, MemoryHotplug, OomKiller, PageOwnerOps, PageOwners, Percpu, Reclaim, SwapSpace, TaskTable, Vmalloc, VmStat } from './services.js';
+import type { InvariantCheck, MemoryHotplug, OomKiller, PageOwnerOps, PageOwners, Percpu, Reclaim, TaskTable, Vmalloc, VmStat } from './services.js';
+import type { PageCache, Processes, SwapSpace } from './process.js';
 
 /** A typed injection token: a symbol that remembers the type it resolves to. */
 export type Token<T> = symbol & { readonly __type?: T };
@@ -55,10 +56,14 @@ export const TIMERS = token<DelayedWorkQueue>('DelayedWorkQueue');
 
 /** Service: vm counters that cross mechanisms (node stats, vm events). */
 export const VMSTAT = token<VmStat>('VmStat');
-/** Service: swap space. */
+/** Service: swap devices, slots and the swap cache. */
 export const SWAP = token<SwapSpace>('SwapSpace');
-/** Service: the task table. */
+/** Service: the task table (what the OOM killer iterates). */
 export const TASKS = token<TaskTable>('TaskTable');
+/** Service: the process layer — tasks, address spaces, faults, fork / exec / exit. */
+export const PROCESSES = token<Processes>('Processes');
+/** Service: files and the page cache. */
+export const PAGE_CACHE = token<PageCache>('PageCache');
 /** Service: the page-owner registry (migrate, evict, describe a page through its owner). */
 export const PAGE_OWNERS = token<PageOwners>('PageOwners');
 /** Service: the reclaim engine (kswapd, direct and node reclaim, shrink_node, shrink_slab). */
@@ -73,7 +78,7 @@ export const PERCPU = token<Percpu>('Percpu');
 export const MEMORY_HOTPLUG = token<MemoryHotplug>('MemoryHotplug');
 
 /** The service tokens, in boot order (each is resolved at boot, so it is in every snapshot). */
-export const SERVICE_TOKENS: readonly symbol[] = [VMSTAT, SWAP, TASKS, PAGE_OWNERS, RECLAIM, OOM_KILLER, VMALLOC, PERCPU, MEMORY_HOTPLUG];
+export const SERVICE_TOKENS: readonly symbol[] = [VMSTAT, SWAP, TASKS, PAGE_OWNERS, RECLAIM, OOM_KILLER, VMALLOC, PERCPU, MEMORY_HOTPLUG, PAGE_CACHE, PROCESSES];
 
 /** Tooling: takes and restores snapshots (sim.snapshot(), `restore`); e.g. @mmsim/debug's. */
 export const SNAPSHOTTER = token<Snapshotter>('Snapshotter');

@@ -25,6 +25,7 @@ export const BUILTIN_PLUGINS: Readonly<Record<string, PluginLoader>> = Object.fr
   'oom-linux': () => import('@mmsim/plugin-oom-linux'),
   // service packages (lists of manifests)
   mm: () => import('@mmsim/mm'),
+  process: () => import('@mmsim/process'),
   debug: () => import('@mmsim/debug'),
 });
 
@@ -32,7 +33,7 @@ export const BUILTIN_PLUGINS: Readonly<Record<string, PluginLoader>> = Object.fr
 export const BUILTIN_PACKAGES: Readonly<Record<string, string>> = Object.freeze({
   flatmem: '@mmsim/plugin-flatmem', discontigmem: '@mmsim/plugin-discontigmem', sparsemem: '@mmsim/plugin-sparsemem',
   buddy: '@mmsim/plugin-buddy', slub: '@mmsim/plugin-slub', slab: '@mmsim/plugin-slab', slob: '@mmsim/plugin-slob',
-  lru: '@mmsim/plugin-lru', 'oom-linux': '@mmsim/plugin-oom-linux', mm: '@mmsim/mm', debug: '@mmsim/debug',
+  lru: '@mmsim/plugin-lru', 'oom-linux': '@mmsim/plugin-oom-linux', mm: '@mmsim/mm', process: '@mmsim/process', debug: '@mmsim/debug',
 });
 
 /** The default composition when a config names no plugins. */
@@ -44,8 +45,8 @@ export const DEFAULT_PLUGINS = Object.freeze({
   oom: 'oom-linux',
 });
 
-/** The default services: the kernel's shared mechanisms, then the debug tooling (invariant checks, snapshots). */
-export const DEFAULT_SERVICES: readonly string[] = Object.freeze(['mm', 'debug']);
+/** The default services: the kernel's shared mechanisms, the process layer, then the debug tooling (invariant checks, snapshots). */
+export const DEFAULT_SERVICES: readonly string[] = Object.freeze(['mm', 'process', 'debug']);
 
 /** What createSimulator fills in. */
 export const DEFCONFIG: Distribution = Object.freeze({
@@ -66,6 +67,7 @@ export function createSimulator(config: SimulatorConfig = {}): Promise<Simulator
 
 export * from '@mmsim/core';
 export * from '@mmsim/mm';
+export * from '@mmsim/process';
 export * from '@mmsim/workload';
 export * from '@mmsim/machine';
 export * from '@mmsim/debug';

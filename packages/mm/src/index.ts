@@ -22,8 +22,6 @@ import { PageOwnerRegistry } from './migrate.js';
 import { OomKill } from './oom_kill.js';
 import { PercpuAllocator, PercpuCheck } from './percpu.js';
 import { BuddyinfoProc, MeminfoProc, NumaProc, NumastatProc, OomScoreProc, SlabinfoProc, VmallocinfoProc } from './proc.js';
-import { SwapInfo } from './swapfile.js';
-import { TaskList } from './tasks.js';
 import { VmallocAllocator, VmallocCheck } from './vmalloc.js';
 import { Vmscan } from './vmscan.js';
 import { ExtfragIndexProc, UnusableIndexProc, VmStatCounters, VmstatProc, ZoneinfoProc } from './vmstat.js';
@@ -34,8 +32,6 @@ export {
   showBuddyinfo, showSlabinfo, showMeminfo, showNumaHardware, showNumastat, nodeNumastat, totalReservePages, memAvailable, type MeminfoSources,
   BuddyinfoProc, SlabinfoProc, MeminfoProc, VmallocinfoProc, NumaProc, NumastatProc, OomScoreProc,
 } from './proc.js';
-export { SwapInfo } from './swapfile.js';
-export { TaskList } from './tasks.js';
 export { PageOwnerRegistry } from './migrate.js';
 export { Vmscan, KswapdState, SWAP_CLUSTER_MAX, NODE_RECLAIM_PRIORITY, MAX_RECLAIM_RETRIES, RECLAIM_ZONE, RECLAIM_WRITE, RECLAIM_UNMAP } from './vmscan.js';
 export { OomKill } from './oom_kill.js';
@@ -63,8 +59,6 @@ function service(name: string, token: symbol, cls: new (...args: never[]) => unk
  */
 const manifests: readonly PluginManifest[] = [
   service('vmstat', VMSTAT, VmStatCounters, 'vm counters that cross mechanisms: node stat items and vm events (mm/vmstat.c)'),
-  service('swap', SWAP, SwapInfo, 'swap space totals: total_swap_pages / nr_swap_pages (mm/swapfile.c)'),
-  service('tasks', TASKS, TaskList, 'the task table, PF_MEMALLOC nesting and the interleave cursor of the current task'),
   service('page-owners', PAGE_OWNERS, PageOwnerRegistry, 'page owners and page migration: migrate, evict and describe a page through its owners (mm/migrate.c)'),
   service('vmscan', RECLAIM, Vmscan, 'the reclaim engine: kswapd, direct and node reclaim, shrink_node, shrink_slab (mm/vmscan.c)'),
   service('oom-kill', OOM_KILLER, OomKill, 'the OOM killer: out_of_memory() with the configured OOM scorer (mm/oom_kill.c)'),

@@ -143,11 +143,11 @@ export class PageOwnerRegistry implements PageOwners {
   }
 
   /** pageout() / remove_mapping(): the owners of `pfn`'s kind are asked in order until one gives the page up. */
-  evict(pfn: number): boolean {
+  evict(pfn: number, swapEntry?: number): boolean {
     const page = this.memory.pfnToPage(pfn);
     if (page < 0) return false;
     const owners = this.owners().byKind[this.memory.pages.ownerKind[page]!];
-    if (owners) for (const o of owners) if (o.evict?.(pfn)) return true;
+    if (owners) for (const o of owners) if (o.evict?.(pfn, swapEntry)) return true;
     return false;
   }
 

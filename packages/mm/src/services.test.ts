@@ -1,10 +1,10 @@
 import {
   createSimulator, GFP_KERNEL, INVARIANT_CHECK, MEMORY_HOTPLUG, OOM_KILLER, PAGE_OWNERS, PERCPU, type PluginManifest, PROC_ENTRY,
-  RECLAIM, type Simulator, SWAP, TASKS, VMALLOC, VMSTAT,
+  RECLAIM, type Simulator, VMALLOC, VMSTAT,
 } from '@mmsim/defconfig';
-import { expectCode } from '@mmsim/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
-import mm, { allocPagesPolicy, calculateNormalThreshold, Hotplug, OomKill, PercpuAllocator, SwapInfo, TaskList, VmallocAllocator, VmStatCounters } from './index.js';
+import { expectCode, spawnTask } from '@mmsim/testkit';
+import mm, { allocPagesPolicy, calculateNormalThreshold, Hotplug, OomKill, PercpuAllocator, VmallocAllocator, VmStatCounters } from './index.js';
 
 let sim: Simulator;
 const providedTokensOf = (m: PluginManifest) => (typeof m.provides === 'symbol' ? [m.provides] : m.provides);
@@ -12,9 +12,9 @@ afterEach(() => sim?.dispose());
 
 describe('@mmsim/mm manifests', () => {
   it('is a list of plugin manifests, one per mechanism, in core\'s service boot order, then /proc and the checks', () => {
-    expect(mm.map((m) => m.name)).toEqual(['vmstat', 'swap', 'tasks', 'page-owners', 'vmscan', 'oom-kill', 'vmalloc', 'percpu', 'memory-hotplug', 'proc', 'mm-checks']);
+    expect(mm.map((m) => m.name)).toEqual(['vmstat', 'page-owners', 'vmscan', 'oom-kill', 'vmalloc', 'percpu', 'memory-hotplug', 'proc', 'mm-checks']);
     expect(mm.map((m) => providedTokensOf(m))).toEqual([
-      [VMSTAT], [SWAP], [TASKS], [PAGE_OWNERS], [RECLAIM], [OOM_KILLER], [VMALLOC], [PERCPU], [MEMORY_HOTPLUG], [PROC_ENTRY], [INVARIANT_CHECK],
+      [VMSTAT], [PAGE_OWNERS], [RECLAIM], [OOM_KILLER], [VMALLOC], [PERCPU], [MEMORY_HOTPLUG], [PROC_ENTRY], [INVARIANT_CHECK],
     ]);
     for (const m of mm) expect(m.apiVersion).toBe('1');
   });
@@ -22,8 +22,6 @@ describe('@mmsim/mm manifests', () => {
   it('composes every service, one instance per simulator', async () => {
     sim = await createSimulator({ machine: { memory: '128M', cpus: 2 } });
     expect(sim.vmstat).toBeInstanceOf(VmStatCounters);
-    expect(sim.swap).toBeInstanceOf(SwapInfo);
-    expect(sim.tasks).toBeInstanceOf(TaskList);
     expect(sim.oomKiller).toBeInstanceOf(OomKill);
     expect(sim.vmalloc).toBeInstanceOf(VmallocAllocator);
     expect(sim.percpu).toBeInstanceOf(PercpuAllocator);
@@ -42,7 +40,7 @@ describe('@mmsim/mm manifests', () => {
     ]);
     expect(Object.values(sim.vmstat.node).every((v) => v === 0)).toBe(true);
     expect(sim.vmstat.events).toEqual({ oom_kill: 0 });
-    expect({ ...sim.swap }).toEqual({ total: 0, free: 0 });
+    expect([sim.swap.total, sim.swap.free]).toEqual([0, 0]);
     expect(sim.tasks.memalloc).toBe(0);
   });
 });
@@ -54,10 +52,10 @@ describe('/proc views', () => {
     expect(names.filter((n) => n !== 'pagetypeinfo')).toEqual([
       'buddyinfo', 'slabinfo', 'meminfo', 'vmallocinfo', 'zoneinfo', 'vmstat', 'extfrag/extfrag_index', 'extfrag/unusable_index', 'numa', 'numastat',
     ]);
-    const t = sim.tasks.fork({ comm: 'x', anonRss: 1000 });
+    const t = spawnTask(sim, { comm: 'x', anonPages: 1000 });
     expect(sim.procNames()).toContain(`${t.pid}/oom_score`);
     expect(sim.proc(`${t.pid}/oom_score`)).toBe(`${sim.oom.oomScore(t, sim.oomKiller.totalPages())}\n`);
-    sim.tasks.exit(t.pid);
+    sim.processes.exit(t.pid);
     expectCode(() => sim.proc(`${t.pid}/oom_score`), 'EPROC_UNKNOWN');
   });
 
@@ -81,10 +79,10 @@ describe('the OOM killer', () => {
   it('marks the victim, counts oom_kill, and knows its victims (tsk_is_oom_victim)', async () => {
     sim = await createSimulator({ machine: { memory: '128M', cpus: 1 } });
     expect(sim.oomKiller.totalPages()).toBe(sim.topology.totalManagedPages);
-    sim.swap.total = sim.swap.free = 1000;
+    sim.swap.swapon({ size: 1001 * 4096 }); // one header page + 1000 slots
     expect(sim.oomKiller.totalPages()).toBe(sim.topology.totalManagedPages + 1000);
-    const small = sim.tasks.fork({ comm: 'small', anonRss: 10 });
-    const big = sim.tasks.fork({ comm: 'big', anonRss: 10_000 });
+    const small = spawnTask(sim, { comm: 'small', anonPages: 10 });
+    const big = spawnTask(sim, { comm: 'big', anonPages: 10_000 });
     expect(sim.oomKiller.isVictim(big.pid)).toBe(false);
     expect(sim.oomKiller.outOfMemory()).toBe(big);
     expect(sim.oomKiller.isVictim(big.pid)).toBe(true);
@@ -119,7 +117,7 @@ describe('mempolicy', () => {
     const nodeOf = (pfn: number | null) => sim.topology.pfnZone(pfn!)!.nid;
     const got = [0, 1, 2, 3].map(() => nodeOf(allocPagesPolicy(sim, GFP_KERNEL, 0, { mode: 'interleave', nodes: [0, 1] })));
     expect(got).toEqual([0, 1, 0, 1]);
-    expect((sim.tasks as TaskList).ilPrev).toBe(1);
+    expect(sim.tasks.ilPrev).toBe(1);
     expectCode(() => allocPagesPolicy(sim, GFP_KERNEL, 0, { mode: 'preferred', node: 7 }), 'EINVAL');
   });
 });

@@ -1,6 +1,6 @@
 import { allocPagesPolicy, createSimulator, GFP_KERNEL, isMmsimError, PageOwner, runDefaultWorkload, type Snapshot } from '@mmsim/defconfig';
 import { describe, expect, it } from 'vitest';
-import type { TaskList } from './tasks.js';
+import { spawnTask } from '@mmsim/testkit';
 
 const VIEWS = ['buddyinfo', 'pagetypeinfo', 'zoneinfo', 'slabinfo', 'meminfo', 'vmstat', 'vmallocinfo', 'numastat'];
 const config = { machine: { nodes: [{ memory: '96M', cpus: 1 }, { memory: '64M', cpus: 1 }] } };
@@ -12,11 +12,12 @@ describe('the services in a snapshot', () => {
     runDefaultWorkload(a, { ops: 5000, fill: 1.1 });
     a.vmalloc.vmalloc(12345);
     a.percpu.allocPercpu(64);
-    a.tasks.fork({ comm: 'x', anonRss: 100 });
+    spawnTask(a, { comm: 'x', anonPages: 100 });
     allocPagesPolicy(a, GFP_KERNEL, 0, interleave);
     const b = await createSimulator({ ...config, restore: JSON.parse(JSON.stringify(a.snapshot())) as Snapshot });
     for (const v of VIEWS) expect(b.proc(v)).toBe(a.proc(v));
-    expect((b.tasks as TaskList).ilPrev).toBe(0);
+    expect(b.tasks.ilPrev).toBe(0);
+    expect(b.tasks.all().map((t) => [t.pid, t.comm, t.anonRss])).toEqual(a.tasks.all().map((t) => [t.pid, t.comm, t.anonRss]));
     expect(allocPagesPolicy(b, GFP_KERNEL, 0, interleave)).toBe(allocPagesPolicy(a, GFP_KERNEL, 0, interleave));
     runDefaultWorkload(a, { ops: 3000, fill: 1.1 });
     runDefaultWorkload(b, { ops: 3000, fill: 1.1 });

@@ -116,23 +116,24 @@ describe('the reclaim engine (mm/vmscan.c)', () => {
       anon.push(pfn);
     }
     const evicted: number[] = [];
-    const off = sim.pageOwners.register({ name: 'test-anon', kind: PageOwner.ANON, evict: (pfn) => (evicted.push(pfn), true) });
+    const entries: number[] = [];
+    // the owner's try_to_unmap: the page's one PTE takes the swap entry the engine wrote it to
+    const off = sim.pageOwners.register({ name: 'test-anon', kind: PageOwner.ANON, evict: (pfn, entry) => (evicted.push(pfn), entries.push(entry!), sim.swap.swapDuplicate(entry!), true) });
     // no swap: add_to_swap() fails, the page is activated
     let res = vmscan.shrinkFolioList(anon.slice(0, 2), scanControl({ nrToReclaim: 32 }));
     expect(res.outcome).toEqual([FolioOutcome.ACTIVATE, FolioOutcome.ACTIVATE]);
     expect(res.stat.nrActivate).toEqual([2, 0]);
-    // 3 free slots: the pass takes 3 (SWAP's free count does not move), the 4th finds none
-    sim.swap.total = 100;
-    sim.swap.free = 3;
+    // 3 slots (a header page and three): the pass swaps out 3, the 4th finds none
+    sim.swap.swapon({ size: 4 * 4096 });
     const sc = scanControl({ nrToReclaim: 32 });
     res = vmscan.shrinkFolioList(anon.slice(0, 2), sc);
     expect(res.outcome).toEqual([FolioOutcome.FREED, FolioOutcome.FREED]);
     res = vmscan.shrinkFolioList(anon.slice(2, 4), sc);
     expect(res.outcome).toEqual([FolioOutcome.FREED, FolioOutcome.ACTIVATE]);
     expect(res.stat).toEqual({ nrPageout: 1, nrActivate: [1, 0] });
-    expect(sc.nrSwapClaimed).toBe(3);
-    expect(sim.swap.free).toBe(3);
-    expect(sim.vmstat.events).toMatchObject({ pgsteal_direct: 3, pgsteal_anon: 3 });
+    expect(sim.swap.free).toBe(0);
+    expect(entries.map((e) => sim.swap.swapCount(e))).toEqual([1, 1, 1]);
+    expect(sim.vmstat.events).toMatchObject({ pgsteal_direct: 3, pgsteal_anon: 3, pswpout: 3 });
     // no writeback (node reclaim without RECLAIM_WRITE): kept, no slot taken
     res = vmscan.shrinkFolioList([anon[4]!], scanControl({ nrToReclaim: 32, mayWriteback: false }));
     expect(res.outcome).toEqual([FolioOutcome.KEEP]);
@@ -154,9 +155,8 @@ describe('the reclaim engine (mm/vmscan.c)', () => {
       anon.push(pfn);
     }
     const evicted: number[] = [];
-    const off = sim.pageOwners.register({ name: 'test-anon', kind: PageOwner.ANON, evict: (pfn) => (evicted.push(pfn), sim.pages.freePages(pfn, 0), true) });
-    sim.swap.total = 100;
-    sim.swap.free = 3;
+    const off = sim.pageOwners.register({ name: 'test-anon', kind: PageOwner.ANON, evict: (pfn, entry) => (evicted.push(pfn), sim.swap.swapDuplicate(entry!), sim.pages.freePages(pfn, 0), true) });
+    sim.swap.swapon({ size: 4 * 4096 }); // 3 slots
     const before = { ...sim.vmstat.events };
     expect(sim.reclaim.shrink(scanControl({ nrToReclaim: 32, priority: 0 }), vmscan)).toBe(3);
     expect(evicted).toEqual(anon.slice(0, 3));

@@ -17,7 +17,7 @@
  */
 import {
   DEF_PRIORITY, EVENTS, type EventBus, type FolioListResult, FolioOutcome, type FolioReclaimer, GFP_KERNEL, inject, injectable, type Lazy,
-  lazy, lazyAll, LruList, MEMORY_MODEL, type MemNode, type MemoryModel, PAGE_ALLOCATOR, PG_dirty, PG_reclaim, PG_swapbacked, PG_writeback,
+  lazy, lazyAll, LruList, MEMORY_MODEL, type MemNode, type MemoryModel, PAGE_ALLOCATOR, PG_dirty, PG_reclaim, PG_swapbacked, PG_swapcache, PG_writeback,
   PAGE_OWNERS, type PageAllocator, type PageOwners, type Reclaim, RECLAIM_POLICY, type ReclaimPolicy, type ReclaimRequest, SHRINKER,
   type Shrinker, SLAB_ALLOCATOR, type SlabAllocator, SWAP, type SwapSpace, SYSCTL, type Sysctl, TASKS, type TaskTable, TOPOLOGY,
   type Topology, VMSTAT, type VmStat, WMARK_HIGH, type Zone, NODE_RECLAIM_FULL, NODE_RECLAIM_NOSCAN, NODE_RECLAIM_SOME,
@@ -113,7 +113,7 @@ export class Vmscan implements Reclaim, FolioReclaimer {
     for (let prio = start; prio >= Math.max(0, minPriority) && freed < sc.nrToReclaim; prio--) {
       sc.priority = prio;
       // with no owner able to evict no page can be given up: leave the LRU alone
-      const pass: ScanControl = { ...sc, nrToReclaim: sc.nrToReclaim - freed, nrScanned: 0, nrReclaimed: 0, nrSwapClaimed: 0 };
+      const pass: ScanControl = { ...sc, nrToReclaim: sc.nrToReclaim - freed, nrScanned: 0, nrReclaimed: 0 };
       if (this.owners.canEvict()) policy.shrink(pass, this);
       sc.nrScanned += pass.nrScanned;
       freed += pass.nrReclaimed;
@@ -131,9 +131,12 @@ export class Vmscan implements Reclaim, FolioReclaimer {
    * - mapped while !sc.mayUnmap: kept (keep_locked, before try_to_unmap);
    * - under writeback: PG_reclaim (reclaimed as soon as its IO ends), activated;
    * - anon while !sc.mayWriteback: kept (it may not be paged out to swap);
-   * - anon with no swap slot left: activated (add_to_swap() failed). No
-   *   page is swapped back in here, so SWAP's free count never moves: the
-   *   slots a pass took are counted in sc.nrSwapClaimed against it;
+   * - anon: add_to_swap() takes a slot and puts the folio in the swap
+   *   cache (no slot left: activated), pageout() writes it (the device
+   *   time passes, pswpout); then its owner's evict() unmaps it
+   *   (try_to_unmap: every PTE gets the swap entry), takes it out of the
+   *   swap cache and frees it. An owner that refuses keeps it, and the slot
+   *   goes back (put_swap_folio);
    * - dirty file: PG_reclaim, activated for the flushers to clean (no
    *   pageout() of file pages here: Linux leaves even that to kswapd only
    *   when the node is flooded with dirty pages, PGDAT_DIRTY);
@@ -159,14 +162,13 @@ export class Vmscan implements Reclaim, FolioReclaimer {
         o = FolioOutcome.ACTIVATE;
       } else if (!file && !sc.mayWriteback) {
         o = FolioOutcome.KEEP;
-      } else if (!file && (sc.nrSwapClaimed ?? 0) >= this.swap.free) {
+      } else if (!file && !(f & PG_swapcache) && this.swap.free <= 0) {
         o = FolioOutcome.ACTIVATE;
       } else if (file && f & PG_dirty) {
         t.flags[page] = f | PG_reclaim;
         o = FolioOutcome.ACTIVATE;
       } else {
-        if (!file) sc.nrSwapClaimed = (sc.nrSwapClaimed ?? 0) + 1; // add_to_swap()
-        o = this.owners.evict(pfn) ? FolioOutcome.FREED : FolioOutcome.KEEP;
+        o = file ? (this.owners.evict(pfn) ? FolioOutcome.FREED : FolioOutcome.KEEP) : this.pageoutAnon(pfn, page);
         if (o === FolioOutcome.FREED) {
           stolen[file]!++;
           if (!file) stat.nrPageout++;
@@ -181,6 +183,33 @@ export class Vmscan implements Reclaim, FolioReclaimer {
     if (stolen[1]) countVmEvents(this.vmstat, 'pgsteal_file', stolen[1]);
     sc.nrReclaimed += nrReclaimed;
     return { nrReclaimed, outcome, stat };
+  }
+
+  /**
+   * The anon half of shrink_folio_list(): add_to_swap() takes a slot (a
+   * folio still in the swap cache since it was swapped in keeps its own and
+   * leaves the cache), pageout() writes it to the device unless it is a
+   * clean swap-cache folio, then the owner's evict(pfn, entry) unmaps it
+   * (try_to_unmap: every PTE gets the entry) and frees it. The engine's own
+   * hold on the slot is dropped at the end: a refused folio gives it back.
+   */
+  private pageoutAnon(pfn: number, page: number): FolioOutcome {
+    const swap = this.swap;
+    let entry = swap.pageSwapEntry(pfn);
+    const cached = entry >= 0;
+    if (cached) {
+      swap.swapDuplicate(entry);
+      swap.deleteFromSwapCache(pfn);
+      if (this.memory.pages.flags[page]! & PG_dirty) swap.writePage(entry);
+    } else {
+      entry = swap.getSwapPage();
+      if (entry < 0) return FolioOutcome.ACTIVATE;
+      swap.writePage(entry);
+    }
+    const freed = this.owners.evict(pfn, entry);
+    if (!freed && cached) swap.addToSwapCache(pfn, entry);
+    swap.swapFree(entry);
+    return freed ? FolioOutcome.FREED : FolioOutcome.KEEP;
   }
 
   /** shrink_slab(): every shrinker scans its share at `prio`; returns the pages the node got back. Counts slabs_scanned. */

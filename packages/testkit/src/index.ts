@@ -14,6 +14,7 @@ export { renderErrorsDoc } from './errors-doc.js';
 export { fuzzParser, fuzzInputs, type FuzzBudget, type FuzzReport } from './fuzz.js';
 export { expectCode, expectRefused, makeSim, pageState, simFingerprint, type SuiteTarget } from './common.js';
 export { stubSlabPlugin } from './stubs.js';
+export { spawnTask, type TaskSpec } from './tasks.js';
 export {
   assertOpSequences, checkOpSequences, propertyDefaults, propertyTimeout, stateDiff, pick, type OpModel, type PropertyOptions,
 } from './property.js';

@@ -14,6 +14,7 @@
 import { OOM_SCORE_ADJ_MAX, OOM_SCORE_ADJ_MIN, type OomControl, type OomScorer, type Simulator, type Task } from '@mmsim/defconfig';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectRefused, makeSim, type SuiteTarget } from './common.js';
+import { spawnTask } from './tasks.js';
 import { assertOpSequences, fc, type OpModel, pick, propertyDefaults, propertyTimeout } from './property.js';
 
 /** A task without its pid. */
@@ -46,12 +47,20 @@ function eligible(o: OomScorer, t: Task, total: number): boolean {
   return !t.unkillable && !t.oomSkip && t.oomScoreAdj !== OOM_SCORE_ADJ_MIN && o.badness(t, total) !== null;
 }
 
+/** What an OOM scorer may read of a task (task_struct + mm counters), as plain data. */
+function taskFields(t: Task): Task {
+  return {
+    pid: t.pid, comm: t.comm, uid: t.uid, fileRss: t.fileRss, anonRss: t.anonRss, shmemRss: t.shmemRss, swapents: t.swapents,
+    pgtablesBytes: t.pgtablesBytes, totalVm: t.totalVm, oomScoreAdj: t.oomScoreAdj, unkillable: t.unkillable ?? false, oomSkip: t.oomSkip ?? false,
+  };
+}
+
 /** Checks one selectVictim() call against the contract. */
 export function checkSelection(o: OomScorer, tasks: Task[], total: number): Task | null {
-  const before = JSON.stringify(tasks);
+  const before = JSON.stringify(tasks.map(taskFields));
   const oc: OomControl = { totalPages: total, gfpMask: 0xcc0, order: 0, constraint: 'CONSTRAINT_NONE' };
   const v = o.selectVictim(tasks, oc);
-  expect(JSON.stringify(tasks), 'selectVictim must not change the tasks').toBe(before);
+  expect(JSON.stringify(tasks.map(taskFields)), 'selectVictim must not change the tasks').toBe(before);
   const elig = tasks.filter((t) => eligible(o, t, total));
   if (elig.length === 0) {
     expect(v, 'no eligible task, no victim').toBeNull();
@@ -81,9 +90,10 @@ export type OomOp =
   | { k: 'score'; pick: number }
   | { k: 'bad'; what: 'pid' | 'adj' | 'proc'; pick: number };
 
-/** What the OOM sequence holds: the pids it forked. */
+/** What the OOM sequence holds: the pids it spawned and the anonymous pages each wrote. */
 export interface OomModelState {
   pids: number[];
+  pages: Map<number, number>;
 }
 
 /** The OOM scorer over a task table: fork/exit, adj changes, selection, out_of_memory(), /proc scores. */
@@ -97,24 +107,29 @@ export const oomScorerModel: OpModel<OomOp, OomModelState> = {
     { arbitrary: fc.record({ k: fc.constant('score' as const), pick: pick() }), weight: 2 },
     { arbitrary: fc.record({ k: fc.constant('bad' as const), what: fc.constantFrom('pid', 'adj', 'proc'), pick: pick() }), weight: 1 },
   ),
-  init: () => ({ pids: [] }),
+  init: () => ({ pids: [], pages: new Map() }),
   apply(sim, s, op) {
     const k = { tasks: sim.tasks, oomTotalPages: () => sim.oomKiller.totalPages(), vmEvents: sim.vmstat.events, outOfMemory: () => sim.oomKiller.outOfMemory() };
     const total = k.oomTotalPages();
     switch (op.k) {
       case 'fork': {
-        // scale the task into the machine: its memory fits in RAM + swap
-        const f = Math.max(1, taskPages(op.task) / Math.max(1, total - 1));
-        const t = f > 1 ? { ...op.task, fileRss: Math.floor(op.task.fileRss / f), anonRss: Math.floor(op.task.anonRss / f), shmemRss: Math.floor(op.task.shmemRss / f),
-          swapents: Math.floor(op.task.swapents / f), pgtablesBytes: Math.floor(op.task.pgtablesBytes / f / 4096) * 4096 } : op.task;
-        s.pids.push(k.tasks.fork({ ...t, oomSkip: undefined }).pid);
-        if (op.task.oomSkip) k.tasks.get(s.pids[s.pids.length - 1]!).oomSkip = true;
+        // a real task: its counters come from the memory it writes, scaled into a quarter of the machine
+        const held = [...s.pages.values()].reduce((a, b) => a + b, 0);
+        const room = Math.max(0, Math.floor(sim.topology.totalManagedPages / 4) - held);
+        const anonPages = op.task.unkillable ? 0 : Math.min(room, Math.floor(op.task.anonRss / 256));
+        const t = op.task.unkillable
+          ? sim.processes.spawn({ comm: op.task.comm, kthread: true })
+          : spawnTask(sim, { comm: op.task.comm, uid: op.task.uid, oomScoreAdj: op.task.oomScoreAdj, anonPages });
+        s.pids.push(t.pid);
+        s.pages.set(t.pid, anonPages);
+        if (op.task.oomSkip) t.oomSkip = true;
         return;
       }
       case 'exit': {
         if (!s.pids.length) return;
         const [pid] = s.pids.splice(op.pick % s.pids.length, 1);
-        k.tasks.exit(pid!);
+        sim.processes.exit(pid!);
+        s.pages.delete(pid!);
         return;
       }
       case 'adj':
@@ -131,9 +146,10 @@ export const oomScorerModel: OpModel<OomOp, OomModelState> = {
         if (v) {
           expect(v.oomSkip, 'the victim is marked').toBe(true);
           expect(k.vmEvents.oom_kill).toBe(kills + 1);
-          // the victim's memory is freed by its owner; here it exits
-          k.tasks.exit(v.pid);
+          // the victim dies and its memory goes back
+          sim.processes.exit(v.pid);
           s.pids.splice(s.pids.indexOf(v.pid), 1);
+          s.pages.delete(v.pid);
         }
         return;
       }
@@ -148,15 +164,16 @@ export const oomScorerModel: OpModel<OomOp, OomModelState> = {
       }
       case 'bad':
         if (op.what === 'pid') expectRefused(sim, () => k.tasks.get(1e6 + op.pick), 'ETASK_UNKNOWN');
-        else if (op.what === 'adj') expectRefused(sim, () => k.tasks.fork({ comm: 'bad', oomScoreAdj: OOM_SCORE_ADJ_MAX + 1 + (op.pick % 10) }), 'EBAD_SIZE');
+        else if (op.what === 'adj') expectRefused(sim, () => sim.processes.spawn({ comm: 'bad', oomScoreAdj: OOM_SCORE_ADJ_MAX + 1 + (op.pick % 10) }), 'EINVAL');
         else expectRefused(sim, () => sim.proc(`${1e6 + op.pick}/oom_score`), 'EPROC_UNKNOWN');
     }
   },
   release(sim, s) {
-    for (const pid of s.pids) sim.tasks.exit(pid);
+    for (const pid of s.pids) sim.processes.exit(pid);
     s.pids = [];
+    s.pages.clear();
   },
-  observe: (sim) => `tasks ${JSON.stringify(sim.tasks.all())}\nproc ${sim.procNames().join(' ')}`,
+  observe: (sim) => `tasks ${JSON.stringify(sim.tasks.all().map(taskFields))}\nproc ${sim.procNames().join(' ')}`,
 };
 
 /** Registers the OomScorer conformance tests for `target`. */
@@ -201,9 +218,9 @@ export function oomScorerConformance(target: SuiteTarget): void {
     });
 
     it('out_of_memory() marks the victim, counts oom_kill and fires mark_victim; /proc/<pid>/oom_score is oomScore()', () => {
-      const k = { tasks: sim.tasks, oomTotalPages: () => sim.oomKiller.totalPages(), vmEvents: sim.vmstat.events, outOfMemory: () => sim.oomKiller.outOfMemory() };
-      const a = k.tasks.fork({ comm: 'hog', anonRss: 20000, totalVm: 30000 });
-      const b = k.tasks.fork({ comm: 'idle', anonRss: 10, totalVm: 100 });
+      const k = { oomTotalPages: () => sim.oomKiller.totalPages(), vmEvents: sim.vmstat.events, outOfMemory: () => sim.oomKiller.outOfMemory() };
+      const a = spawnTask(sim, { comm: 'hog', anonPages: 4000 });
+      const b = spawnTask(sim, { comm: 'idle', anonPages: 10 });
       expect(sim.proc(`${a.pid}/oom_score`)).toBe(`${o.oomScore(a, k.oomTotalPages())}\n`);
       const seen: number[] = [];
       sim.events.on('mark_victim', (e) => seen.push(e.pid));
@@ -213,8 +230,8 @@ export function oomScorerConformance(target: SuiteTarget): void {
       expect(k.vmEvents.oom_kill).toBe(kills + 1);
       expect(seen).toEqual([a.pid]);
       sim.events.off('mark_victim');
-      k.tasks.exit(a.pid);
-      k.tasks.exit(b.pid);
+      sim.processes.exit(a.pid);
+      sim.processes.exit(b.pid);
     });
 
     it('property: the victim is eligible and has the highest badness; selection is deterministic and changes no task', () => {

@@ -37,7 +37,8 @@ export interface ReclaimModelState {
   /** User pages on the policy's lists: pfn → anon. */
   pages: Map<number, boolean>;
   unregister: (() => void)[];
-  swap: { total: number; free: number };
+  /** The swap device the sequence turned on (−1: the machine had swap), and the slots its swapped-out pages hold. */
+  swap: { type: number; entries: number[] };
 }
 
 /** A user page as the page-fault / page-cache paths make one: allocated, owned, handed to the policy. */
@@ -115,9 +116,8 @@ export const reclaimPolicyModel: OpModel<ReclaimOp, ReclaimModelState> = {
     { arbitrary: fc.record({ k: fc.constant('bad' as const), what: fc.constantFrom('addTwice', 'removeOffList', 'badNid', 'badPfn', 'accessFree', 'badPriority'), pick: pick() }), weight: 1 },
   ),
   init(sim) {
-    const s: ReclaimModelState = { pages: new Map(), unregister: [], swap: { ...sim.swap } };
     // some swap, so anon pages can be victims too
-    if (sim.swap.total === 0) Object.assign(sim.swap, { total: 4096, free: 4096 });
+    const s: ReclaimModelState = { pages: new Map(), unregister: [], swap: { type: sim.swap.total === 0 ? sim.swap.swapon({ size: 4097 * 4096 }) : -1, entries: [] } };
     const follow = (from: number, to: number) => {
       const anon = s.pages.get(from)!;
       s.pages.delete(from);
@@ -157,7 +157,7 @@ export const reclaimPolicyModel: OpModel<ReclaimOp, ReclaimModelState> = {
         expect(freed, 'shrink returns the pages the engine freed').toBe(engine.freed.length);
         expect(freed, 'no more freed than asked for').toBeLessThanOrEqual(op.nr);
         for (const pfn of engine.freed) {
-          if (s.pages.get(pfn) && sim.swap.free > 0) sim.swap.free--; // swapped out
+          if (s.pages.get(pfn) && sim.swap.free > 0) s.swap.entries.push(sim.swap.getSwapPage()); // swapped out: its slot is held
           s.pages.delete(pfn);
         }
         // what the engine kept or activated is back on the lists
@@ -189,7 +189,9 @@ export const reclaimPolicyModel: OpModel<ReclaimOp, ReclaimModelState> = {
     }
     s.pages.clear();
     for (const u of s.unregister) u();
-    Object.assign(sim.swap, s.swap);
+    for (const e of s.swap.entries) sim.swap.swapFree(e);
+    s.swap.entries = [];
+    if (s.swap.type >= 0) sim.swap.swapoff(s.swap.type);
   },
   observe(sim) {
     sim.pages.drainAllPages();

@@ -41,7 +41,7 @@ describe('NUMA placement', () => {
 
   it('MPOL_BIND restricts a task to its nodes (not for allocations below policy_zone); MPOL_PREFERRED only prefers', async () => {
     const pa = await boot();
-    const task = sim.tasks.fork({ comm: 'bound' });
+    const task = sim.processes.spawn({ comm: 'bound' });
     pa.setMempolicy(task.pid, { mode: 'MPOL_BIND', nodes: [1] });
     expect(pa.getMempolicy(task.pid)).toEqual({ mode: 'MPOL_BIND', nodes: [1] });
     for (let i = 0; i < 10; i++) expect(nodeOf(sim.pages.allocPages(GFP_KERNEL, 0, { cpu: 0, pid: task.pid })!)).toBe(1);
@@ -74,7 +74,7 @@ describe('NUMA placement', () => {
 
   it('rejects bad policies and unknown tasks, changing nothing', async () => {
     const pa = await boot();
-    const t = sim.tasks.fork({ comm: 't' });
+    const t = sim.processes.spawn({ comm: 't' });
     expect(code(() => pa.setMempolicy(t.pid, { mode: 'MPOL_BIND', nodes: [] }))).toBe('EINVAL');
     expect(code(() => pa.setMempolicy(t.pid, { mode: 'MPOL_BIND', nodes: [7] }))).toBe('EINVAL');
     expect(code(() => pa.setMempolicy(t.pid, { mode: 'MPOL_LOCAL', nodes: [0] }))).toBe('EINVAL');
@@ -137,7 +137,7 @@ describe('vm.zone_reclaim_mode', () => {
 
   it('4: node reclaim may also swap anonymous pages; 1 leaves them alone', async () => {
     await boot({ sysctl: { 'vm.zone_reclaim_mode': 1 } });
-    sim.swap.total = sim.swap.free = 100000;
+    sim.swap.swapon({ size: 400 * 2 ** 20 }); // 102399 slots
     const c = fillNode0(0.1);
     for (let i = 0; i < 2000; i++) sim.pages.allocPages(GFP_KERNEL, 0, { cpu: 0 });
     expect(c.file()).toBeGreaterThan(0);

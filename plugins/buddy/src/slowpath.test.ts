@@ -3,6 +3,7 @@ import {
   get_zeroed_page, GFP_ATOMIC, GFP_HIGHUSER_MOVABLE, GFP_KERNEL, GFP_NOWAIT, isMmsimError, PageOwner, type Simulator,
   __GFP_HIGHMEM, __GFP_MEMALLOC, __GFP_NOFAIL, __GFP_NORETRY, __GFP_RETRY_MAYFAIL,
 } from '@mmsim/defconfig';
+import { spawnTask } from '@mmsim/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 
 let sim: Simulator;
@@ -91,16 +92,17 @@ describe('the allocation slow path', () => {
 
   it('with nothing to reclaim the OOM killer picks a victim; its owner frees its memory and the allocation succeeds', async () => {
     await boot();
-    // memory full of a task's unreclaimable pages
-    const hogPages: number[] = [];
-    for (let p = sim.pages.allocPages(GFP_KERNEL, 0); p !== null; p = sim.pages.allocPages(GFP_KERNEL, 0)) hogPages.push(p);
-    expect(sim.vmstat.events.oom_kill).toBe(0); // no task to kill: the allocation just failed
-    const hog = sim.tasks.fork({ comm: 'hog', anonRss: hogPages.length, totalVm: hogPages.length });
-    sim.tasks.fork({ comm: 'small', anonRss: 10, totalVm: 10 });
+    // memory full: a task's anonymous pages (no swap: nothing to reclaim), then kernel pages
+    const hog = spawnTask(sim, { comm: 'hog', anonPages: Math.floor(sim.topology.totalManagedPages / 2) });
+    spawnTask(sim, { comm: 'small', anonPages: 10 });
+    const held: number[] = [];
+    for (let p = sim.pages.allocPages(GFP_KERNEL | __GFP_NORETRY, 0); p !== null; p = sim.pages.allocPages(GFP_KERNEL | __GFP_NORETRY, 0)) held.push(p);
+    expect(sim.vmstat.events.oom_kill).toBe(0); // __GFP_NORETRY: the allocation just failed
     const victims: string[] = [];
     sim.events.on('mark_victim', (e) => {
       victims.push(e.comm);
-      if (e.pid === hog.pid) for (const p of hogPages.splice(0)) sim.pages.freePages(p, 0);
+      // what the OOM reaper does for a victim: its memory goes back
+      if (e.pid === hog.pid) sim.processes.exit(hog.pid);
     });
     const p = sim.pages.allocPages(GFP_KERNEL, 0);
     expect(p).not.toBeNull();
@@ -111,8 +113,8 @@ describe('the allocation slow path', () => {
 
   it('__GFP_NORETRY and __GFP_RETRY_MAYFAIL fail instead of killing; costly orders do not retry without RETRY_MAYFAIL', async () => {
     await boot();
-    while (sim.pages.allocPages(GFP_KERNEL, 0) !== null) { /* fill */ }
-    sim.tasks.fork({ comm: 'bystander', anonRss: 1000, totalVm: 1000 });
+    spawnTask(sim, { comm: 'bystander', anonPages: 1000 });
+    while (sim.pages.allocPages(GFP_KERNEL | __GFP_NORETRY, 0) !== null) { /* fill */ }
     let kills = 0;
     sim.events.on('mark_victim', () => kills++);
     expect(sim.pages.allocPages(GFP_KERNEL | __GFP_NORETRY, 0)).toBeNull();

@@ -277,7 +277,7 @@ describe('lru: shrink', () => {
     for (const p of anon) lru.pageAdded(p, true);
     expect(sim.swap.total).toBe(0);
     expect(shrinkWith(lru, sc())).toEqual([]);
-    sim.swap.total = sim.swap.free = 1000;
+    sim.swap.swapon({ size: 1001 * 4096 }); // 1000 slots
     expect(shrinkWith(lru, sc({ maySwap: false }))).toEqual([]);
     expect(shrinkWith(lru, sc({ nrToReclaim: 4 }))).toEqual(anon.slice(0, 4));
     lru.check();
@@ -329,7 +329,7 @@ describe('lru: shrink', () => {
 
   it('swappiness balances anon against file: 0 → file only, 100 → even, 200 → anon only', async () => {
     await boot();
-    sim.swap.total = sim.swap.free = 100000;
+    sim.swap.swapon({ size: 100001 * 4096 }); // 100000 slots
     const lru = lruOf(sim);
     for (const p of alloc(4096)) lru.pageAdded(p, true);
     // a file LRU whose inactive list is low (so no cache trim mode)
@@ -364,7 +364,7 @@ describe('lru: shrink', () => {
 
   it('swappiness 0 still reclaims anon when the file LRU is empty and memory is exhausted (file_is_tiny)', async () => {
     await boot({ sysctl: { 'vm.swappiness': 0 } });
-    sim.swap.total = sim.swap.free = 1000;
+    sim.swap.swapon({ size: 1001 * 4096 }); // 1000 slots
     const lru = lruOf(sim);
     const anon = alloc(16);
     for (const p of anon) lru.pageAdded(p, true);
@@ -388,7 +388,7 @@ describe('lru: shrink', () => {
 
   it('at priority 0 with swappiness > 0 scans anon and file equally (SCAN_EQUAL)', async () => {
     await boot();
-    sim.swap.total = sim.swap.free = 1000;
+    sim.swap.swapon({ size: 1001 * 4096 }); // 1000 slots
     const lru = lruOf(sim);
     for (const p of alloc(40)) lru.pageAdded(p, true);
     for (const p of alloc(40)) lru.pageAdded(p, false);

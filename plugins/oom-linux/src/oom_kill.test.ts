@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import {
   createSimulator, OOM_SCORER, type OomControl, type Simulator, type Task,
 } from '@mmsim/defconfig';
-import { stubSlabPlugin } from '@mmsim/testkit';
+import { spawnTask, stubSlabPlugin } from '@mmsim/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 import oomPlugin, { LinuxOomScorer } from './index.js';
 
@@ -142,12 +142,18 @@ describe('oom-linux: composed by createSimulator', () => {
     expect(oomPlugin.provides).toBe(OOM_SCORER);
     const total = sim.oomKiller.totalPages();
     const k = Math.floor(total / 1000);
-    const init = sim.tasks.fork({ comm: 'init', anonRss: 300, unkillable: true });
-    const sshd = sim.tasks.fork({ comm: 'sshd', anonRss: 2000, oomScoreAdj: -1000 });
-    const db = sim.tasks.fork({ comm: 'db', anonRss: 60_000, fileRss: 4000, pgtablesBytes: 409_600 });
-    const chrome = sim.tasks.fork({ comm: 'chrome', anonRss: 20_000, swapents: 1000, oomScoreAdj: 300 });
-    const dbPoints = 64_000 + 100;
-    const chromePoints = 21_000 + 300 * k;
+    // real tasks: their counters come from the memory they wrote (and the page tables that maps it)
+    const init = spawnTask(sim, { comm: 'init', anonPages: 300 }); // pid 1: is_global_init, never killed
+    const sshd = spawnTask(sim, { comm: 'sshd', anonPages: 2000, oomScoreAdj: -1000 });
+    const db = spawnTask(sim, { comm: 'db', anonPages: 60_000 });
+    const chrome = spawnTask(sim, { comm: 'chrome', anonPages: 20_000, oomScoreAdj: 300 });
+    expect(init.pid).toBe(1);
+    expect(db.anonRss).toBeGreaterThanOrEqual(60_000);
+    expect(db.pgtablesBytes).toBeGreaterThan(0);
+    // oom_badness: rss + swap entries + page-table pages, then oom_score_adj × totalpages / 1000
+    const rssPoints = (t: typeof db) => t.anonRss + t.fileRss + t.shmemRss + t.swapents + Math.floor(t.pgtablesBytes / 4096);
+    const dbPoints = rssPoints(db);
+    const chromePoints = rssPoints(chrome) + 300 * k;
     expect(sim.oom.badness(db, total)).toBe(dbPoints);
     expect(sim.oom.badness(chrome, total)).toBe(chromePoints);
     const score = (p: number) => Math.trunc(((1000 + Math.trunc((p * 1000) / total)) * 2) / 3);
@@ -170,7 +176,8 @@ describe('oom-linux: composed by createSimulator', () => {
   it.skipIf(!HAVE_SLUB)('boots in the default composition', async () => {
     sim = await createSimulator({ machine: { memory: '1G', cpus: 2 }, plugins: { reclaim: 'lru', oom: 'oom-linux' } });
     expect(sim.composition.oom).toBe('oom-linux');
-    const t = sim.tasks.fork({ comm: 'x', anonRss: 1 });
+    spawnTask(sim, { comm: 'init' }); // pid 1 is never chosen
+    const t = spawnTask(sim, { comm: 'x', anonPages: 1 });
     expect(sim.oom.selectVictim(sim.tasks.all(), { totalPages: sim.oomKiller.totalPages(), gfpMask: 0xcc0, order: 0, constraint: 'CONSTRAINT_NONE' })).toBe(t);
   });
 });
