@@ -12,6 +12,7 @@ import {
   runDefaultWorkload, runKmallocTrace, type Simulator,
 } from '@mmsim/defconfig';
 import { memoryModelBenchmarks } from './memory-models.js';
+import { processBenchmarks } from './processes.js';
 
 const quick = process.argv.includes('--quick');
 /** `--only <text>`: run just the benchmarks whose names contain it. */
@@ -270,6 +271,8 @@ async function main(): Promise<void> {
 
   // memory models: pfn → page rate, metadata per page, 1 TiB sparse boot
   results.push(...(await memoryModelBenchmarks(quick, ROUNDS, want)));
+  // the process layer: anonymous faults, fork + COW, memory per resident user page
+  results.push(...(await processBenchmarks(quick, ROUNDS, want)));
   // a group measures all of its benchmarks: keep the ones asked for
   const shown = results.filter((r) => want(r.name));
   results.length = 0;

@@ -5,8 +5,11 @@
  */
 import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
-import { createSimulator, isMmsimError, MmsimError, runDefaultWorkload, type SimulatorConfig } from '@mmsim/defconfig';
+import { createSimulator, isMmsimError, MmsimError, runDefaultWorkload, type SimulatorConfig, WORKLOAD_GENERATORS } from '@mmsim/defconfig';
 import { registerCompare } from './compare.js';
+import { registerPsCommand, runWorkloadCommand } from './workload.js';
+
+export { memTotalKb, registerPsCommand, runWorkloadCommand, type WorkloadCommandOptions, type WorkloadOutput } from './workload.js';
 
 export { compareAllocators, type CompareResult, type CompareRow, formatCompare } from './compare.js';
 import { registerBootCommand } from './boot.js';
@@ -55,7 +58,7 @@ export function buildProgram(io: Io): Command {
     .exitOverride();
 
   program.command('run')
-    .description('boot a simulator, run the default workload, print a summary, /proc/buddyinfo and /proc/slabinfo')
+    .description('boot a simulator, run the default workload, print a summary, /proc/buddyinfo and /proc/slabinfo; or run a workload file (--workload) or a generated one (--generate)')
     .option('-c, --config <file>', 'JSON config (same schema as createSimulator)')
     .option('--ops <n>', 'operations to run', int, 100_000)
     .option('--seed <n>', 'override the config seed', int)
@@ -63,7 +66,16 @@ export function buildProgram(io: Io): Command {
     .option('--check-every <n>', 'run the invariant checker (sim.check(), as CONFIG_DEBUG_VM) every n operations and at the end', positive)
     .option('--tick-every <n>', "let simulated time pass every n operations (sim.tick): the daemons' periodic work runs (kcompactd's proactive compaction, the vmstat worker)", positive)
     .option('--tick-ms <ms>', 'milliseconds of simulated time each tick lets pass (default 100; needs --tick-every)', positive)
-    .action(async (o: { config?: string; ops: number; seed?: number; json?: boolean; checkEvery?: number; tickEvery?: number; tickMs?: number }) => {
+    .option('-w, --workload <file>', 'run this workload file (JSON Lines, one op a line: docs/workloads.md) instead of the default workload')
+    .option('-g, --generate <name>', `run a seeded generated workload (${Object.keys(WORKLOAD_GENERATORS).join(', ')}) instead of the default workload`)
+    .option('--emit', 'with --generate: print the generated workload file instead of running it')
+    .action(async (o: { config?: string; ops: number; seed?: number; json?: boolean; checkEvery?: number; tickEvery?: number; tickMs?: number; workload?: string; generate?: string; emit?: boolean }) => {
+      if (o.workload !== undefined || o.generate !== undefined || o.emit) {
+        // simulated time passes where the workload says (sleep ops)
+        if (o.tickEvery !== undefined || o.tickMs !== undefined) throw new MmsimError('EINVAL', '--tick-every / --tick-ms apply to the default workload: a workload file lets time pass with {"op":"sleep"}');
+        await runWorkloadCommand(io, o, readConfig);
+        return;
+      }
       if (o.tickMs !== undefined && o.tickEvery === undefined) throw new MmsimError('EINVAL', '--tick-ms needs --tick-every: say how often the time passes');
       const tickMs = o.tickMs ?? 100;
       const cfg = readConfig(o.config);
@@ -133,6 +145,7 @@ export function buildProgram(io: Io): Command {
     });
   registerCompare(program, io, readConfig);
   registerBootCommand(program, io, readConfig);
+  registerPsCommand(program, io, readConfig);
   return program;
 }
 

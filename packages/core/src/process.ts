@@ -14,6 +14,7 @@
  * @module
  */
 import type { Task } from './oom.js';
+import type { Sysctl } from './sysctl.js';
 
 // ---- errno (include/uapi/asm-generic/errno-base.h) ----
 export const EPERM = 1;
@@ -38,6 +39,18 @@ export function errnoName(e: number): string {
 /** IS_ERR_VALUE for a syscall result: a negative errno. */
 export function isErr(r: number): boolean {
   return r < 0 && r >= -4095;
+}
+
+/**
+ * vm_commit_limit() (mm/util.c): the CommitLimit of overcommit mode 2, in
+ * pages — vm.overcommit_kbytes when set, else (RAM − hugetlb) ×
+ * vm.overcommit_ratio / 100 — plus the swap pages. Shared by
+ * __vm_enough_memory and /proc/meminfo.
+ */
+export function vmCommitLimit(totalramPages: number, sysctl: Sysctl, totalSwapPages: number, hugetlbPages = 0): number {
+  const kbytes = sysctl.get('vm.overcommit_kbytes');
+  const allowed = kbytes ? Math.floor(kbytes / 4) : Math.floor(((totalramPages - hugetlbPages) * sysctl.get('vm.overcommit_ratio')) / 100);
+  return allowed + totalSwapPages;
 }
 
 // ---- mmap(2) arguments (include/uapi/asm-generic/mman-common.h) ----
@@ -130,6 +143,8 @@ export interface MmStruct {
   readonly taskSize: number;
   /** Tasks using this mm (mm_users). */
   readonly users: number;
+  /** walk_page_range() for /proc (smaps_pte_range): each non-none PTE of [start, end) in order, as the page tables encode it (> 0 pfn + 1, −1 zero page, ≤ −2 swap −(2 + entry)), with its bits (RW 1, ACCESSED 2, DIRTY 4). */
+  walkPtes?(start: number, end: number, fn: (addr: number, entry: number, bits: number) => void): void;
 }
 
 /** A task of the process layer: what the OOM killer sees (counters derived from its mm), and more. */
@@ -149,6 +164,9 @@ export interface ProcessTask extends Task {
   readonly state: string;
   /** Set when the task died of a signal the simulation raised ('SIGSEGV', 'SIGKILL'). */
   readonly killedBy?: string;
+  /** PF_KTHREAD; and task->start_boottime (ns on the simulated clock: stat's starttime, ps's START). */
+  readonly kthread?: boolean;
+  readonly startTime?: number;
 }
 
 /** How an access went (handle_mm_fault's outcome, from the task's side). */
@@ -209,8 +227,10 @@ export interface MmapOptions {
 export interface Processes {
   /** A new process (fork of init + exec): a fresh mm with text, data, bss, an empty heap and an 8 MiB stack VMA. */
   spawn(opts: SpawnOptions): ProcessTask;
-  /** fork() (or clone(CLONE_VM) with `thread`): the child shares every private page copy-on-write. */
+  /** fork() (or clone(CLONE_VM) with `thread`): the child shares every private page copy-on-write. A refused fork throws: see kernelClone. */
   fork(pid: number, opts?: { child?: number; thread?: boolean; comm?: string }): ProcessTask;
+  /** kernel_clone(): fork() as the system call answers — the child, or −errno (−ENOMEM) with nothing changed. */
+  kernelClone(pid: number, opts?: { child?: number; thread?: boolean; comm?: string }): ProcessTask | number;
   /** execve(): the old mm is released and a fresh one built. */
   exec(pid: number, opts?: { comm?: string; text?: number; data?: number; bss?: number }): void;
   /** do_exit(): the task's mm is released when its last user exits; the task is reaped. */
@@ -243,24 +263,25 @@ export interface SimFile {
 
 /** Page cache (PAGE_CACHE): files and their cached pages. */
 export interface PageCache {
-  /** Creates a file of `size` bytes (its data on the simulated device, nothing cached); EEXIST as an MmsimError when the path exists. */
+  /** Creates a file of `size` bytes (its data on the simulated device, nothing cached); an EINVAL MmsimError ("exists") when the path exists. */
   create(path: string, size: number): SimFile;
   /** The file at `path`, or undefined. */
   lookup(path: string): SimFile | undefined;
-  /** The file with inode `ino` (ENOENT MmsimError otherwise). */
+  /** The file with inode `ino` (an EINVAL MmsimError otherwise). */
   file(ino: number): SimFile;
-  /** read(2) through the page cache with readahead on the open file `fd` state of task `pid`: returns the pages that had to be read from the device. */
-  read(pid: number, ino: number, offset: number, len: number): { pages: number; readIn: number };
+  /** read(2) with readahead on task `pid`'s file_ra_state (pid 0: the kernel): bytes read (or −ENOMEM), pages copied from, pages it read in. */
+  read(pid: number, ino: number, offset: number, len: number): { bytes: number; pages: number; readIn: number };
   /** write(2): dirties the pages (allocating those not cached; balance_dirty_pages throttles). Returns bytes written or −errno. */
   write(pid: number, ino: number, offset: number, len: number): number;
   /** fsync(2): writes back the file's dirty pages and waits; returns the pages written. */
   fsync(ino: number): number;
   /**
-   * filemap_fault(): the page cache page at file page `index`, read in (with
-   * fault-around readahead) when missing; `major` when the device was read.
-   * null when memory ran out.
+   * filemap_fault(): the page at file page `index`, read in with read-around when missing (`major`, counted in
+   * pgmajfault); with a reference for the caller's PTE (put_page: freePages(pfn, 0)). 'sigbus' past EOF; null: OOM.
    */
-  faultPage(ino: number, index: number): { pfn: number; major: boolean } | null;
+  faultPage(ino: number, index: number, pid?: number): { pfn: number; major: boolean } | 'sigbus' | null;
+  /** The cached page at file page `index`, or −1 (no reference taken). */
+  findPage(ino: number, index: number): number;
   /** Marks a cached page dirty (a write through a shared mapping). */
   dirtyPage(pfn: number): void;
   /** echo N > /proc/sys/vm/drop_caches: 1 page cache (clean, unmapped), 2 slab, 3 both. Returns the pages freed. */
@@ -291,12 +312,14 @@ export interface SwapSpace {
   readonly total: number;
   /** nr_swap_pages */
   readonly free: number;
-  /** swapon(): a device of `size` bytes with priority `prio` (default −1, −2, ... as the kernel gives). Returns its type, or −errno (EPERM: MAX_SWAPFILES; EINVAL: too small). */
+  /** swapon(): `size` bytes (a header page and slots), `prio` 0..32767 (default −2, −3, ...). Its type, or −EPERM (MAX_SWAPFILES), −EINVAL (no slot), −EBUSY (name on). */
   swapon(opts: { size: number; prio?: number; name?: string }): number;
   /** swapoff(): brings every page back in (try_to_unuse through PROCESSES); 0, or −ENOMEM when memory ran out (the device stays on). */
   swapoff(type: number): number;
-  /** The devices, in priority order (/proc/swaps). */
+  /** The devices, in type order (/proc/swaps). */
   devices(): readonly SwapDevice[];
+  /** swp_type() of a valid entry. */
+  swapType(entry: number): number;
   /** get_swap_page(): a free slot of the highest-priority device with room (count 1), or −1 when none. */
   getSwapPage(): number;
   /** swap_duplicate(): one more PTE holds `entry` (fork). */
@@ -307,7 +330,7 @@ export interface SwapSpace {
   swapCount(entry: number): number;
   /** The swap-cache page of `entry`, or −1 (lookup_swap_cache). */
   lookupSwapCache(entry: number): number;
-  /** add_to_swap_cache(): `pfn` is the swap cache's page for `entry` (PG_swapcache; counted in nr_swapcached). */
+  /** add_to_swap_cache(): PG_swapcache, nr_swapcached and nr_file_pages; no page reference is taken (free it out of the cache). */
   addToSwapCache(pfn: number, entry: number): void;
   /** delete_from_swap_cache(): `pfn` leaves the swap cache (the slot keeps its holders). */
   deleteFromSwapCache(pfn: number): void;

@@ -29,6 +29,14 @@ export interface SysctlValues {
   'vm.min_slab_ratio': number;
   'vm.admin_reserve_kbytes': number;
   'vm.user_reserve_kbytes': number;
+  'vm.dirty_background_ratio': number;
+  'vm.dirty_background_bytes': number;
+  'vm.dirty_ratio': number;
+  'vm.dirty_bytes': number;
+  'vm.dirty_writeback_centisecs': number;
+  'vm.dirty_expire_centisecs': number;
+  /** Write-only: each write drops caches (1 page cache, 2 slab, 3 both). */
+  'vm.drop_caches': number;
 }
 export type SysctlName = keyof SysctlValues;
 
@@ -61,6 +69,14 @@ const SPECS: Record<SysctlName, Spec> = {
   'vm.min_slab_ratio': { def: 5, min: 0, max: 100 },
   'vm.admin_reserve_kbytes': { def: 8192, min: 0, max: 2 ** 53 - 1 },
   'vm.user_reserve_kbytes': { def: 131072, min: 0, max: 2 ** 53 - 1 },
+  // a *_bytes write must be ≥ 1 / 2 pages, yet 0 (unset) is the default
+  'vm.dirty_background_ratio': { def: 10, min: 0, max: 100 },
+  'vm.dirty_background_bytes': { def: 0, min: 1, max: 2 ** 53 - 1 },
+  'vm.dirty_ratio': { def: 20, min: 0, max: 100 },
+  'vm.dirty_bytes': { def: 0, min: 2 * 4096, max: 2 ** 53 - 1 },
+  'vm.dirty_writeback_centisecs': { def: 500, min: -(2 ** 31), max: 2 ** 31 - 1 },
+  'vm.dirty_expire_centisecs': { def: 3000, min: 0, max: 2 ** 31 - 1 },
+  'vm.drop_caches': { def: 0, min: 1, max: 4 },
 };
 
 /** Names of every known sysctl. */
@@ -135,9 +151,10 @@ export class Sysctl {
     return this.userSet.has(name);
   }
 
-  /** Stores a value the kernel computed itself (e.g. min_free_kbytes at boot); no handlers run. */
+  /** Stores a value the kernel computed itself (e.g. min_free_kbytes at boot; the default even below a write's minimum); no handlers run. */
   setComputed<K extends SysctlName>(name: K, value: SysctlValues[K]): void {
-    this.values.set(name, validateSysctl(name, value));
+    const def = Object.hasOwn(SPECS, name) ? SPECS[name].def : undefined;
+    this.values.set(name, typeof def === 'number' && value === def ? def : validateSysctl(name, value));
   }
 
   /** Subscribes to writes; returns an unsubscribe function. */

@@ -2,12 +2,19 @@ import {
   createSimulator, definePlugin, GFP_HIGHUSER_MOVABLE, GFP_KERNEL, PAGE_OWNER, PageOwner, type PageOwnerOps,
   PG_lru, type Simulator,
 } from '@mmsim/defconfig';
+import processLayer from '@mmsim/process';
 import { expectCode } from '@mmsim/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PageOwnerRegistry } from './migrate.js';
 
 let sim: Simulator;
 afterEach(() => sim?.dispose());
+
+// the registry on its own: the process layer without its own page owners (of anon and page-cache pages)
+const machine = {
+  machine: { memory: '128M', cpus: 1 },
+  services: ['mm', ...processLayer.filter((m) => m.provides !== PAGE_OWNER), 'debug'],
+};
 
 /** `n` movable pages marked as owned by `kind`. */
 function owned(kind: PageOwner, n: number): number[] {
@@ -22,12 +29,12 @@ function owned(kind: PageOwner, n: number): number[] {
 
 describe('PAGE_OWNERS (mm/migrate.c)', () => {
   it('is the registry of @mmsim/mm', async () => {
-    sim = await createSimulator({ machine: { memory: '128M', cpus: 1 } });
+    sim = await createSimulator(machine);
     expect(sim.pageOwners).toBeInstanceOf(PageOwnerRegistry);
   });
 
   it('owners of one kind compose: every one is told of a migration, in order; evict and describe are first-wins', async () => {
-    sim = await createSimulator({ machine: { memory: '128M', cpus: 1 } });
+    sim = await createSimulator(machine);
     const told: string[] = [];
     const evictAsked: string[] = [];
     const a: PageOwnerOps = {
@@ -82,7 +89,7 @@ describe('PAGE_OWNERS (mm/migrate.c)', () => {
   });
 
   it('a kind is movable while an owner of it has a migrate hook', async () => {
-    sim = await createSimulator({ machine: { memory: '128M', cpus: 1 } });
+    sim = await createSimulator(machine);
     const [p] = owned(PageOwner.PAGE_CACHE, 1);
     expect(sim.pageOwners.isMovable(p!)).toBe(false);
     const offEvict = sim.pageOwners.register({ name: 'evict-only', kind: PageOwner.PAGE_CACHE, evict: () => false });
@@ -96,7 +103,7 @@ describe('PAGE_OWNERS (mm/migrate.c)', () => {
   });
 
   it('refuses (EINVAL, nothing registered) the same owner twice, an owner without a hook, and one without a name', async () => {
-    sim = await createSimulator({ machine: { memory: '128M', cpus: 1 } });
+    sim = await createSimulator(machine);
     const o: PageOwnerOps = { name: 'twice', kind: PageOwner.SLAB, migrate: () => {} };
     const off = sim.pageOwners.register(o);
     expectCode(() => sim.pageOwners.register(o), 'EINVAL');
@@ -117,7 +124,7 @@ describe('PAGE_OWNERS (mm/migrate.c)', () => {
         c.register(PAGE_OWNER, { useValue: { name: 'contributed', kind: PageOwner.ANON, migrate: (o: number, n: number) => moves.push(`contributed ${o}->${n}`) } });
       },
     });
-    sim = await createSimulator({ machine: { memory: '128M', cpus: 1 }, extraPlugins: [contributed] });
+    sim = await createSimulator({ ...machine, extraPlugins: [contributed] });
     const [p] = owned(PageOwner.ANON, 1);
     expect(sim.pageOwners.isMovable(p!)).toBe(true);
     sim.pageOwners.register({ name: 'runtime', kind: PageOwner.ANON, migrate: (o, n) => moves.push(`runtime ${o}->${n}`) });
@@ -127,7 +134,7 @@ describe('PAGE_OWNERS (mm/migrate.c)', () => {
   });
 
   it('migrates an LRU page: its place on the list follows it', async () => {
-    sim = await createSimulator({ machine: { memory: '128M', cpus: 1 } });
+    sim = await createSimulator(machine);
     sim.pageOwners.register({ name: 'cache', kind: PageOwner.PAGE_CACHE, migrate: () => {} });
     const [p] = owned(PageOwner.PAGE_CACHE, 1);
     sim.reclaim.pageAdded(p!, false);

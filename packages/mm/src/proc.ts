@@ -10,7 +10,7 @@
 import {
   inject, injectable, LruList, NR_PAGE_ORDERS, OOM_KILLER, OOM_SCORER, type OomKiller, type OomScorer, PAGE_ALLOCATOR, PAGE_SIZE,
   type PageAllocator, type ProcEntry, RECLAIM_POLICY, type ReclaimPolicy, SLAB_ALLOCATOR, type SlabAllocator, SWAP, type SwapSpace,
-  SYSCTL, type Sysctl, TASKS, type TaskTable, TOPOLOGY, type Topology, VMALLOC, type Vmalloc, VMSTAT, type VmStat, WMARK_HIGH, WMARK_LOW,
+  SYSCTL, type Sysctl, TASKS, type TaskTable, TOPOLOGY, type Topology, VMALLOC, type Vmalloc, vmCommitLimit, VMSTAT, type VmStat, WMARK_HIGH, WMARK_LOW,
 } from '@mmsim/core';
 
 const pad = (s: string | number, w: number): string => String(s).padStart(w);
@@ -86,7 +86,7 @@ export function showMeminfo(src: MeminfoSources): string {
   const slab = src.slab.stats();
   const v = src.vmstat.node;
   const cached = Math.max(0, v.nr_file_pages! - v.nr_swapcached!);
-  const commitLimit = Math.floor((total * src.sysctl.get('vm.overcommit_ratio')) / 100) + swap.total;
+  const commitLimit = vmCommitLimit(total, src.sysctl, swap.total);
   const lines: [string, number][] = [
     ['MemTotal:       ', kb(total)],
     ['MemFree:        ', kb(free)],

@@ -16,5 +16,9 @@ export { expectCode, expectRefused, makeSim, pageState, simFingerprint, type Sui
 export { stubSlabPlugin } from './stubs.js';
 export { spawnTask, type TaskSpec } from './tasks.js';
 export {
+  fileScanWorkload, forkStormWorkload, generateWorkload, hotColdWorkload, leakWorkload, runWorkloadOps, toJsonLines, WORKLOAD_GENERATORS,
+  type FileScanOptions, type ForkStormOptions, type GeneratorOptions, type HotColdOptions, type LeakOptions, type WorkloadOp,
+} from './generators.js';
+export {
   assertOpSequences, checkOpSequences, propertyDefaults, propertyTimeout, stateDiff, pick, type OpModel, type PropertyOptions,
 } from './property.js';

@@ -873,8 +873,8 @@ export class BuddyAllocator implements PageAllocator, PageblockInfo, WatermarkHo
     if (allocOrder !== order) {
       throw new MmsimError('EBAD_ORDER', `pfn ${pfn} was allocated with order ${allocOrder}, freed with order ${order}`, { plugin: this.name, details: { pfn, order, allocated: allocOrder } });
     }
-    if (flags & (PG_lru | PG_slab)) {
-      // free_page_is_bad(): PAGE_FLAGS_CHECK_AT_FREE
+    if (ref === 1 && flags & (PG_lru | PG_slab)) {
+      // free_page_is_bad(): PAGE_FLAGS_CHECK_AT_FREE, when the last reference goes (put_page of a shared page is fine)
       throw new MmsimError('EBAD_PFN', `pfn ${pfn} is still ${flags & PG_lru ? 'on an LRU list' : 'a slab page'}: take it off before freeing`, { plugin: this.name, details: { pfn, order } });
     }
     let cpu = 0;
