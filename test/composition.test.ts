@@ -159,7 +159,7 @@ describe('core alone (no distribution): every point named, services listed, a la
     const config = {
       machine: { memory: '256M', cpus: 2 }, seed: 4,
       plugins: { memoryModel: '@mmsim/plugin-flatmem', pageAllocator: '@mmsim/plugin-buddy', slab: '@mmsim/plugin-slub', reclaim: '@mmsim/plugin-lru', oom: '@mmsim/plugin-oom-linux' },
-      services: ['@mmsim/mm', '@mmsim/debug'],
+      services: ['@mmsim/mm', '@mmsim/process', '@mmsim/debug'],
     };
     const core = await createCoreSimulator(config, { layoutMachine });
     const def = await createSimulator({ machine: config.machine, seed: 4 });

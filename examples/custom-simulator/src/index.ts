@@ -65,6 +65,7 @@ export async function demo(oom: 'oom-linux' | typeof largestRss) {
     const addr = sim.processes.mmap(t.pid, pages * 4096);
     sim.processes.touch(t.pid, addr, pages * 4096, { write: true });
   };
+  sim.processes.spawn({ comm: 'init' }); // pid 1: never an OOM victim
   spawn('database', 200_000, -500);
   spawn('browser', 120_000, 300);
   spawn('sshd', 2_000, -1000);

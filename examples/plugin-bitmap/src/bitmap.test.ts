@@ -52,6 +52,7 @@ describe('mmsim-plugin-bitmap gets reclaim and the OOM killer (services, not its
     sim.check();
 
     // 2. a task's anonymous memory (no swap): once the cache is gone, only the OOM killer can help
+    sim.processes.spawn({ comm: 'init' }); // pid 1 is never the OOM killer's victim
     const hog = sim.processes.spawn({ comm: 'hog' });
     const len = 2 * managed * 4096;
     const addr = sim.processes.mmap(hog.pid, len, { flags: MAP_NORESERVE }); // more than RAM: not accounted

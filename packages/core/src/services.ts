@@ -72,6 +72,13 @@ export interface PageOwnerOps {
    * wins: owners of the kind are asked in order until one gives the page up.
    */
   evict?(pfn: number, swapEntry?: number): boolean;
+  /**
+   * Is `pfn` one of this owner's pages? Owners that share a kind with
+   * others (the process layer's anon and page-cache pages beside a
+   * workload's) say so: the registry then asks them only about their own
+   * pages. Without it, the owner takes every page of its kind.
+   */
+  owns?(pfn: number): boolean;
   /** What the page is, for page_owner-style reports. First wins (first non-undefined). */
   describe?(pfn: number): string | undefined;
 }

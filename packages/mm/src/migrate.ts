@@ -101,7 +101,10 @@ export class PageOwnerRegistry implements PageOwners {
     const page = m.pfnToPage(pfn);
     if (page < 0) return false;
     const t = m.pages;
-    return t.refcount[page] === 1 && this.owners().movable[t.ownerKind[page]!] === 1 && !(t.flags[page]! & PG_reserved);
+    if (t.refcount[page] !== 1 || this.owners().movable[t.ownerKind[page]!] !== 1 || t.flags[page]! & PG_reserved) return false;
+    // an owner that says which pages are its own migrates only those
+    for (const o of this.owners().byKind[t.ownerKind[page]!]!) if (o.migrate && (!o.owns || o.owns(pfn))) return true;
+    return false;
   }
 
   /**
@@ -121,7 +124,7 @@ export class PageOwnerRegistry implements PageOwners {
     if (sp < 0 || dp < 0) throw new MmsimError('EBAD_PFN', `migratePage: pfn ${sp < 0 ? src : dst} is not valid`);
     if (!this.isMovable(src)) throw new MmsimError('EINVAL', `migratePage: pfn ${src} is not movable (owner ${PageOwner[t.ownerKind[sp]!]}, refcount ${t.refcount[sp]})`, { details: { pfn: src } });
     if (t.refcount[dp] !== 1 || t.private[dp] !== t.private[sp]) throw new MmsimError('EINVAL', `migratePage: destination pfn ${dst} is not an allocated block of order ${t.private[sp]}`, { details: { pfn: dst } });
-    const owners = this.owners().byKind[t.ownerKind[sp]!]!;
+    const owners = this.owners().byKind[t.ownerKind[sp]!]!.filter((o) => !o.owns || o.owns(src));
     const onLru = (t.flags[sp]! & PG_lru) !== 0;
     // folio_migrate_flags(): the new page carries the old one's state
     t.flags[dp] = (t.flags[dp]! & PG_reserved) | (t.flags[sp]! & ~PG_reserved);
@@ -147,7 +150,7 @@ export class PageOwnerRegistry implements PageOwners {
     const page = this.memory.pfnToPage(pfn);
     if (page < 0) return false;
     const owners = this.owners().byKind[this.memory.pages.ownerKind[page]!];
-    if (owners) for (const o of owners) if (o.evict?.(pfn, swapEntry)) return true;
+    if (owners) for (const o of owners) if (o.evict && (!o.owns || o.owns(pfn)) && o.evict(pfn, swapEntry)) return true;
     return false;
   }
 

@@ -703,9 +703,11 @@ export class Filemap implements PageCache, WbHost {
     const t = this.memory.pages;
     const oldPage = this.memory.pfnToPage(oldPfn);
     const newPage = this.memory.pfnToPage(newPfn);
-    const inode = this.inode(t.owner[newPage]!);
+    // every owner of the kind is told: a page cache page that is not in our files is someone else's
+    const inode = this.files[t.owner[newPage]!];
+    if (!inode || !t.index) return;
     const index = t.index[oldPage]!;
-    if (inode.get(index) !== oldPfn) throw new MmsimError('ECORRUPT', `page cache: migrated pfn ${oldPfn} is not ${inode.path}'s page ${index}`);
+    if (inode.get(index) !== oldPfn) return;
     t.index[newPage] = index;
     inode.chunks[Math.floor(index / PER_CHUNK)]![index % PER_CHUNK] = newPfn + 1;
   }
@@ -807,6 +809,14 @@ export class PageCacheOwner implements PageOwnerOps {
   private fm(): Filemap {
     if (!(this.cache instanceof Filemap)) throw new MmsimError('EINVAL', 'the PAGE_CACHE service is not @mmsim/process\'s: its page owner cannot reach it');
     return this.cache;
+  }
+  /** Pages of our files only (a workload's own page-cache pages are not ours). */
+  owns(pfn: number): boolean {
+    const fm = this.fm();
+    const page = fm.memory.pfnToPage(pfn);
+    if (page < 0) return false;
+    const inode = fm.files[fm.memory.pages.owner[page]!];
+    return inode != null && inode.get(fm.memory.pages.index[page]!) === pfn;
   }
   migrate(oldPfn: number, newPfn: number): void {
     this.fm().ownerMigrate(oldPfn, newPfn);

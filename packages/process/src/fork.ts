@@ -11,7 +11,7 @@
  */
 import {
   CLOCK, ENOMEM, errnoName, type FaultResult, inject, injectable, type InvariantCheck, lazy, type Lazy, MEMORY_MODEL, type MemoryModel, MmsimError,
-  type MmapOptions, OOM_SCORE_ADJ_MAX, OOM_SCORE_ADJ_MIN, PAGE_ALLOCATOR, PAGE_CACHE, type PageAllocator, type PageCache, PageOwner,
+  type MmapOptions, OOM_SCORE_ADJ_MAX, OOM_SCORE_ADJ_MIN, PAGE_ALLOCATOR, PAGE_CACHE, type PageAllocator, type PageCache, PageOwner, PG_anon,
   type PageOwnerOps, type Processes, type ProcessTask, PROCESSES, RANDOM, type Random, RECLAIM_POLICY, type ReclaimPolicy, type SimClock,
   SLAB_ALLOCATOR, type SlabAllocator, type SpawnOptions, SWAP, type SwapSpace, SYSCTL, type Sysctl, type TaskTable, TASKS, TOPOLOGY, type Topology,
   type TouchResult, VM_ACCOUNT, VMSTAT, type VmStat, Random as Rng,
@@ -473,6 +473,12 @@ export class AnonPageOwner implements PageOwnerOps {
   constructor(@inject(lazy(PROCESSES)) private readonly processes: Lazy<Processes>) {}
   private env(): ProcessLayer {
     return this.processes() as ProcessLayer;
+  }
+  /** Anonymous pages of our anon_vmas only (a workload's own anonymous pages are not ours). */
+  owns(pfn: number): boolean {
+    const env = this.env();
+    const page = env.memory.pfnToPage(pfn);
+    return page >= 0 && (env.memory.pages.flags[page]! & PG_anon) !== 0 && env.anonVmas.byId.has(env.memory.pages.owner[page]!);
   }
   migrate(oldPfn: number, newPfn: number): void {
     migrateAnon(this.env(), oldPfn, newPfn);

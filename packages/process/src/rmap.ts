@@ -195,7 +195,7 @@ export function tryToUnmapAnon(env: MmEnv, pfn: number, swapEntry: number | unde
   const m = env.memory;
   const page = m.pfnToPage(pfn);
   const t = m.pages;
-  if (page < 0 || t.ownerKind[page] !== PageOwner.ANON || !(t.flags[page]! & PG_anon)) return false;
+  if (page < 0 || t.ownerKind[page] !== PageOwner.ANON || !(t.flags[page]! & PG_anon) || !env.anonVmas.byId.has(t.owner[page]!)) return false;
   const swap = env.swap();
   const pte = swpEntryToPte(swapEntry);
   let unmapped = 0;
@@ -227,8 +227,10 @@ export function migrateAnon(env: MmEnv, oldPfn: number, newPfn: number): void {
   const t = m.pages;
   const op = m.pfnToPage(oldPfn);
   const np = m.pfnToPage(newPfn);
-  const index = t.index[op]!;
   const owner = t.owner[np]!;
+  // every owner of the kind is told: an anonymous page of no anon_vma of ours is someone else's
+  if (!env.anonVmas.byId.has(owner)) return;
+  const index = t.index[op]!;
   t.index[np] = index;
   t.index[op] = 0;
   // a mapped page's references are its PTEs (and a shmem object's one)

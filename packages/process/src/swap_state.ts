@@ -73,6 +73,11 @@ export class SwapCacheOwner implements PageOwnerOps {
     @inject(MEMORY_MODEL) private readonly memory: MemoryModel,
   ) {}
 
+  /** Swap-cache pages only. */
+  owns(pfn: number): boolean {
+    const page = this.memory.pfnToPage(pfn);
+    return page >= 0 && (this.memory.pages.flags[page]! & PG_swapcache) !== 0;
+  }
   migrate(oldPfn: number, newPfn: number): void {
     const page = this.memory.pfnToPage(newPfn);
     if (page < 0 || !(this.memory.pages.flags[page]! & PG_swapcache)) return;

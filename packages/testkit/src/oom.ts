@@ -219,6 +219,7 @@ export function oomScorerConformance(target: SuiteTarget): void {
 
     it('out_of_memory() marks the victim, counts oom_kill and fires mark_victim; /proc/<pid>/oom_score is oomScore()', () => {
       const k = { oomTotalPages: () => sim.oomKiller.totalPages(), vmEvents: sim.vmstat.events, outOfMemory: () => sim.oomKiller.outOfMemory() };
+      if (!sim.tasks.has(1)) sim.processes.spawn({ comm: 'init' }); // pid 1 is never a victim
       const a = spawnTask(sim, { comm: 'hog', anonPages: 4000 });
       const b = spawnTask(sim, { comm: 'idle', anonPages: 10 });
       expect(sim.proc(`${a.pid}/oom_score`)).toBe(`${o.oomScore(a, k.oomTotalPages())}\n`);

@@ -93,6 +93,7 @@ describe('the allocation slow path', () => {
   it('with nothing to reclaim the OOM killer picks a victim; its owner frees its memory and the allocation succeeds', async () => {
     await boot();
     // memory full: a task's anonymous pages (no swap: nothing to reclaim), then kernel pages
+    sim.processes.spawn({ comm: 'init' }); // pid 1 is never the OOM killer's victim
     const hog = spawnTask(sim, { comm: 'hog', anonPages: Math.floor(sim.topology.totalManagedPages / 2) });
     spawnTask(sim, { comm: 'small', anonPages: 10 });
     const held: number[] = [];
@@ -113,6 +114,7 @@ describe('the allocation slow path', () => {
 
   it('__GFP_NORETRY and __GFP_RETRY_MAYFAIL fail instead of killing; costly orders do not retry without RETRY_MAYFAIL', async () => {
     await boot();
+    sim.processes.spawn({ comm: 'init' }); // pid 1 is never the OOM killer's victim
     spawnTask(sim, { comm: 'bystander', anonPages: 1000 });
     while (sim.pages.allocPages(GFP_KERNEL | __GFP_NORETRY, 0) !== null) { /* fill */ }
     let kills = 0;
