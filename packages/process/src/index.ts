@@ -34,10 +34,10 @@ export { AnonVma, AnonVmaTable, checkRmap } from './rmap.js';
 export { commitLimit, GUESS_SIMPLE_SINCE, guessFree, type OvercommitEnv, OVERCOMMIT_ALWAYS, OVERCOMMIT_GUESS, OVERCOMMIT_NEVER, totalramPages, totalreservePages, vmEnoughMemory, vmMemoryCommitted } from './util.js';
 export { formatPs, psAux, psRows, type PsRow } from './ps.js';
 export { Filemap, Inode, PageCacheCheck, PageCacheOwner } from './filemap.js';
-export { BdiWriteback, DIRTY_RATELIMIT_PAGES, domainDirtyLimits, globalDirtyableMemory, MIN_WRITEBACK_PAGES, WB_MAX_INFLIGHT_REQUESTS } from './page-writeback.js';
+export { BdiWriteback, DIRTY_RATELIMIT_PAGES, domainDirtyLimits, globalDirtyableMemory, MIN_WRITEBACK_PAGES, WB_MAX_INFLIGHT_REQUESTS, type WbHost, type WbInode } from './page-writeback.js';
 export { BioRequest, BlockDevice, DEFAULT_DEVICE, type DeviceSpec } from './page_io.js';
 export { FileRaState, getInitRaSize, getNextRaSize, pageCacheAsyncRa, pageCacheSyncRa, type RaMapping, VM_READAHEAD_PAGES } from './readahead.js';
-export { SwapCacheIndex, SwapCacheOwner } from './swap_state.js';
+export { SwapCacheIndex, type SwapCacheMigrator, SwapCacheOwner } from './swap_state.js';
 export { MAX_SWAPFILES, showSwaps, SWAP_HAS_CACHE, SwapCheck, SwapFile, SwapInfo, SwapsProc } from './swapfile.js';
 
 /** Binds `cls` to `token`, container scoped (one instance per simulator). */
